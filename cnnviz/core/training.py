@@ -1,0 +1,329 @@
+"""Headless training of the seed convnet with progress, pause, stop and a NaN guard.
+
+The Keras callback here only hands plain data (floats, copied arrays) to a listener;
+it never touches a widget, so the GUI can run `Trainer.run` on a worker thread.
+"""
+
+from __future__ import annotations
+
+import csv
+import functools
+import io
+import math
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.data import Dataset
+
+EMIT_INTERVAL_S = 1 / 25  # progress reaches listeners at most 25 times a second
+
+
+@dataclass
+class TrainConfig:
+    """What the user chooses before training (defaults are the reference notes')."""
+
+    epochs: int = 5
+    batch_size: int = 64
+    optimizer: str = "rmsprop"
+    learning_rate: float | None = None
+    limit: int | None = None
+    seed: int | None = None
+    steps_per_execution: int = 1
+
+    def __post_init__(self):
+        if self.epochs < 1:
+            raise ValueError("epochs must be at least 1")
+        if self.batch_size < 1:
+            raise ValueError("batch size must be at least 1")
+        if self.learning_rate is not None and not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError("learning rate must be a positive number")
+        if self.steps_per_execution < 1:
+            raise ValueError("steps per execution must be at least 1")
+
+
+@dataclass
+class BatchProgress:
+    """A throttled progress report; `batch_losses`/`batch_accuracies` hold every step since the last one."""
+
+    epoch: int  # 0-based
+    num_epochs: int
+    batch: int  # batches finished in this epoch
+    num_batches: int
+    loss: float  # running mean over the epoch so far
+    accuracy: float
+    samples_per_second: float
+    eta_seconds: float
+    batch_steps: np.ndarray = field(default_factory=lambda: np.zeros(0))  # fractional epochs
+    batch_losses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    batch_accuracies: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+    @property
+    def fractional_epoch(self) -> float:
+        return self.epoch + self.batch / max(self.num_batches, 1)
+
+
+@dataclass
+class EpochRecord:
+    """One row of the history: training and test figures after an epoch."""
+
+    epoch: int  # 1-based
+    loss: float
+    accuracy: float
+    test_loss: float
+    test_accuracy: float
+    seconds: float
+    samples_per_second: float
+
+
+@dataclass
+class TrainResult:
+    """How a run ended."""
+
+    history: list[EpochRecord]
+    status: str  # "finished", "stopped" or "diverged"
+    message: str = ""
+    samples_per_second: float = 0.0
+
+
+class TrainingListener(Protocol):
+    def on_progress(self, progress: BatchProgress) -> None: ...
+    def on_epoch(self, record: EpochRecord) -> None: ...
+
+
+class TrainingControl:
+    """Thread-safe stop and pause flags, set from any thread, honoured between batches."""
+
+    def __init__(self):
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # a paused run must wake up to stop
+
+    def pause(self) -> None:
+        if not self._stop.is_set():
+            self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    def wait_while_paused(self, poll_s: float = 0.1) -> None:
+        """Block while paused; return at once when resumed or stopped."""
+        while not self._running.wait(poll_s):
+            if self._stop.is_set():
+                return
+
+
+def history_to_csv(history: list[EpochRecord]) -> str:
+    """The per-epoch history as CSV text with a header row."""
+    out = io.StringIO()
+    names = list(EpochRecord.__dataclass_fields__)
+    writer = csv.DictWriter(out, fieldnames=names, lineterminator="\n")
+    writer.writeheader()
+    for record in history:
+        writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in asdict(record).items()})
+    return out.getvalue()
+
+
+def write_history_csv(history: list[EpochRecord], path) -> None:
+    """Write the history CSV atomically."""
+    write_text_atomic(path, history_to_csv(history))
+
+
+def make_datasets(data: Dataset, batch_size: int, seed: int | None = None):
+    """tf.data pipelines that shuffle uint8 digits and normalise/one-hot each batch on the fly."""
+    import tensorflow as tf
+
+    def prepare(images, labels):
+        images = tf.cast(images, tf.float32)[..., tf.newaxis] / 255.0
+        return images, tf.one_hot(tf.cast(labels, tf.int32), 10)
+
+    train = (
+        tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
+        .shuffle(len(data.x_train), seed=seed, reshuffle_each_iteration=True)
+        .batch(batch_size)
+        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    test = (
+        tf.data.Dataset.from_tensor_slices((data.x_test, data.y_test))
+        .batch(1024)
+        .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+        .prefetch(tf.data.AUTOTUNE)
+    )
+    return train, test
+
+
+class Trainer:
+    """Runs `model.fit` for a TrainConfig, reporting to a listener and obeying a TrainingControl.
+
+    `keep="current"` keeps the weights where a stop lands (the app); `keep="last_epoch"`
+    rolls back to the last finished epoch (the command line's Ctrl+C).
+    """
+
+    def __init__(self, model, data: Dataset, config: TrainConfig, listener: TrainingListener | None = None,
+                 control: TrainingControl | None = None, keep: str = "current",
+                 between_batches: Callable[[], None] | None = None):
+        self.model = model
+        self.data = data.limited(config.limit)
+        self.config = config
+        self.listener = listener
+        self.control = control or TrainingControl()
+        self.keep = keep
+        self.between_batches = between_batches
+
+    @property
+    def num_batches(self) -> int:
+        return math.ceil(len(self.data.x_train) / self.config.batch_size)
+
+    def run(self) -> TrainResult:
+        """Train; returns the history and whether the run finished, was stopped or diverged."""
+        import keras
+
+        from cnnviz.core.model import compile_model
+
+        if self.config.seed is not None:
+            keras.utils.set_random_seed(self.config.seed)
+        compile_model(self.model, self.config.optimizer, self.config.learning_rate,
+                      steps_per_execution=self.config.steps_per_execution)
+        train, test = make_datasets(self.data, self.config.batch_size, self.config.seed)
+        callback = _reporting_callback_class()(self)
+        self.model.fit(train, epochs=self.config.epochs, validation_data=test, verbose=0, shuffle=False,
+                       callbacks=[callback])
+        return callback.result()
+
+
+@functools.cache
+def _reporting_callback_class():
+    """The Keras callback class, built on first use so that importing this module stays cheap."""
+    import keras
+
+    class ReportingCallback(keras.callbacks.Callback):
+        """Turns Keras's batch/epoch hooks into throttled plain-data reports."""
+
+        def __init__(self, trainer: Trainer):
+            super().__init__()
+            self.trainer = trainer
+            self.history: list[EpochRecord] = []
+            self.status = "finished"
+            self.message = ""
+            self._good_weights = None
+            self._epoch_weights = None
+            self._samples_seen = 0
+            self._train_seconds = 0.0
+
+        def on_train_begin(self, logs=None):
+            self._epoch_weights = self.model.get_weights()
+            self._good_weights = self._epoch_weights
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self._epoch = epoch
+            self._epoch_start = time.perf_counter()
+            self._last_emit = 0.0
+            self._prev_batches = 0
+            self._prev_loss_sum = 0.0
+            self._prev_acc_sum = 0.0
+            self._steps, self._losses, self._accs = [], [], []
+
+        def on_train_batch_end(self, batch, logs=None):
+            trainer = self.trainer
+            done = batch + 1
+            loss = float(logs.get("loss", float("nan")))
+            acc = float(logs.get("accuracy", float("nan")))
+            if not math.isfinite(loss):
+                self._diverge(loss)
+                return
+            # Keras reports running means over the epoch: recover each step's own value.
+            n_new = done - self._prev_batches
+            step_loss = (loss * done - self._prev_loss_sum) / n_new
+            step_acc = (acc * done - self._prev_acc_sum) / n_new
+            self._prev_batches, self._prev_loss_sum, self._prev_acc_sum = done, loss * done, acc * done
+            num_batches = trainer.num_batches
+            self._steps.append(self._epoch + done / num_batches)
+            self._losses.append(step_loss)
+            self._accs.append(step_acc)
+            now = time.perf_counter()
+            if now - self._last_emit >= EMIT_INTERVAL_S or done == num_batches:
+                self._last_emit = now
+                self._good_weights = self.model.get_weights()
+                self._emit(done, loss, acc, now)
+            if trainer.between_batches is not None:
+                trainer.between_batches()
+            control = trainer.control
+            if control.paused:
+                paused_at = time.perf_counter()
+                control.wait_while_paused()
+                self._epoch_start += time.perf_counter() - paused_at
+            if control.stop_requested:
+                self.status = "stopped"
+                self.model.stop_training = True
+
+        def _emit(self, done, loss, acc, now):
+            trainer = self.trainer
+            listener = trainer.listener
+            elapsed = max(now - self._epoch_start, 1e-9)
+            seen = min(done * trainer.config.batch_size, len(trainer.data.x_train))
+            rate = seen / elapsed
+            total_batches = trainer.num_batches * trainer.config.epochs
+            remaining = total_batches - (self._epoch * trainer.num_batches + done)
+            eta = remaining * trainer.config.batch_size / max(rate, 1e-9)
+            if listener is not None:
+                listener.on_progress(BatchProgress(
+                    self._epoch, trainer.config.epochs, done, trainer.num_batches, loss, acc, rate, eta,
+                    np.asarray(self._steps), np.asarray(self._losses), np.asarray(self._accs)))
+            self._steps, self._losses, self._accs = [], [], []
+
+        def _diverge(self, loss):
+            self.status = "diverged"
+            self.message = (f"The training loss became {loss} in epoch {self._epoch + 1}: the learning rate is "
+                            "probably too high. Training stopped and the last good weights were kept.")
+            self.model.set_weights(self._good_weights)
+            self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            if self.status != "finished" and self.status != "stopped":
+                return
+            if self.status == "stopped" and self._prev_batches < self.trainer.num_batches:
+                return  # an interrupted epoch is not a finished one
+            logs = logs or {}
+            seconds = time.perf_counter() - self._epoch_start
+            samples = len(self.trainer.data.x_train)
+            self._samples_seen += samples
+            self._train_seconds += seconds
+            record = EpochRecord(epoch + 1, float(logs.get("loss", float("nan"))),
+                                 float(logs.get("accuracy", float("nan"))),
+                                 float(logs.get("val_loss", float("nan"))),
+                                 float(logs.get("val_accuracy", float("nan"))),
+                                 seconds, samples / max(seconds, 1e-9))
+            self.history.append(record)
+            self._epoch_weights = self.model.get_weights()
+            if self.trainer.listener is not None:
+                self.trainer.listener.on_epoch(record)
+
+        def on_train_end(self, logs=None):
+            if self.status == "stopped" and self.trainer.keep == "last_epoch":
+                self.model.set_weights(self._epoch_weights)
+
+        def result(self) -> TrainResult:
+            rate = self._samples_seen / self._train_seconds if self._train_seconds else 0.0
+            message = self.message
+            if self.status == "stopped":
+                message = f"Stopped after {len(self.history)} finished epoch(s)."
+            return TrainResult(self.history, self.status, message, rate)
+
+    return ReportingCallback
