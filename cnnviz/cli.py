@@ -80,7 +80,22 @@ def build_parser() -> argparse.ArgumentParser:
                           description="Show the MNIST sources cnnviz tries, in order, and which is ready.")
     data.add_argument("--fetch", action="store_true", help="fetch MNIST now if no source is ready")
     _add_data_arg(data)
+
+    for module in _command_modules():
+        module.add_parser(sub)
     return parser
+
+
+# Subcommands that live in their own module under cnnviz/commands/: each module has
+# `add_parser(subparsers)` (which sets `handler=run` as a default) and `run(args) -> int`.
+# Keep their top-level imports cheap: no TensorFlow until `run`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _command_modules():
+    import importlib
+
+    return [importlib.import_module(f"cnnviz.commands.{name}") for name in COMMAND_MODULES]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     command = args.command or "gui"
-    handler = COMMANDS.get(command)
+    handler = getattr(args, "handler", None) or COMMANDS.get(command)
     if handler is None:
         parser.error(f"unknown command {command}")
     try:
@@ -99,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 class CliError(Exception):
-    """A problem to report in one message, with exit code 2."""
+    """A problem to report in one message, with exit code 2 (subcommands may raise it too)."""
 
 
 def _load_model_or_fail(path: Path | None):

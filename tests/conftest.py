@@ -1,0 +1,80 @@
+"""Shared fixtures. Qt runs offscreen; settings and caches are per-test unless a test needs MNIST."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def isolated_settings(tmp_path, monkeypatch):
+    """Each test gets its own QSettings folder, so remembered settings never leak between tests."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:
+        return
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "config"))
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The real MNIST (fetched by `.ci/run` with `cnnviz data --fetch` before the tests)."""
+    from cnnviz.core.data import load_mnist
+
+    return load_mnist()
+
+
+@pytest.fixture(scope="session")
+def small_mnist(mnist):
+    """600 training and 500 test digits of real MNIST, for quick training runs."""
+    from cnnviz.core.data import Dataset
+
+    return Dataset(mnist.x_train[:600], mnist.y_train[:600], mnist.x_test[:500], mnist.y_test[:500], "small")
+
+
+@pytest.fixture(scope="session")
+def shipped_model_path():
+    from cnnviz.core.paths import default_model_path
+
+    path = default_model_path()
+    assert path.is_file(), f"the shipped model is missing at {path}"
+    return path
+
+
+@pytest.fixture(scope="session")
+def shipped_model(shipped_model_path):
+    from cnnviz.core.model import load_model
+
+    return load_model(shipped_model_path)
+
+
+@pytest.fixture(scope="session")
+def shipped_probe(shipped_model):
+    from cnnviz.core.activations import ActivationProbe
+
+    return ActivationProbe(shipped_model)
+
+
+@pytest.fixture
+def fresh_model():
+    """A newly built, untrained seed convnet (seeded for repeatability)."""
+    import keras
+
+    from cnnviz.core.model import build_seed_model
+
+    keras.utils.set_random_seed(0)
+    return build_seed_model()
+
+
+@pytest.fixture
+def digit_seven(mnist):
+    """The first test digit (a 7) as a (28, 28) float32 image in [0, 1]."""
+    assert mnist.y_test[0] == 7
+    return mnist.x_test[0].astype(np.float32) / 255.0
