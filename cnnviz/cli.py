@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Subcommands that live in their own module under cnnviz/commands/: each module has
 # `add_parser(subparsers)` (which sets `handler=run` as a default) and `run(args) -> int`.
 # Keep their top-level imports cheap: no TensorFlow until `run`.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("predict",)
 
 
 def _command_modules():

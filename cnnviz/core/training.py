@@ -178,7 +178,7 @@ class Trainer:
 
     def __init__(self, model, data: Dataset, config: TrainConfig, listener: TrainingListener | None = None,
                  control: TrainingControl | None = None, keep: str = "current",
-                 between_batches: Callable[[], None] | None = None):
+                 between_batches: Callable[[], None] | None = None, extra_callbacks: tuple = ()):
         self.model = model
         self.data = data.limited(config.limit)
         self.config = config
@@ -186,6 +186,7 @@ class Trainer:
         self.control = control or TrainingControl()
         self.keep = keep
         self.between_batches = between_batches
+        self.extra_callbacks = tuple(extra_callbacks)
 
     @property
     def num_batches(self) -> int:
@@ -204,7 +205,7 @@ class Trainer:
         train, test = make_datasets(self.data, self.config.batch_size, self.config.seed)
         callback = _reporting_callback_class()(self)
         self.model.fit(train, epochs=self.config.epochs, validation_data=test, verbose=0, shuffle=False,
-                       callbacks=[callback])
+                       callbacks=[callback, *self.extra_callbacks])
         return callback.result()
 
 

@@ -1,0 +1,134 @@
+"""Turn a drawing or an image into the 28×28 input the model expects, the way MNIST was made.
+
+MNIST (LeCun et al.) took each digit's bounding box, scaled it to fit a 20×20 box keeping its
+aspect ratio with anti-aliasing, and placed it in a 28×28 field so that its centre of mass sits
+at the centre of the field. Measured on the test set, that centre is pixel (14, 14) in array
+index coordinates (mean 13.99, 14.00; the spread of ±0.29 px is the rounding of a whole-pixel
+shift), so `FIELD_CENTRE` is 14 and the shift is rounded to whole pixels as MNIST did.
+
+Everything works on (H, W) float arrays in [0, 1], white ink on black, as the canvas holds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MODEL_SIZE = 28
+DIGIT_BOX = 20
+FIELD_CENTRE = 14.0
+# Values at or below this count as background (a drawing's untouched pixels are exactly 0;
+# the floor only keeps 8-bit noise of photographed or compressed images out of the ink box).
+INK_FLOOR = 1.0 / 255.0
+
+
+@dataclass(frozen=True)
+class Preprocessed:
+    """The model input and how it was made from the source image (for showing the steps)."""
+
+    image: np.ndarray                       # (28, 28) float32 in [0, 1]
+    ink_box: tuple[int, int, int, int]      # top, left, bottom, right (exclusive) in the source
+    scaled_size: tuple[int, int]            # height, width of the digit inside the 28×28 field
+    offset: tuple[int, int]                 # row, column where the scaled digit was placed
+    centre_of_mass: tuple[float, float]     # row, column in the 28×28 field
+
+
+def ink_box(image: np.ndarray, floor: float = INK_FLOOR) -> tuple[int, int, int, int] | None:
+    """The tight bounding box (top, left, bottom, right; bottom/right exclusive) of all ink, or None."""
+    ink = np.asarray(image) > floor
+    rows = np.flatnonzero(ink.any(axis=1))
+    if rows.size == 0:
+        return None
+    cols = np.flatnonzero(ink.any(axis=0))
+    return int(rows[0]), int(cols[0]), int(rows[-1]) + 1, int(cols[-1]) + 1
+
+
+def _area_weights(size_in: int, size_out: int) -> np.ndarray:
+    """(size_out, size_in) matrix averaging the input cells each output cell covers (box filter)."""
+    edges = np.linspace(0.0, size_in, size_out + 1)
+    starts, ends = edges[:-1, None], edges[1:, None]
+    cells = np.arange(size_in)[None, :]
+    overlap = np.clip(np.minimum(ends, cells + 1) - np.maximum(starts, cells), 0.0, None)
+    return overlap / overlap.sum(axis=1, keepdims=True)
+
+
+def resize_area(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Resize with an area (box) filter: each output pixel is the mean of the input it covers.
+
+    Anti-aliased when shrinking, and it keeps the image's total brightness per area.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    rows = _area_weights(image.shape[0], height).astype(np.float32)
+    cols = _area_weights(image.shape[1], width).astype(np.float32)
+    return rows @ image @ cols.T
+
+
+def centre_of_mass(image: np.ndarray) -> tuple[float, float]:
+    """(row, column) of the brightness-weighted mean position, in array index coordinates."""
+    image = np.asarray(image, dtype=np.float64)
+    total = image.sum()
+    if total <= 0:
+        raise ValueError("an image without ink has no centre of mass")
+    row = float(image.sum(axis=1) @ np.arange(image.shape[0]) / total)
+    col = float(image.sum(axis=0) @ np.arange(image.shape[1]) / total)
+    return row, col
+
+
+def preprocess(image: np.ndarray) -> Preprocessed | None:
+    """MNIST's recipe applied to `image` (white on black, [0, 1]); None when there is no ink."""
+    image = np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0)
+    if image.ndim != 2:
+        raise ValueError(f"expected a 2-D greyscale image, got shape {image.shape}")
+    box = ink_box(image)
+    if box is None:
+        return None
+    top, left, bottom, right = box
+    crop = image[top:bottom, left:right]
+    scale = DIGIT_BOX / max(crop.shape)
+    height = max(1, round(crop.shape[0] * scale))
+    width = max(1, round(crop.shape[1] * scale))
+    digit = resize_area(crop, height, width)
+    if digit.max() > 0:
+        # A thin stroke scaled down a lot fades; MNIST's digits reach full white, so restore the peak.
+        digit = np.clip(digit / digit.max(), 0.0, 1.0) if digit.max() < 1.0 else digit
+    digit_row, digit_col = centre_of_mass(digit)
+    # Whole-pixel shift as MNIST; keep the whole digit inside the field for lopsided shapes.
+    row = int(np.clip(round(FIELD_CENTRE - digit_row), 0, MODEL_SIZE - height))
+    col = int(np.clip(round(FIELD_CENTRE - digit_col), 0, MODEL_SIZE - width))
+    field = np.zeros((MODEL_SIZE, MODEL_SIZE), np.float32)
+    field[row:row + height, col:col + width] = digit
+    return Preprocessed(np.ascontiguousarray(field), box, (height, width), (row, col), centre_of_mass(field))
+
+
+def model_input(image: np.ndarray) -> np.ndarray | None:
+    """The (28, 28) float32 model input for `image`, or None when there is no ink to read."""
+    result = preprocess(image)
+    return None if result is None else result.image
+
+
+def fit_into_square(image: np.ndarray, size: int, margin: float = 0.1) -> np.ndarray:
+    """`image` scaled (area filter) to fit a size×size black square with a margin, centred.
+
+    Used to place an opened image or an MNIST digit on the drawing canvas.
+    """
+    image = np.asarray(image, dtype=np.float32)
+    inner = max(1, int(round(size * (1.0 - 2 * margin))))
+    scale = inner / max(image.shape)
+    height = max(1, round(image.shape[0] * scale))
+    width = max(1, round(image.shape[1] * scale))
+    resized = resize_area(image, height, width) if scale < 1 else _resize_bilinear(image, height, width)
+    square = np.zeros((size, size), np.float32)
+    top, left = (size - height) // 2, (size - width) // 2
+    square[top:top + height, left:left + width] = np.clip(resized, 0.0, 1.0)
+    return square
+
+
+def _resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Smooth enlargement (pixel centres aligned), so a 28×28 digit looks drawn, not blocky."""
+    rows = (np.arange(height) + 0.5) * image.shape[0] / height - 0.5
+    cols = (np.arange(width) + 0.5) * image.shape[1] / width - 0.5
+    along_rows = np.stack([np.interp(rows, np.arange(image.shape[0]), image[:, c])
+                           for c in range(image.shape[1])], axis=1)
+    return np.stack([np.interp(cols, np.arange(image.shape[1]), along_rows[r])
+                     for r in range(height)], axis=0).astype(np.float32)

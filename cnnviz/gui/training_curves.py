@@ -1,0 +1,227 @@
+"""Live loss and accuracy curves: per batch (raw and smoothed), per epoch, and on the test set."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QTimer, Slot
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from cnnviz.core.atomic import atomic_path
+from cnnviz.core.training import BatchProgress, EpochRecord
+
+SMOOTHING = 0.05  # weight of the newest batch in the exponential moving average
+REDRAW_INTERVAL_MS = 100  # progress arrives at 25 Hz; the plots redraw at most 10 times a second
+_TRAIN_COLOUR = (64, 156, 255)
+_TEST_COLOUR = (255, 140, 40)
+_METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
+
+
+class _Series:
+    """A growing float array (amortised appends, a view of what was filled)."""
+
+    def __init__(self):
+        self._data = np.zeros(1024)
+        self._size = 0
+
+    def extend(self, values) -> None:
+        values = np.asarray(values, dtype=np.float64).ravel()
+        needed = self._size + len(values)
+        if needed > len(self._data):
+            grown = np.zeros(max(needed, 2 * len(self._data)))
+            grown[:self._size] = self._data[:self._size]
+            self._data = grown
+        self._data[self._size:needed] = values
+        self._size = needed
+
+    def clear(self) -> None:
+        self._size = 0
+
+    def values(self) -> np.ndarray:
+        return self._data[:self._size]
+
+    def __len__(self) -> int:
+        return self._size
+
+
+class _MetricPlot:
+    """One plot (loss or accuracy) with its four curves, its data and a hover read-out."""
+
+    def __init__(self, plot: pg.PlotItem, key: str, title: str):
+        self.plot = plot
+        self.key = key
+        self.title = title
+        plot.setLabel("left", title)
+        plot.setLabel("bottom", "epoch")
+        plot.showGrid(x=True, y=True, alpha=0.2)
+        plot.setMenuEnabled(False)
+        legend = plot.addLegend(offset=(-8, 8) if key == "loss" else (-8, -8), labelTextSize="8pt")
+        legend.setBrush(pg.mkBrush(20, 20, 20, 180))
+        self.batch_curve = plot.plot(name="batch", pen=pg.mkPen(*_TRAIN_COLOUR, 70))
+        self.batch_curve.setDownsampling(auto=True, method="peak")
+        self.batch_curve.setClipToView(True)
+        self.smooth_curve = plot.plot(name="smoothed", pen=pg.mkPen(*_TRAIN_COLOUR, width=2))
+        self.smooth_curve.setClipToView(True)
+        self.epoch_curve = plot.plot(name="epoch (train)", pen=None, symbol="o", symbolSize=7,
+                                     symbolBrush=pg.mkBrush(*_TRAIN_COLOUR), symbolPen=pg.mkPen("w"))
+        self.test_curve = plot.plot(name="test", pen=pg.mkPen(*_TEST_COLOUR, width=2), symbol="s", symbolSize=7,
+                                    symbolBrush=pg.mkBrush(*_TEST_COLOUR), symbolPen=pg.mkPen("w"))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(200, 200, 200, 120, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.cursor.setVisible(False)
+        plot.addItem(self.cursor, ignoreBounds=True)
+        self.readout = pg.TextItem(anchor=(0, 1), color=(230, 230, 230), fill=pg.mkBrush(20, 20, 20, 200))
+        self.readout.setVisible(False)
+        plot.addItem(self.readout, ignoreBounds=True)
+        self.steps, self.values, self.smoothed = _Series(), _Series(), _Series()
+        self.epochs, self.epoch_values, self.test_values = [], [], []
+        self._ema = math.nan
+
+    def clear(self) -> None:
+        for series in (self.steps, self.values, self.smoothed):
+            series.clear()
+        self.epochs.clear()
+        self.epoch_values.clear()
+        self.test_values.clear()
+        self._ema = math.nan
+
+    def add_batches(self, steps: np.ndarray, values: np.ndarray) -> None:
+        smoothed = np.empty(len(values))
+        ema = self._ema
+        for i, value in enumerate(values):
+            ema = value if math.isnan(ema) else (1 - SMOOTHING) * ema + SMOOTHING * value
+            smoothed[i] = ema
+        self._ema = ema
+        self.steps.extend(steps)
+        self.values.extend(values)
+        self.smoothed.extend(smoothed)
+
+    def add_epoch(self, epoch: float, train_value: float, test_value: float) -> None:
+        self.epochs.append(epoch)
+        self.epoch_values.append(train_value)
+        self.test_values.append(test_value)
+
+    def redraw(self) -> None:
+        self.batch_curve.setData(self.steps.values(), self.values.values())
+        self.smooth_curve.setData(self.steps.values(), self.smoothed.values())
+        self.epoch_curve.setData(self.epochs, self.epoch_values)
+        self.test_curve.setData(self.epochs, self.test_values)
+
+    def hover(self, x: float | None) -> None:
+        """Show the cursor and the values nearest to epoch `x` (None hides them)."""
+        if x is None or (not len(self.steps) and not self.epochs):
+            self.cursor.setVisible(False)
+            self.readout.setVisible(False)
+            return
+        lines = [f"epoch {x:.2f}"]
+        steps = self.steps.values()
+        if len(steps):
+            i = int(np.clip(np.searchsorted(steps, x), 0, len(steps) - 1))
+            lines.append(f"batch {self.values.values()[i]:.4f}  smoothed {self.smoothed.values()[i]:.4f}")
+        if self.epochs:
+            j = int(np.argmin(np.abs(np.asarray(self.epochs) - x)))
+            lines.append(f"epoch {self.epochs[j]:g}: train {self.epoch_values[j]:.4f}  test {self.test_values[j]:.4f}")
+        self.cursor.setPos(x)
+        self.cursor.setVisible(True)
+        (x_low, x_high), (y_low, y_high) = self.plot.viewRange()
+        self.readout.setText("\n".join(lines))
+        self.readout.setAnchor((0, 1) if x < (x_low + x_high) / 2 else (1, 1))
+        self.readout.setPos(x, y_low + 0.02 * (y_high - y_low))
+        self.readout.setVisible(True)
+
+
+class TrainingCurves(QWidget):
+    """Two linked plots, loss and accuracy, against fractional epochs; fed by the training worker."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        pg.setConfigOptions(antialias=False)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setToolTip("Training and test loss/accuracy; hover to read values, "
+                                 "drag or scroll to zoom, double-click to reset the view")
+        self._plots: list[_MetricPlot] = []
+        for row, (key, title) in enumerate(_METRICS):
+            item = self.graphics.addPlot(row=row, col=0)
+            self._plots.append(_MetricPlot(item, key, title))
+        self._plots[1].plot.setXLink(self._plots[0].plot)
+        self._plots[1].plot.setYRange(0.8, 1.0)
+        self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._history: list[EpochRecord] = []
+        self._dirty = False
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self._on_redraw_timer)
+        self._redraw_timer.start()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.graphics)
+
+    def clear(self) -> None:
+        """Forget every point (a new run starts)."""
+        for plot in self._plots:
+            plot.clear()
+        self._history = []
+        self._redraw()
+
+    def add_progress(self, progress: BatchProgress) -> None:
+        """Append the per-batch values a progress report carries (drawn on the next redraw tick)."""
+        if not len(progress.batch_steps):
+            return
+        self._plots[0].add_batches(progress.batch_steps, progress.batch_losses)
+        self._plots[1].add_batches(progress.batch_steps, progress.batch_accuracies)
+        self._dirty = True
+
+    def add_epoch(self, record: EpochRecord) -> None:
+        """Append one epoch's training and test figures."""
+        self._history.append(record)
+        self._plots[0].add_epoch(record.epoch, record.loss, record.test_loss)
+        self._plots[1].add_epoch(record.epoch, record.accuracy, record.test_accuracy)
+        self._dirty = True
+
+    def show_history(self, history: list[EpochRecord]) -> None:
+        """Replace everything with a saved per-epoch history (no per-batch points)."""
+        self.clear()
+        for record in history:
+            self.add_epoch(record)
+        self._redraw()
+
+    def history(self) -> list[EpochRecord]:
+        return list(self._history)
+
+    def num_batch_points(self) -> int:
+        return len(self._plots[0].steps)
+
+    def save_png(self, path: str | Path) -> Path:
+        """Write both plots as one PNG, atomically."""
+        import pyqtgraph.exporters
+
+        self._redraw()
+        path = Path(path)
+        exporter = pyqtgraph.exporters.ImageExporter(self.graphics.scene())
+        with atomic_path(path, suffix=".png") as tmp:
+            if not exporter.export(str(tmp)) and not tmp.stat().st_size:
+                raise OSError(f"could not render the curves to {path.name}")
+        return path
+
+    def _redraw(self) -> None:
+        self._dirty = False
+        for plot in self._plots:
+            plot.redraw()
+
+    @Slot()
+    def _on_redraw_timer(self) -> None:
+        """Redraw when new points arrived since the last tick."""
+        if self._dirty:
+            self._redraw()
+
+    @Slot(object)
+    def _on_mouse_moved(self, position: QPointF) -> None:
+        """Move the crosshair of both plots to the epoch under the mouse."""
+        x = None
+        for plot in self._plots:
+            if plot.plot.sceneBoundingRect().contains(position):
+                x = plot.plot.vb.mapSceneToView(position).x()
+        for plot in self._plots:
+            plot.hover(x)

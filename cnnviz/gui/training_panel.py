@@ -1,0 +1,287 @@
+"""The training controls: settings, Start / Pause / Stop, progress, and an inline message banner."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QDoubleValidator
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+                               QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+
+from cnnviz.core.data import NUM_TRAIN
+from cnnviz.core.model import OPTIMIZERS
+from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
+from cnnviz.gui.qt_helpers import make_action
+from cnnviz.terminal import format_duration
+
+# Keras's default learning rate of each optimizer, shown when the field is blank.
+DEFAULT_LEARNING_RATES = {"rmsprop": 0.001, "adam": 0.001, "sgd": 0.01}
+START_FRESH, START_CURRENT = "fresh", "current"
+_BANNER_COLOURS = {"error": ("#5c1f1f", "#ffd7d7"), "warning": ("#5c4a12", "#fff0c2"),
+                   "info": ("#1f3c5c", "#d7e9ff")}
+
+
+class TrainingPanel(QWidget):
+    """Training settings with the notes' defaults (5 epochs, batch 64, rmsprop, all 60,000 digits).
+
+    `start_action`, `pause_action` and `stop_action` are shared with the menu and toolbar;
+    the panel only emits what the user asked for and shows what it is told.
+    """
+
+    start_requested = Signal()
+    pause_requested = Signal()
+    resume_requested = Signal()
+    stop_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._state = "idle"
+        self.start_action = make_action(self, "&Start training", "Train on MNIST with these settings",
+                                        self._on_start, "F5")
+        self.pause_action = make_action(self, "&Pause", "Pause training after this batch (Resume goes on)",
+                                        self._on_pause, "F6")
+        self.stop_action = make_action(self, "S&top", "Stop training after this batch and keep its weights",
+                                       self._on_stop, "Shift+F5")
+        self._build_settings()
+        self._build_progress()
+        self._banner = _Banner(self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self._banner)
+        layout.addWidget(self._settings_box)
+        layout.addLayout(self._buttons)
+        layout.addWidget(self._progress_box)
+        layout.addStretch(1)
+        self.set_state("idle")
+
+    def actions(self) -> list[QAction]:
+        return [self.start_action, self.pause_action, self.stop_action]
+
+    # settings
+    def _build_settings(self) -> None:
+        self._settings_box = QGroupBox("Settings")
+        form = QFormLayout(self._settings_box)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.start_from = QComboBox()
+        self.start_from.addItem("A fresh seed model", START_FRESH)
+        self.start_from.addItem("The current model's weights", START_CURRENT)
+        self.start_from.setToolTip("Train a newly initialised convnet, or go on training the model shown now")
+        self.epochs = _spin(1, 100, 5, "Passes over the training digits (the notes use 5)")
+        self.batch_size = _spin(1, 4096, 64, "Digits per gradient step (the notes use 64)")
+        self.optimizer = QComboBox()
+        self.optimizer.addItems(OPTIMIZERS)
+        self.optimizer.setToolTip("How the weights follow the gradient (the notes use rmsprop)")
+        self.optimizer.currentTextChanged.connect(self._on_optimizer_changed)
+        self.learning_rate = QLineEdit()
+        self.learning_rate.setValidator(QDoubleValidator(0.0, 1e9, 12, self.learning_rate))
+        self.learning_rate.setToolTip("Step size; leave blank for the optimizer's default")
+        self.limit = _spin(1, NUM_TRAIN, NUM_TRAIN, "Train on the first N of the 60,000 training digits "
+                                                    "(the test set is always all 10,000)")
+        self.limit.setGroupSeparatorShown(True)
+        self.limit.setSingleStep(1000)
+        form.addRow("Start from", self.start_from)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Batch size", self.batch_size)
+        form.addRow("Optimizer", self.optimizer)
+        form.addRow("Learning rate", self.learning_rate)
+        form.addRow("Training digits", self.limit)
+        self._on_optimizer_changed(self.optimizer.currentText())
+
+        self._buttons = QHBoxLayout()
+        for action in self.actions():
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            self._buttons.addWidget(button)
+
+    def config(self) -> TrainConfig:
+        """The settings as a TrainConfig; ValueError with a readable message when one is invalid."""
+        text = self.learning_rate.text().strip().replace(",", ".")
+        try:
+            learning_rate = float(text) if text else None
+        except ValueError:
+            raise ValueError(f"The learning rate {text!r} is not a number.") from None
+        limit = self.limit.value()
+        return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch_size.value(),
+                           optimizer=self.optimizer.currentText(), learning_rate=learning_rate,
+                           limit=None if limit >= NUM_TRAIN else limit, steps_per_execution=1)
+
+    def set_config(self, config: TrainConfig, start_from: str = START_FRESH) -> None:
+        self.epochs.setValue(config.epochs)
+        self.batch_size.setValue(config.batch_size)
+        self.optimizer.setCurrentText(config.optimizer)
+        self.learning_rate.setText("" if config.learning_rate is None else f"{config.learning_rate:g}")
+        self.limit.setValue(config.limit or NUM_TRAIN)
+        self.start_from.setCurrentIndex(max(self.start_from.findData(start_from), 0))
+
+    def start_from_choice(self) -> str:
+        return self.start_from.currentData()
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("training")
+        settings.setValue("epochs", self.epochs.value())
+        settings.setValue("batch_size", self.batch_size.value())
+        settings.setValue("optimizer", self.optimizer.currentText())
+        settings.setValue("learning_rate", self.learning_rate.text())
+        settings.setValue("limit", self.limit.value())
+        settings.setValue("start_from", self.start_from_choice())
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup("training")
+        try:
+            self.epochs.setValue(int(settings.value("epochs", self.epochs.value())))
+            self.batch_size.setValue(int(settings.value("batch_size", self.batch_size.value())))
+            optimizer = str(settings.value("optimizer", self.optimizer.currentText()))
+            if optimizer in OPTIMIZERS:
+                self.optimizer.setCurrentText(optimizer)
+            self.learning_rate.setText(str(settings.value("learning_rate", "") or ""))
+            self.limit.setValue(int(settings.value("limit", self.limit.value())))
+            index = self.start_from.findData(settings.value("start_from", START_FRESH))
+            self.start_from.setCurrentIndex(max(index, 0))
+        except (TypeError, ValueError):
+            pass  # a damaged settings file keeps the defaults
+        finally:
+            settings.endGroup()
+
+    # progress
+    def _build_progress(self) -> None:
+        self._progress_box = QGroupBox("Progress")
+        layout = QVBoxLayout(self._progress_box)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Not started")
+        self.progress_bar.setToolTip("Progress over all epochs of this run")
+        self.rate_label = QLabel("")
+        self.rate_label.setToolTip("Training speed and estimated time left")
+        self.metrics_label = QLabel("")
+        self.metrics_label.setToolTip("Running mean of this epoch's training loss and accuracy")
+        self.result_label = QLabel("")
+        self.result_label.setWordWrap(True)
+        self.result_label.setToolTip("Test loss and accuracy on the 10,000 test digits after each epoch")
+        for widget in (self.progress_bar, self.rate_label, self.metrics_label, self.result_label):
+            layout.addWidget(widget)
+
+    def show_progress(self, progress: BatchProgress) -> None:
+        total = progress.num_epochs * progress.num_batches
+        done = progress.epoch * progress.num_batches + progress.batch
+        self.progress_bar.setValue(round(1000 * done / max(total, 1)))
+        self.progress_bar.setFormat(f"Epoch {progress.epoch + 1}/{progress.num_epochs} · "
+                                    f"batch {progress.batch}/{progress.num_batches}")
+        self.rate_label.setText(f"{progress.samples_per_second:,.0f} digits/s · "
+                                f"{format_duration(progress.eta_seconds)} left")
+        self.metrics_label.setText(f"loss {progress.loss:.4f} · accuracy {progress.accuracy:.4f}")
+
+    def show_epoch(self, record: EpochRecord) -> None:
+        self.result_label.setText(f"After epoch {record.epoch}: test loss {record.test_loss:.4f}, "
+                                  f"test accuracy {record.test_accuracy:.4f}")
+
+    def show_preparing(self, text: str) -> None:
+        """Before the first batch: loading MNIST, building the model."""
+        self.progress_bar.setRange(0, 0)  # busy indicator
+        self.progress_bar.setFormat(text)
+        self.rate_label.setText(text)
+        self.metrics_label.setText("")
+
+    def show_result(self, result: TrainResult) -> None:
+        self.progress_bar.setRange(0, 1000)
+        if result.status == "finished":
+            self.progress_bar.setValue(1000)
+            self.progress_bar.setFormat("Finished")
+        else:
+            self.progress_bar.setFormat(result.status.capitalize())
+        self.rate_label.setText(f"{result.samples_per_second:,.0f} digits/s over finished epochs"
+                                if result.samples_per_second else "")
+        if result.status == "diverged":
+            self.show_message(result.message, "error")
+        elif result.status == "stopped":
+            self.show_message(result.message, "info")
+
+    def show_message(self, text: str, kind: str = "info") -> None:
+        """Show an inline banner above the settings (no modal dialog)."""
+        self._banner.show_text(text, kind)
+
+    def message(self) -> str:
+        """The banner's text, or "" when it is hidden."""
+        return self._banner.text() if self._banner.isVisibleTo(self) else ""
+
+    def clear_message(self) -> None:
+        self._banner.hide()
+
+    # state
+    def state(self) -> str:
+        return self._state
+
+    def set_state(self, state: str) -> None:
+        """"idle", "blocked" (no model yet), "preparing", "running", "paused" or "stopping"."""
+        self._state = state
+        busy = state in ("preparing", "running", "paused", "stopping")
+        self._settings_box.setEnabled(not busy)
+        self.start_action.setEnabled(state == "idle")
+        self.pause_action.setEnabled(state in ("running", "paused"))
+        self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
+        self.stop_action.setEnabled(state in ("preparing", "running", "paused"))
+        if state == "paused":
+            self.progress_bar.setFormat(self.progress_bar.format().split(" (paused)")[0] + " (paused)")
+
+    @Slot()
+    def _on_start(self) -> None:
+        """Ask to start."""
+        self.start_requested.emit()
+
+    @Slot()
+    def _on_pause(self) -> None:
+        """Pause, or resume when paused."""
+        if self._state == "paused":
+            self.resume_requested.emit()
+        else:
+            self.pause_requested.emit()
+
+    @Slot()
+    def _on_stop(self) -> None:
+        """Ask to stop."""
+        self.stop_requested.emit()
+
+    @Slot(str)
+    def _on_optimizer_changed(self, name: str) -> None:
+        """Show the optimizer's default learning rate as the placeholder."""
+        self.learning_rate.setPlaceholderText(f"default ({DEFAULT_LEARNING_RATES.get(name, 0.001):g})")
+
+
+class _Banner(QFrame):
+    """A coloured message strip with a close button."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._label = QLabel()
+        self._label.setWordWrap(True)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QToolButton()
+        close.setText("✕")
+        close.setAutoRaise(True)
+        close.setToolTip("Hide this message")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(8, 6, 4, 6)
+        layout.addWidget(self._label, 1)
+        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
+        self.hide()
+
+    def show_text(self, text: str, kind: str) -> None:
+        background, foreground = _BANNER_COLOURS.get(kind, _BANNER_COLOURS["info"])
+        self.setStyleSheet(f"_Banner, QLabel {{ background: {background}; color: {foreground}; }}"
+                           f"_Banner {{ border-radius: 4px; }}")
+        self._label.setText(text)
+        self.show()
+
+    def text(self) -> str:
+        return self._label.text()
+
+
+def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
