@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="open the desktop app (the default)", description="Open the desktop app.")
     _add_model_arg(gui)
+    gui.add_argument("--screenshot", metavar="PNG", type=Path, help=argparse.SUPPRESS)  # testing hook
 
     summary = sub.add_parser("summary", help="print the layer table", description="Print each layer's name, "
                              "type, output shape and parameter count, with the total.")
@@ -89,7 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
 # Subcommands that live in their own module under cnnviz/commands/: each module has
 # `add_parser(subparsers)` (which sets `handler=run` as a default) and `run(args) -> int`.
 # Keep their top-level imports cheap: no TensorFlow until `run`.
-COMMAND_MODULES: tuple[str, ...] = ("predict",)
+COMMAND_MODULES: tuple[str, ...] = ("predict", "export")
 
 
 def _command_modules():
@@ -139,7 +140,7 @@ def _load_data_or_fail(path: Path | None, allow_download: bool = True):
 def run_gui(args) -> int:
     from cnnviz.gui.app import run
 
-    return run(model_path=getattr(args, "model", None))
+    return run(model_path=getattr(args, "model", None), screenshot=getattr(args, "screenshot", None))
 
 
 def run_summary(args) -> int:
@@ -243,13 +244,12 @@ def _check_writable(path: Path) -> None:
     import os
 
     folder = path.resolve().parent
-    if folder.exists() and not os.access(folder, os.W_OK):
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the folder {folder}: {exc.strerror}") from exc
+    if not os.access(folder, os.W_OK):
         raise CliError(f"cannot write to {folder}")
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True)
-        except OSError as exc:
-            raise CliError(f"cannot create {folder}: {exc.strerror}") from exc
 
 
 COMMANDS = {

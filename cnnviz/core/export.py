@@ -31,11 +31,13 @@ pixel through the colormap's table (to within (high - low) / 255).
 file with path (relative, "/"-separated), type (source_png, input_png, input_array, array,
 channel_png, grid_png, figure_png, strip_png), layer, layer_index, kind, shape, min, max, and for
 images colormap, normalisation, scale and levels ([low, high], or one pair per channel for grids),
-plus boxes ([x, y, width, height] in pixels) of every cell and of the colour bar in composed images.
+plus boxes ([x, y, width, height] in pixels) of every cell and of the colour bar in composed images
+(strips also give values_per_row and value_size, the side of one value's square in pixels).
 
 Nothing is written unless everything is: the files go to a hidden folder beside the target,
-which is then renamed into place. An existing non-empty target is refused unless
-`overwrite=True`, in which case it is replaced as a whole (never merged).
+which is then renamed into place. An existing non-empty target is refused (TargetExistsError)
+unless `overwrite=True`, and then replaced as a whole (never merged), and only if it is an
+earlier cnnviz export (has a manifest.json).
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ _KINDS_BY_NAME = (("conv2d", "Conv2D"), ("max_pooling2d", "MaxPooling2D"), ("fla
 
 class ExportError(Exception):
     """An export that cannot be done; the message says why, and nothing was written."""
+
+
+class TargetExistsError(ExportError):
+    """The target folder exists and is not empty (pass overwrite=True to replace a cnnviz export)."""
 
 
 @dataclass
@@ -375,12 +381,22 @@ def _npy_bytes(array: np.ndarray) -> bytes:
 
 
 def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """The absolute target folder; ExportError if it is a file or a non-empty folder (unless `overwrite`)."""
+    """The absolute target folder, if it may be written; else ExportError.
+
+    A missing or empty folder is fine. A non-empty one raises TargetExistsError unless
+    `overwrite`, and even then only an earlier cnnviz export (it has a manifest.json) is
+    replaced: pointing an export at, say, one's home folder must never delete it.
+    """
     out = Path(out_dir).expanduser().absolute()
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file, not a folder")
-    if out.is_dir() and not overwrite and any(out.iterdir()):
-        raise ExportError(f"{out} already exists and is not empty; choose another folder or overwrite it")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise TargetExistsError(f"{out} already exists and is not empty; choose another folder "
+                                    "or overwrite it")
+        if not (out / MANIFEST_NAME).is_file():
+            raise ExportError(f"{out} is not a cnnviz export (it has no {MANIFEST_NAME}), so it is not "
+                              "replaced; choose a new or empty folder")
     return out
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QObject, QSettings, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox
 
 ORGANISATION = "cnnviz"
 APPLICATION = "cnnviz"
@@ -94,3 +95,13 @@ class BackgroundTask(QObject):
         """Join the worker thread, then pass the exception on."""
         self._finish_thread()
         self.failed.emit(exc)
+
+
+def show_message_box(parent, icon: QMessageBox.Icon, title: str, text: str, details: str = "") -> QMessageBox:
+    """A window-modal message box that does not block the caller (opened with `open()`)."""
+    box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setInformativeText(details)
+    box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    box.open()
+    return box

@@ -184,6 +184,13 @@ class TrainingPanel(QWidget):
         self.rate_label.setText(text)
         self.metrics_label.setText("")
 
+    def reset_progress(self) -> None:
+        """Back to "Not started" (a start was cancelled before training began)."""
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Not started")
+        self.rate_label.setText("")
+
     def show_result(self, result: TrainResult) -> None:
         self.progress_bar.setRange(0, 1000)
         if result.status == "finished":

@@ -1,0 +1,103 @@
+"""`cnnviz export`: feature-map PNGs, the exact activations and a manifest for one digit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from cnnviz.core.colormaps import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS
+from cnnviz.core.export import DEFAULT_SCALE, MAX_SCALE
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export", help="write feature-map images and activations for one digit",
+        description="Run one digit through the model and write, into a new folder, every layer's "
+                    "activations (.npy), one PNG per feature map, one grid PNG per convolution or "
+                    "pooling layer, a strip PNG per dense layer and manifest.json. Nothing is written "
+                    "if anything fails; an existing non-empty folder is kept unless --overwrite.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, metavar="PATH",
+                        help="an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made")
+    source.add_argument("--test-index", type=int, metavar="N", help="MNIST test digit N (0 to 9999)")
+    parser.add_argument("--model", metavar="PATH", type=Path,
+                        help="a .keras model file (default: the shipped, pre-trained model)")
+    parser.add_argument("--data", metavar="PATH", type=Path,
+                        help="an MNIST file for --test-index (default: the cached MNIST)")
+    parser.add_argument("--out", type=Path, metavar="DIR", required=True, help="the folder to create")
+    parser.add_argument("--layers", nargs="+", metavar="NAME",
+                        help="only these layers, e.g. conv2d_1 max_pooling2d_1 (default: all)")
+    parser.add_argument("--channel", type=int, metavar="C",
+                        help="only channel C of the one layer given with --layers")
+    parser.add_argument("--scale", type=int, default=DEFAULT_SCALE, metavar="K",
+                        help=f"each activation becomes a K×K square, 1 to {MAX_SCALE} (default {DEFAULT_SCALE})")
+    parser.add_argument("--colormap", default=DEFAULT_COLORMAP, metavar="NAME",
+                        help=f"{', '.join(COLORMAPS)} (default {DEFAULT_COLORMAP})")
+    parser.add_argument("--normalisation", default=DEFAULT_NORMALISATION, metavar="MODE",
+                        help=f"{' or '.join(NORMALISATIONS)}: colour range per map or per layer "
+                             f"(default {DEFAULT_NORMALISATION})")
+    parser.add_argument("--no-colorbar", dest="colorbar", action="store_false",
+                        help="no colour bar on grid images")
+    parser.add_argument("--no-labels", dest="labels", action="store_false",
+                        help="no title and channel numbers on grid images")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty --out folder")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnviz.cli import CliError, _load_data_or_fail, _load_model_or_fail
+    from cnnviz.core.export import (ExportError, ExportOptions, TargetExistsError, check_target,
+                                    export_activations)
+    from cnnviz.core.paths import default_model_path
+
+    options = ExportOptions(scale=args.scale, colormap=args.colormap, normalisation=args.normalisation,
+                            colorbar=args.colorbar, labels=args.labels)
+    try:  # cheap checks first, before TensorFlow starts
+        options.check()
+        check_target(args.out, args.overwrite)
+    except TargetExistsError as exc:
+        raise CliError(f"{exc} (--overwrite)") from exc
+    except ExportError as exc:
+        raise CliError(str(exc)) from exc
+    if args.channel is not None and (not args.layers or len(args.layers) != 1):
+        raise CliError("--channel needs exactly one layer in --layers")
+
+    source_image = None
+    if args.image is not None:
+        from cnnviz.core.images import ImageFileError, read_image
+        from cnnviz.core.preprocess import model_input
+
+        try:
+            source_image = read_image(args.image)
+        except ImageFileError as exc:
+            raise CliError(str(exc)) from exc
+        image = model_input(source_image)
+        if image is None:
+            raise CliError(f"{args.image.name} is blank: there is no digit to export")
+        source = f"image {args.image}"
+    else:
+        dataset = _load_data_or_fail(args.data)
+        count = len(dataset.x_test)
+        if not 0 <= args.test_index < count:
+            raise CliError(f"--test-index must be from 0 to {count - 1}, not {args.test_index}")
+        image = dataset.x_test[args.test_index].astype("float32") / 255.0
+        source = f"MNIST test digit {args.test_index} (label {int(dataset.y_test[args.test_index])})"
+
+    from cnnviz.core.activations import ActivationProbe
+
+    model_path = args.model or default_model_path()
+    probe = ActivationProbe(_load_model_or_fail(model_path))
+    outputs = probe(image)
+    try:
+        result = export_activations(
+            args.out, image, outputs, probe.layer_names, probe.layer_kinds, source_image=source_image,
+            source=source, model_path=model_path, options=options, layers=args.layers, channel=args.channel,
+            overwrite=args.overwrite)
+    except ExportError as exc:
+        raise CliError(str(exc)) from exc
+    prediction = result.manifest["prediction"]
+    confidence = prediction["probabilities"][prediction["digit"]]
+    print(f"Wrote {len(result.files)} files to {result.folder} "
+          f"(predicted {prediction['digit']}, {confidence:.1%}).", file=sys.stdout)
+    return 0

@@ -1,0 +1,224 @@
+"""A square canvas to draw a digit on with the mouse or a pen: white ink on black, like MNIST."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+CANVAS_SIZE = 280
+DEFAULT_BRUSH_WIDTH = 22
+MAX_UNDO = 50
+
+
+class DrawingCanvas(QWidget):
+    """Holds a CANVAS_SIZE² greyscale image; strokes are painted anti-aliased with round ends.
+
+    `image()` gives it as float32 in [0, 1]. Every stroke, clear and loaded image can be undone.
+    An image loaded with an `exact_input` (an MNIST digit) carries that 28×28 input along until
+    the next stroke, so the model sees the real test digit rather than a resampled copy.
+    """
+
+    image_changed = Signal()      # the pixels changed (during a stroke: after every segment)
+    stroke_finished = Signal()
+
+    def __init__(self, parent: QWidget | None = None, size: int = CANVAS_SIZE):
+        super().__init__(parent)
+        self._pixels = QImage(size, size, QImage.Format.Format_Grayscale8)
+        self._pixels.fill(0)
+        self._exact_input: np.ndarray | None = None
+        self._undo: list[tuple[QImage, np.ndarray | None]] = []
+        self._last_point: QPointF | None = None
+        self._brush_width = float(DEFAULT_BRUSH_WIDTH)
+        self._guides: tuple[tuple[int, int, int, int], tuple[float, float]] | None = None
+        self._empty = True
+        self.setMinimumSize(160, 160)
+        size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        size_policy.setHeightForWidth(True)
+        self.setSizePolicy(size_policy)
+        self.setCursor(Qt.CursorShape.CrossCursor)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setToolTip("Draw a digit: left mouse button or pen. Delete clears, Ctrl+Z undoes a stroke.")
+
+    # --- the image -----------------------------------------------------------------------------
+    @property
+    def canvas_size(self) -> int:
+        return self._pixels.width()
+
+    def image(self) -> np.ndarray:
+        """The canvas as (size, size) float32 in [0, 1], white ink on black (a copy)."""
+        view = np.frombuffer(self._pixels.constBits(), np.uint8).reshape(self._pixels.height(), -1)
+        return view[:, :self._pixels.width()].astype(np.float32) * (1.0 / 255.0)
+
+    def exact_input(self) -> np.ndarray | None:
+        """The 28×28 input that came with the loaded image, until the user draws on it."""
+        return self._exact_input
+
+    def is_empty(self) -> bool:
+        return self._empty
+
+    def set_image(self, image: np.ndarray, exact_input: np.ndarray | None = None) -> None:
+        """Replace the canvas with `image` (size×size floats in [0, 1]); undoable."""
+        image = np.asarray(image, dtype=np.float32)
+        if image.shape != (self.canvas_size, self.canvas_size):
+            raise ValueError(f"the canvas is {self.canvas_size}×{self.canvas_size}, not {image.shape}")
+        self._push_undo()
+        pixels = np.ascontiguousarray(np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8))
+        self._pixels = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                              QImage.Format.Format_Grayscale8).copy()
+        self._exact_input = None if exact_input is None else np.array(exact_input, np.float32)
+        self._changed()
+
+    def clear(self) -> None:
+        """Black canvas (undoable)."""
+        if self._empty and self._exact_input is None:
+            return
+        self._push_undo()
+        self._pixels.fill(0)
+        self._exact_input = None
+        self._changed()
+
+    def undo(self) -> bool:
+        """Go back to before the last stroke, clear or loaded image; False when there is nothing to undo."""
+        if not self._undo:
+            return False
+        self._pixels, self._exact_input = self._undo.pop()
+        self._changed()
+        return True
+
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def brush_width(self) -> float:
+        return self._brush_width
+
+    def set_brush_width(self, width: float) -> None:
+        """Stroke width in canvas pixels (the canvas is CANVAS_SIZE wide)."""
+        self._brush_width = float(max(1.0, width))
+
+    def set_guides(self, ink_box: tuple[int, int, int, int] | None, centre: tuple[float, float] | None) -> None:
+        """Show the ink's bounding box and centre of mass (canvas pixels), or nothing when None."""
+        self._guides = None if ink_box is None or centre is None else (ink_box, centre)
+        self.update()
+
+    def _push_undo(self) -> None:
+        self._undo.append((self._pixels.copy(), self._exact_input))
+        del self._undo[:-MAX_UNDO]
+
+    def _changed(self) -> None:
+        self._empty = not self.image().any()
+        self.update()
+        self.image_changed.emit()
+
+    # --- strokes -----------------------------------------------------------------------------
+    def _begin_stroke(self, position: QPointF, pressure: float = 1.0) -> None:
+        self._push_undo()
+        self._exact_input = None
+        self._last_point = self._to_canvas(position)
+        self._paint_segment(self._last_point, self._last_point, pressure)
+
+    def _continue_stroke(self, position: QPointF, pressure: float = 1.0) -> None:
+        if self._last_point is None:
+            return
+        point = self._to_canvas(position)
+        self._paint_segment(self._last_point, point, pressure)
+        self._last_point = point
+
+    def _end_stroke(self) -> None:
+        if self._last_point is not None:
+            self._last_point = None
+            self.stroke_finished.emit()
+
+    def _paint_segment(self, start: QPointF, end: QPointF, pressure: float) -> None:
+        painter = QPainter(self._pixels)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        width = self._brush_width * (0.35 + 0.65 * pressure)
+        painter.setPen(QPen(QColor(255, 255, 255), width, Qt.PenStyle.SolidLine,
+                            Qt.PenCapStyle.RoundCap, Qt.PenJoinStyle.RoundJoin))
+        painter.drawLine(start, end)
+        painter.end()
+        self._empty = False
+        margin = width / 2 + 2
+        dirty = QRectF(start, end).normalized().adjusted(-margin, -margin, margin, margin)
+        self.update(self._to_widget_rect(dirty))
+        self.image_changed.emit()
+
+    # --- geometry ----------------------------------------------------------------------------
+    def _target_rect(self) -> QRectF:
+        """Where the canvas is drawn: the largest centred square."""
+        side = min(self.width(), self.height())
+        return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
+
+    def _to_canvas(self, position: QPointF) -> QPointF:
+        target = self._target_rect()
+        scale = self.canvas_size / target.width()
+        return QPointF((position.x() - target.x()) * scale, (position.y() - target.y()) * scale)
+
+    def _to_widget_rect(self, rect: QRectF):
+        target = self._target_rect()
+        scale = target.width() / self.canvas_size
+        return QRectF(target.x() + rect.x() * scale, target.y() + rect.y() * scale,
+                      rect.width() * scale, rect.height() * scale).toAlignedRect()
+
+    def hasHeightForWidth(self) -> bool:  # noqa: N802 (Qt API)
+        return True
+
+    def heightForWidth(self, width: int) -> int:  # noqa: N802
+        return width
+
+    # --- Qt events ---------------------------------------------------------------------------
+    def paintEvent(self, event) -> None:  # noqa: N802
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().window())
+        target = self._target_rect()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self._pixels)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if self._empty:
+            painter.setPen(QColor(150, 150, 160))
+            font = QFont(self.font())
+            font.setPointSizeF(font.pointSizeF() * 1.15)
+            painter.setFont(font)
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here\nwith the mouse or a pen")
+        elif self._guides is not None:
+            self._paint_guides(painter, target)
+        painter.setPen(QPen(QColor(90, 90, 100), 1))
+        painter.drawRect(target.adjusted(0, 0, -1, -1))
+
+    def _paint_guides(self, painter: QPainter, target: QRectF) -> None:
+        """Dashed ink box and a cross at the centre of mass: what preprocessing measures."""
+        (top, left, bottom, right), (row, col) = self._guides
+        scale = target.width() / self.canvas_size
+        box = QRectF(target.x() + left * scale, target.y() + top * scale,
+                     (right - left) * scale, (bottom - top) * scale)
+        painter.setPen(QPen(QColor(255, 170, 40, 170), 1, Qt.PenStyle.DashLine))
+        painter.drawRect(box)
+        centre = QPointF(target.x() + (col + 0.5) * scale, target.y() + (row + 0.5) * scale)
+        painter.setPen(QPen(QColor(255, 170, 40, 220), 1.5))
+        painter.drawLine(centre + QPointF(-6, 0), centre + QPointF(6, 0))
+        painter.drawLine(centre + QPointF(0, -6), centre + QPointF(0, 6))
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._begin_stroke(event.position())
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self._continue_stroke(event.position())
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._end_stroke()
+
+    def tabletEvent(self, event) -> None:  # noqa: N802
+        """Pen input: pressure thins the stroke; accepted so Qt sends no duplicate mouse events."""
+        kind = event.type()
+        pressure = float(event.pressure()) if event.pressure() > 0 else 1.0
+        if kind == event.Type.TabletPress:
+            self._begin_stroke(event.position(), pressure)
+        elif kind == event.Type.TabletMove and event.buttons():
+            self._continue_stroke(event.position(), pressure)
+        elif kind == event.Type.TabletRelease:
+            self._end_stroke()
+        event.accept()

