@@ -181,7 +181,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Saved {path}", 5000)
         return path
 
-    def _show_model(self, loaded: LoadedModel) -> None:
+    def show_model(self, loaded: LoadedModel) -> None:
+        """Make `loaded` the current model and show it in the inspector."""
         self.current = loaded
         self.inspector.set_probe(loaded.probe)
         self._update_title()
@@ -196,7 +197,7 @@ class MainWindow(QMainWindow):
         self.unsaved = False
         if loaded.history and not self.is_training():
             self.curves.show_history(loaded.history)
-        self._show_model(loaded)
+        self.show_model(loaded)
         self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
 
     @Slot(str, str)
@@ -389,7 +390,7 @@ class MainWindow(QMainWindow):
                 [*(self.current.history if self.current else []), *result.history]
             path = None if outcome.from_scratch else self.current.path
             self.unsaved = True
-            self._show_model(LoadedModel(outcome.model, outcome.probe, path, history))
+            self.show_model(LoadedModel(outcome.model, outcome.probe, path, history))
         else:
             self.inspector.set_probe(self.current.probe)
         self.statusBar().showMessage(result.message or "Training finished.", 8000)
