@@ -33,6 +33,8 @@ channel_png, grid_png, figure_png, strip_png), layer, layer_index, kind, shape, 
 images colormap, normalisation, scale and levels ([low, high], or one pair per channel for grids),
 plus boxes ([x, y, width, height] in pixels) of every cell and of the colour bar in composed images
 (strips also give values_per_row and value_size, the side of one value's square in pixels).
+"kind" is the Keras layer class (Conv2D, MaxPooling2D, Flatten, Dense) from `layer_kinds`, or,
+when the caller has none (the app's inspector), read from the layer name as Keras names layers.
 
 Nothing is written unless everything is: the files go to a hidden folder beside the target,
 which is then renamed into place. An existing non-empty target is refused (TargetExistsError)
@@ -199,6 +201,7 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
         source_image = np.asarray(source_image, dtype=np.float32)
         if source_image.ndim != 2 or 0 in source_image.shape:
             raise ExportError(f"the source image must be a 2-D greyscale array, not {source_image.shape}")
+    model_path = model_path or None  # "" = a model that has no file (trained in the app, not saved)
     model_sha = None
     if model_path is not None:
         try:
@@ -390,6 +393,9 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
     out = Path(out_dir).expanduser().absolute()
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file, not a folder")
+    existing = next(folder for folder in out.parents if folder.exists() or folder == folder.parent)
+    if not existing.is_dir():
+        raise ExportError(f"cannot write the export to {out}: {existing} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise TargetExistsError(f"{out} already exists and is not empty; choose another folder "

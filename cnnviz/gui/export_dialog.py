@@ -62,8 +62,11 @@ class ExportDialog(QDialog):
         self.normalisation_combo = QComboBox()
         for mode in NORMALISATIONS:
             self.normalisation_combo.addItem(f"per {mode}", mode)
-        self.colorbar_check = QCheckBox("Colour bar on grid images")
-        self.labels_check = QCheckBox("Title and channel numbers on grid images")
+        self.colorbar_check = QCheckBox("Colour bar")
+        self.labels_check = QCheckBox("Labels (title, channel numbers)")
+        plain = "on grids, strips and the one-channel figure; single-map PNGs stay plain (pixels are data)"
+        self.colorbar_check.setToolTip(f"A colour bar {plain}")
+        self.labels_check.setToolTip(f"Text {plain}")
 
         layer_name = self._names[self.layer] if 0 <= self.layer < len(self._names) else "?"
         self.scope_buttons = {
@@ -79,6 +82,8 @@ class ExportDialog(QDialog):
         for button in self.scope_buttons.values():
             self._scope_group.addButton(button)
             scope_box.addWidget(button)
+        self._scope_group.buttonToggled.connect(self._on_scope_toggled)
+        self._suggested = ""
 
         form = QFormLayout()
         form.addRow("Save in:", folder_row)
@@ -121,7 +126,8 @@ class ExportDialog(QDialog):
         index = self.normalisation_combo.findData(self.inspector.normalisation())
         self.normalisation_combo.setCurrentIndex(max(index, 0))
         self.set_scope(scope)
-        self.name_edit.setText(self.suggested_name())
+        self._suggested = self.suggested_name()
+        self.name_edit.setText(self._suggested)
 
     def _save(self) -> None:
         s = self._settings
@@ -165,6 +171,12 @@ class ExportDialog(QDialog):
         return ExportOptions(scale=self.scale_spin.value(), colormap=self.colormap_combo.currentText(),
                              normalisation=self.normalisation_combo.currentData(),
                              colorbar=self.colorbar_check.isChecked(), labels=self.labels_check.isChecked())
+
+    def _on_scope_toggled(self, button, checked: bool) -> None:
+        """Follow the scope in the suggested folder name, unless the user typed their own."""
+        if checked and self._suggested and self.name_edit.text() == self._suggested:
+            self._suggested = self.suggested_name()
+            self.name_edit.setText(self._suggested)
 
     def _on_browse(self) -> None:
         """Pick the folder to save in."""

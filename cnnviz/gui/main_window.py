@@ -20,7 +20,7 @@ from cnnviz.core.paths import default_model_path
 from cnnviz.core.training import write_history_csv
 from cnnviz.gui.inspector import InspectorWidget
 from cnnviz.gui.model_loader import LoadedModel, ModelLoader, history_path_for
-from cnnviz.gui.qt_helpers import BackgroundTask, app_settings, make_action, show_message_box
+from cnnviz.gui.qt_helpers import BackgroundTask, Icon, app_settings, make_action, show_message_box
 from cnnviz.gui.training_curves import TrainingCurves
 from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel
 from cnnviz.gui.training_worker import TrainingOutcome, TrainingSession, TrainingWorker
@@ -76,11 +76,11 @@ class MainWindow(QMainWindow):
 
     def _create_actions(self) -> None:
         self.open_action = make_action(self, "&Open model…", "Open a .keras model file", self._on_open,
-                                       QKeySequence.StandardKey.Open)
+                                       QKeySequence.StandardKey.Open, icon=Icon.SP_DialogOpenButton)
         self.save_action = make_action(self, "&Save model…", "Save the current model as a .keras file",
-                                       self._on_save, QKeySequence.StandardKey.Save)
+                                       self._on_save, QKeySequence.StandardKey.Save, icon=Icon.SP_DialogSaveButton)
         self.export_action = make_action(self, "&Export…", "Export feature maps as PNG images",
-                                         self._on_export, "Ctrl+E")
+                                         self._on_export, "Ctrl+E", icon=Icon.SP_FileDialogDetailedView)
         self.save_curves_action = make_action(self, "Save &curves as PNG…", "Save the loss and accuracy plots",
                                               self._on_save_curves)
         self.save_history_action = make_action(self, "Save &history as CSV…",
@@ -110,7 +110,7 @@ class MainWindow(QMainWindow):
         toolbar = self.addToolBar("Main toolbar")
         toolbar.setObjectName("main_toolbar")
         toolbar.setMovable(False)
-        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         toolbar.addActions([self.open_action, self.save_action, self.export_action])
         toolbar.addSeparator()
         toolbar.addActions(self.panel.actions())

@@ -6,22 +6,25 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
 
+Icon = QStyle.StandardPixmap
 ORGANISATION = "cnnviz"
 APPLICATION = "cnnviz"
 
 
 def app_settings() -> QSettings:
-    """The app's settings store (organisation "cnnviz", application "cnnviz")."""
-    return QSettings(ORGANISATION, APPLICATION)
+    """The app's settings store (organisation "cnnviz", application "cnnviz", the default format)."""
+    return QSettings(QSettings.defaultFormat(), QSettings.Scope.UserScope, ORGANISATION, APPLICATION)
 
 
 def make_action(parent: QObject, text: str, tip: str, slot: Callable | None = None,
                 shortcut: str | QKeySequence | QKeySequence.StandardKey | None = None,
-                checkable: bool = False) -> QAction:
-    """A QAction with a status/tool tip that names its shortcut."""
+                checkable: bool = False, icon: QStyle.StandardPixmap | None = None) -> QAction:
+    """A QAction with a status/tool tip that names its shortcut, and optionally a standard icon."""
     action = QAction(text, parent)
+    if icon is not None:
+        action.setIcon(QApplication.style().standardIcon(icon))
     if shortcut is not None:
         action.setShortcut(QKeySequence(shortcut))
     keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)

@@ -58,8 +58,8 @@ class _MetricPlot:
         plot.setLabel("bottom", "epoch")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMenuEnabled(False)
-        legend = plot.addLegend(offset=(-8, 8) if key == "loss" else (-8, -8), labelTextSize="8pt")
-        legend.setBrush(pg.mkBrush(20, 20, 20, 180))
+        legend = plot.addLegend(offset=(-4, 4), labelTextSize="7pt", colCount=2, verSpacing=-6)
+        legend.setBrush(pg.mkBrush(20, 20, 20, 170))
         self.batch_curve = plot.plot(name="batch", pen=pg.mkPen(*_TRAIN_COLOUR, 70))
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
@@ -146,7 +146,8 @@ class TrainingCurves(QWidget):
             item = self.graphics.addPlot(row=row, col=0)
             self._plots.append(_MetricPlot(item, key, title))
         self._plots[1].plot.setXLink(self._plots[0].plot)
-        self._plots[1].plot.setYRange(0.8, 1.0)
+        for plot in self._plots:
+            plot.plot.setLimits(yMin=0.0 if plot.key == "loss" else -0.02, yMax=None if plot.key == "loss" else 1.02)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._history: list[EpochRecord] = []
         self._dirty = False

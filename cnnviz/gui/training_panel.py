@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxL
 from cnnviz.core.data import NUM_TRAIN
 from cnnviz.core.model import OPTIMIZERS
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
-from cnnviz.gui.qt_helpers import make_action
+from cnnviz.gui.qt_helpers import Icon, make_action
 from cnnviz.terminal import format_duration
 
 # Keras's default learning rate of each optimizer, shown when the field is blank.
@@ -36,11 +36,11 @@ class TrainingPanel(QWidget):
         super().__init__(parent)
         self._state = "idle"
         self.start_action = make_action(self, "&Start training", "Train on MNIST with these settings",
-                                        self._on_start, "F5")
+                                        self._on_start, "F5", icon=Icon.SP_MediaPlay)
         self.pause_action = make_action(self, "&Pause", "Pause training after this batch (Resume goes on)",
-                                        self._on_pause, "F6")
+                                        self._on_pause, "F6", icon=Icon.SP_MediaPause)
         self.stop_action = make_action(self, "S&top", "Stop training after this batch and keep its weights",
-                                       self._on_stop, "Shift+F5")
+                                       self._on_stop, "Shift+F5", icon=Icon.SP_MediaStop)
         self._build_settings()
         self._build_progress()
         self._banner = _Banner(self)
@@ -90,7 +90,7 @@ class TrainingPanel(QWidget):
         for action in self.actions():
             button = QToolButton()
             button.setDefaultAction(action)
-            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
             self._buttons.addWidget(button)
 
@@ -228,6 +228,8 @@ class TrainingPanel(QWidget):
         self.start_action.setEnabled(state == "idle")
         self.pause_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
+        self.pause_action.setIcon(self.style().standardIcon(Icon.SP_MediaPlay if state == "paused"
+                                                            else Icon.SP_MediaPause))
         self.stop_action.setEnabled(state in ("preparing", "running", "paused"))
         if state == "paused":
             self.progress_bar.setFormat(self.progress_bar.format().split(" (paused)")[0] + " (paused)")
@@ -261,6 +263,7 @@ class _Banner(QFrame):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.setObjectName("banner")
         self._label = QLabel()
         self._label.setWordWrap(True)
         self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -277,8 +280,8 @@ class _Banner(QFrame):
 
     def show_text(self, text: str, kind: str) -> None:
         background, foreground = _BANNER_COLOURS.get(kind, _BANNER_COLOURS["info"])
-        self.setStyleSheet(f"_Banner, QLabel {{ background: {background}; color: {foreground}; }}"
-                           f"_Banner {{ border-radius: 4px; }}")
+        self.setStyleSheet(f"#banner, #banner QLabel {{ background: {background}; color: {foreground}; }}"
+                           "#banner { border-radius: 4px; }")
         self._label.setText(text)
         self.show()
 

@@ -1,0 +1,82 @@
+"""One channel enlarged, with the value and position of the pixel under the cursor."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+from cnnviz.gui.view_colours import PANEL
+
+
+class ChannelView(QWidget):
+    """A large view of one map; hovering shows "x, y = value", right click asks for the export menu."""
+
+    context_menu_requested = Signal(QPoint)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._map: np.ndarray | None = None
+        self._title = QLabel()
+        self._title.setTextFormat(Qt.TextFormat.RichText)
+        self._graphics = pg.GraphicsLayoutWidget()
+        self._graphics.setBackground(PANEL)
+        self._graphics.ci.setContentsMargins(2, 2, 2, 2)
+        self._view = self._graphics.addViewBox(lockAspect=True, invertY=True, enableMouse=False, enableMenu=False)
+        self._view.setDefaultPadding(0.0)
+        self._image = pg.ImageItem(axisOrder="row-major")
+        self._view.addItem(self._image)
+        self._readout = QLabel(" ")
+        self._readout.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(3)
+        layout.addWidget(self._title)
+        layout.addWidget(self._graphics, 1)
+        layout.addWidget(self._readout)
+        self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
+        self.set_map(None, (0.0, 1.0), "Click a map to enlarge it")
+
+    def image_item(self) -> pg.ImageItem:
+        return self._image
+
+    def title(self) -> str:
+        return self._title.text()
+
+    def readout(self) -> str:
+        return self._readout.text()
+
+    def set_lookup_table(self, table: np.ndarray) -> None:
+        self._image.setLookupTable(table)
+
+    def set_map(self, values: np.ndarray | None, levels: tuple[float, float], title: str) -> None:
+        """Show one (H, W) map with display `levels`, or nothing (None) with `title` as a hint."""
+        self._title.setText(title)
+        if values is None:
+            self._map = None
+            self._image.clear()
+            self._readout.setText(" ")
+            return
+        resized = self._map is None or self._map.shape != values.shape
+        self._map = values
+        self._image.setImage(values, autoLevels=False, levels=(float(levels[0]), float(levels[1])))
+        if resized:
+            self._view.setRange(xRange=(0, values.shape[1]), yRange=(0, values.shape[0]), padding=0)
+
+    def _on_mouse_moved(self, scene_pos) -> None:
+        """Position and value of the pixel under the cursor."""
+        if self._map is None or not self._view.sceneBoundingRect().contains(scene_pos):
+            return
+        point = self._view.mapSceneToView(scene_pos)
+        x, y = int(np.floor(point.x())), int(np.floor(point.y()))
+        height, width = self._map.shape
+        if 0 <= x < width and 0 <= y < height:
+            self._readout.setText(f"x {x}, y {y}:  <b>{self._map[y, x]:.4f}</b>")
+        else:
+            self._readout.setText(f"{width}×{height} map")
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() == Qt.MouseButton.RightButton:
+            self.context_menu_requested.emit(event.screenPos().toPoint())

@@ -1,0 +1,651 @@
+"""Draw a digit and watch every layer respond: canvas, model input, prediction, pipeline, maps.
+
+The InspectorWidget composes small views around a Qt-free `Inspection` state. Drawing updates the
+state at most once per pass of the event loop (mouse moves are coalesced), the probe computes
+every layer's output in one forward pass, and the views repaint what changed. While training,
+`set_live_source(True)` hands the forward pass to the training worker (`show_activations`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMenu, QMessageBox,
+                               QSizePolicy, QSlider, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+
+from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, lookup_table
+from cnnviz.core.data import DataError
+from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
+from cnnviz.core.preprocess import centre_of_mass, fit_into_square, preprocess
+from cnnviz.gui.channel_view import ChannelView
+from cnnviz.gui.colorbar import ColorBar
+from cnnviz.gui.drawing_canvas import DrawingCanvas
+from cnnviz.gui.layer_grid import LayerGrid
+from cnnviz.gui.model_input_view import ModelInputView
+from cnnviz.gui.pipeline_overview import PipelineOverview
+from cnnviz.gui.prediction_bars import PredictionBars, TopGuess
+from cnnviz.gui.test_digits import TestDigits
+from cnnviz.gui.vector_view import VectorView
+
+NORMALISATION_LABELS = {"channel": "map", "layer": "layer"}
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp);;All files (*)"
+_SETTINGS_GROUP = "inspector"
+
+
+class InspectorWidget(QWidget):
+    """The drawing-and-inspection area of the main window (contract: docs/ARCHITECTURE.md)."""
+
+    input_changed = Signal(object)             # (28, 28) float32 model input, or None when empty
+    export_requested = Signal(str, int, int)   # "channel"|"layer"|"all", layer index, channel (-1 = n/a)
+    status_message = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._state = Inspection()
+        self._probe = None
+        self._live_source = False
+        self._layers: list[LayerDescription] = describe_network(None)
+        self._refresh_scheduled = False
+        self._last_folder = ""
+        self._maps_cache: tuple[int, np.ndarray] | None = None   # (layer, channel-first maps)
+        self._test_digits = TestDigits(self)
+        self.setAcceptDrops(True)
+        self._build_views()
+        self._build_actions()
+        self._connect()
+        self._apply_colormap()
+        self._on_layer_changed()
+
+    # --- construction ------------------------------------------------------------------------
+    def _build_views(self) -> None:
+        self.pipeline = PipelineOverview()
+        self.canvas = DrawingCanvas()
+        self.model_input_view = ModelInputView()
+        self.model_input_view.setFixedSize(104, 104)
+        self.prediction_bars = PredictionBars()
+        self.top_guess = TopGuess()
+        self.layer_grid = LayerGrid()
+        self.vector_view = VectorView()
+        self.channel_view = ChannelView()
+        self.colorbar = ColorBar()
+        self._message = QLabel("Loading the model…")
+        self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._message.setWordWrap(True)
+        self._layer_stack = QStackedWidget()
+        for page in (self.layer_grid, self.vector_view, self._message):
+            self._layer_stack.addWidget(page)
+        self._layer_title = QLabel()
+        self._layer_title.setTextFormat(Qt.TextFormat.RichText)
+        self._layer_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._hover_label = QLabel(" ")
+        self._hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._colormap_box = QComboBox()
+        self._colormap_box.addItems(COLORMAPS)
+        self._colormap_box.setToolTip("Colormap of every map")
+        self._normalisation_box = QComboBox()
+        for mode in NORMALISATIONS:
+            self._normalisation_box.addItem(NORMALISATION_LABELS[mode], mode)
+        self._normalisation_box.setToolTip("Scale colours to each map's own range, or to the whole layer's range "
+                                           "(to compare maps)")
+        self._brush_slider = QSlider(Qt.Orientation.Horizontal)
+        self._brush_slider.setRange(6, 48)
+        self._brush_slider.setValue(int(self.canvas.brush_width()))
+        self._brush_slider.setToolTip("Brush width")
+        self._brush_label = QLabel()
+        self._brush_label.setMinimumWidth(40)
+        self._on_brush_changed(self._brush_slider.value())
+
+        left = QVBoxLayout()
+        left.setSpacing(6)
+        left.addWidget(self.canvas, 1)
+        left.addLayout(self._tool_row())
+        left.addLayout(self._brush_row())
+        below = QHBoxLayout()
+        arrow = QLabel("→")
+        arrow.setStyleSheet("color: gray; font-size: 18px;")
+        below.addWidget(self.model_input_view)
+        below.addWidget(arrow)
+        below.addWidget(self.top_guess, 1)
+        left.addLayout(below)
+        left.addWidget(self.prediction_bars)
+        left_panel = QWidget()
+        left_panel.setLayout(left)
+        left_panel.setFixedWidth(300)
+        left.setContentsMargins(0, 0, 0, 0)
+
+        footer = QHBoxLayout()
+        footer.addWidget(self._hover_label, 1)
+        footer.addWidget(QLabel("Colours"))
+        footer.addWidget(self._colormap_box)
+        footer.addWidget(QLabel("scaled per"))
+        footer.addWidget(self._normalisation_box)
+        maps = QHBoxLayout()
+        maps.addWidget(self._layer_stack, 3)
+        side = QVBoxLayout()
+        side.addWidget(self.channel_view, 1)
+        side.addWidget(self.colorbar)
+        self._side_panel = QWidget()
+        self._side_panel.setLayout(side)
+        side.setContentsMargins(0, 0, 0, 0)
+        maps.addWidget(self._side_panel, 2)
+        right = QVBoxLayout()
+        right.setContentsMargins(0, 0, 0, 0)
+        right.addWidget(self._layer_title)
+        right.addLayout(maps, 1)
+        right.addLayout(footer)
+
+        body = QHBoxLayout()
+        body.addWidget(left_panel)
+        body.addLayout(right, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(self.pipeline)
+        layout.addLayout(body, 1)
+
+    def _tool_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.setSpacing(3)
+        self._tool_buttons = {}
+        for key, text, tip in (("undo", "Undo", "Undo the last stroke (Ctrl+Z)"),
+                               ("clear", "Clear", "Clear the canvas (Delete)"),
+                               ("open", "Open…", "Open an image file (Ctrl+I)"),
+                               ("mnist", "MNIST ▾", "Show a digit from the MNIST test set")):
+            button = QToolButton()
+            button.setText(text)
+            button.setToolTip(tip)
+            button.setAutoRaise(False)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            row.addWidget(button)
+            self._tool_buttons[key] = button
+        return row
+
+    def _brush_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Brush"))
+        row.addWidget(self._brush_slider, 1)
+        row.addWidget(self._brush_label)
+        return row
+
+    def _build_actions(self) -> None:
+        def action(text, handler, shortcut=None, tip=""):
+            item = QAction(text, self)
+            if shortcut:
+                item.setShortcut(QKeySequence(shortcut))
+            item.setStatusTip(tip)
+            item.triggered.connect(handler)
+            return item
+
+        self._clear_action = action("Clear canvas", self._on_clear, QKeySequence.StandardKey.Delete,
+                                    "Start again on a black canvas")
+        self._undo_action = action("Undo stroke", self._on_undo, QKeySequence.StandardKey.Undo,
+                                   "Take back the last stroke")
+        self._open_action = action("Open image…", self._on_open_image, "Ctrl+I",
+                                   "Read a digit from a PNG or JPEG (any size, either polarity)")
+        self._index_action = action("Test digit by index…", self._on_test_digit_by_index, tip="Pick one of "
+                                    "the 10,000 MNIST test digits")
+        self._random_action = action("Random test digit", self._on_random_test_digit, tip="A random MNIST test digit")
+        self._wrong_action = action("Misclassified test digit", self._on_misclassified_test_digit,
+                                    tip="A test digit the current model gets wrong")
+        self._previous_action = action("Previous layer", self._on_previous_layer, "Left")
+        self._next_action = action("Next layer", self._on_next_layer, "Right")
+
+        self._colormap_group = QActionGroup(self)
+        colormap_menu = QMenu("Colormap", self)
+        for name in COLORMAPS:
+            item = colormap_menu.addAction(name)
+            item.setCheckable(True)
+            item.setData(name)
+            self._colormap_group.addAction(item)
+        self._colormap_group.triggered.connect(self._on_colormap_action)
+        self._colormap_action = QAction("Colormap", self)
+        self._colormap_action.setMenu(colormap_menu)
+
+        self._normalisation_group = QActionGroup(self)
+        normalisation_menu = QMenu("Scale colours per", self)
+        for mode in NORMALISATIONS:
+            item = normalisation_menu.addAction(NORMALISATION_LABELS[mode])
+            item.setCheckable(True)
+            item.setData(mode)
+            self._normalisation_group.addAction(item)
+        self._normalisation_group.triggered.connect(self._on_normalisation_action)
+        self._normalisation_action = QAction("Scale colours per", self)
+        self._normalisation_action.setMenu(normalisation_menu)
+
+        for item in (*self.input_actions(), self._previous_action, self._next_action):
+            self.addAction(item)
+        mnist_menu = QMenu(self)
+        mnist_menu.addActions([self._index_action, self._random_action, self._wrong_action])
+        self._tool_buttons["mnist"].setMenu(mnist_menu)
+        self._tool_buttons["mnist"].setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self._tool_buttons["undo"].clicked.connect(self._on_undo)
+        self._tool_buttons["clear"].clicked.connect(self._on_clear)
+        self._tool_buttons["open"].clicked.connect(self._on_open_image)
+
+    def _connect(self) -> None:
+        self.canvas.image_changed.connect(self._on_canvas_changed)
+        self.pipeline.layer_clicked.connect(self._state.set_layer)
+        self.layer_grid.channel_clicked.connect(self._state.set_channel)
+        self.layer_grid.channel_hovered.connect(self._on_channel_hovered)
+        self.layer_grid.context_menu_requested.connect(self._on_grid_context_menu)
+        self.channel_view.context_menu_requested.connect(self._on_channel_context_menu)
+        self.vector_view.unit_hovered.connect(self._on_unit_hovered)
+        self.vector_view.context_menu_requested.connect(self._on_vector_context_menu)
+        self._colormap_box.currentTextChanged.connect(self._state.set_colormap)
+        self._normalisation_box.currentIndexChanged.connect(self._on_normalisation_box)
+        self._brush_slider.valueChanged.connect(self._on_brush_changed)
+        self._test_digits.misclassified_ready.connect(self._on_misclassified_ready)
+        self._test_digits.misclassified_failed.connect(self.status_message)
+        self._state.subscribe("input", self._on_input_changed)
+        self._state.subscribe("outputs", self._on_outputs_changed)
+        self._state.subscribe("layer", self._on_layer_changed)
+        self._state.subscribe("channel", self._on_channel_changed)
+        self._state.subscribe("display", self._on_display_changed)
+
+    # --- public API (docs/ARCHITECTURE.md) -----------------------------------------------------
+    def set_probe(self, probe) -> None:
+        """A model is ready or replaced (None while loading): describe it, recompute, redraw."""
+        self._probe = probe
+        self._layers = describe_network(None if probe is None else probe.model)
+        self.pipeline.set_layers(self._layers)
+        if self._state.layer >= self.num_layers:
+            self._state.set_layer(0)
+        self._on_layer_changed()
+        self._compute_outputs()
+
+    def set_live_source(self, external: bool) -> None:
+        """True while training: show what `show_activations` delivers, never call the probe."""
+        self._live_source = bool(external)
+        self._wrong_action.setEnabled(not external)
+        if not external:
+            self._test_digits.forget_misclassified()  # training changed the model
+            self._compute_outputs()
+
+    def show_activations(self, outputs: list) -> None:
+        """Outputs of every layer for `current_input()`, computed by the training worker."""
+        if self._state.model_input is None or outputs is None:
+            return
+        self._state.set_outputs(outputs)
+
+    def current_input(self) -> np.ndarray | None:
+        return self._state.model_input
+
+    def current_source_image(self) -> np.ndarray | None:
+        return self._state.source_image
+
+    def current_outputs(self) -> list | None:
+        return self._state.outputs
+
+    def current_layer(self) -> int:
+        return self._state.layer
+
+    def current_channel(self) -> int | None:
+        return self._state.channel
+
+    def colormap(self) -> str:
+        return self._state.colormap
+
+    def normalisation(self) -> str:
+        return self._state.normalisation
+
+    def layer_names(self) -> list[str]:
+        return [layer.name for layer in self._layers if layer.index >= 0]
+
+    @property
+    def num_layers(self) -> int:
+        return len(self._layers) - 1
+
+    def input_actions(self) -> list[QAction]:
+        return [self._clear_action, self._undo_action, self._open_action,
+                self._index_action, self._random_action, self._wrong_action]
+
+    def view_actions(self) -> list[QAction]:
+        return [self._previous_action, self._next_action, self._colormap_action, self._normalisation_action]
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup(_SETTINGS_GROUP)
+        settings.setValue("colormap", self._state.colormap)
+        settings.setValue("normalisation", self._state.normalisation)
+        settings.setValue("layer", self._state.layer)
+        settings.setValue("brush_width", int(self.canvas.brush_width()))
+        settings.setValue("last_folder", self._last_folder)
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        settings.beginGroup(_SETTINGS_GROUP)
+        colormap = str(settings.value("colormap", self._state.colormap))
+        normalisation = str(settings.value("normalisation", self._state.normalisation))
+        layer = _to_int(settings.value("layer", 0), 0)
+        self._brush_slider.setValue(_to_int(settings.value("brush_width", self._brush_slider.value()), 22))
+        self._last_folder = str(settings.value("last_folder", "") or "")
+        settings.endGroup()
+        if colormap in COLORMAPS:
+            self._state.set_colormap(colormap)
+        if normalisation in NORMALISATIONS:
+            self._state.set_normalisation(normalisation)
+        if 0 <= layer < self.num_layers:
+            self._state.set_layer(layer)
+
+    # --- inputs --------------------------------------------------------------------------------
+    def open_image(self, path: str | Path) -> bool:
+        """Put the digit of an image file on the canvas; on failure say why and keep the canvas."""
+        from cnnviz.core.images import ImageFileError, read_image
+
+        try:
+            image = read_image(path)
+        except ImageFileError as exc:
+            self.status_message.emit(str(exc))
+            if self.isVisible():
+                QMessageBox.warning(self, "Cannot open image", str(exc))
+            return False
+        self.canvas.set_image(fit_into_square(image, self.canvas.canvas_size))
+        self.status_message.emit(f"Opened {Path(path).name} ({image.shape[1]}×{image.shape[0]} pixels).")
+        return True
+
+    def show_test_digit(self, index: int) -> bool:
+        """Put MNIST test digit `index` on the canvas; the model sees the digit exactly as stored."""
+        try:
+            digit, label = self._test_digits.digit(index)
+        except DataError as exc:
+            self._report_missing_mnist(str(exc))
+            return False
+        self.canvas.set_image(fit_into_square(digit, self.canvas.canvas_size, margin=0.0), exact_input=digit)
+        self.status_message.emit(f"MNIST test digit #{index}, labelled {label}.")
+        return True
+
+    def _report_missing_mnist(self, message: str) -> None:
+        self.status_message.emit(message)
+        if self.isVisible():
+            QMessageBox.information(self, "MNIST not found", message)
+
+    def _on_open_image(self) -> None:
+        """Ask for an image file and open it."""
+        path, _ = QFileDialog.getOpenFileName(self, "Open a digit image", self._last_folder, IMAGE_FILTER)
+        if path:
+            self._last_folder = str(Path(path).parent)
+            self.open_image(path)
+
+    def _on_test_digit_by_index(self) -> None:
+        """Ask for a test-set index."""
+        try:
+            count = self._test_digits.count()
+        except DataError as exc:
+            self._report_missing_mnist(str(exc))
+            return
+        index, ok = QInputDialog.getInt(self, "MNIST test digit", f"Index (0–{count - 1}):", 0, 0, count - 1)
+        if ok:
+            self.show_test_digit(index)
+
+    def _on_random_test_digit(self) -> None:
+        try:
+            self.show_test_digit(self._test_digits.random_index())
+        except DataError as exc:
+            self._report_missing_mnist(str(exc))
+
+    def _on_misclassified_test_digit(self) -> None:
+        """Show a digit the model gets wrong (finding them first, on a worker thread, if needed)."""
+        if self._probe is None or self._live_source:
+            self.status_message.emit("Wait for the model (and for training to finish) to find its mistakes.")
+            return
+        index = self._test_digits.random_misclassified(self._probe.model)
+        if index is not None:
+            self._show_misclassified(index)
+            return
+        if self._test_digits.misclassified(self._probe.model) is not None:
+            self.status_message.emit("This model classifies all 10,000 test digits correctly.")
+            return
+        try:
+            self._test_digits.find_misclassified(self._probe.model)
+        except DataError as exc:
+            self._report_missing_mnist(str(exc))
+            return
+        self.status_message.emit("Classifying the 10,000 test digits to find the model's mistakes…")
+
+    def _on_misclassified_ready(self, model, indices) -> None:
+        """The search finished: show one of the mistakes (if the model is still the current one)."""
+        if self._probe is None or model is not self._probe.model:
+            return
+        self.status_message.emit(f"The model gets {len(indices)} of the 10,000 test digits wrong.")
+        if len(indices):
+            self._show_misclassified(self._test_digits.random_misclassified(model))
+
+    def _show_misclassified(self, index: int) -> None:
+        if self.show_test_digit(index):
+            _, label = self._test_digits.digit(index)
+            guess = self.prediction_bars.top_guess()
+            said = f", the model says {guess[0]} ({guess[1]:.0%})" if guess else ""
+            self.status_message.emit(f"MNIST test digit #{index}: labelled {label}{said}.")
+
+    def _on_brush_changed(self, width: int) -> None:
+        self.canvas.set_brush_width(width)
+        self._brush_label.setText(f"{width} px")
+
+    def _on_clear(self) -> None:
+        self.canvas.clear()
+
+    def _on_undo(self) -> None:
+        if not self.canvas.undo():
+            self.status_message.emit("Nothing to undo.")
+
+    # --- the input and the forward pass ---------------------------------------------------------
+    def _on_canvas_changed(self) -> None:
+        """Coalesce: however many moves arrive, prepare the input once per event-loop pass."""
+        if not self._refresh_scheduled:
+            self._refresh_scheduled = True
+            QTimer.singleShot(0, self._refresh_input)
+
+    def _refresh_input(self) -> None:
+        """Canvas -> 28×28 model input (MNIST's recipe, or the exact MNIST digit) -> state."""
+        self._refresh_scheduled = False
+        source = self.canvas.image()
+        exact = self.canvas.exact_input()
+        prepared = preprocess(source)
+        if prepared is None:
+            self.canvas.set_guides(None, None)
+        else:
+            self.canvas.set_guides(prepared.ink_box, centre_of_mass(source))
+        model_input = exact if exact is not None else (None if prepared is None else prepared.image)
+        self._state.set_input(source, model_input)
+
+    def _on_input_changed(self) -> None:
+        """Show the model input, tell listeners (the training worker), compute the outputs."""
+        model_input = self._state.model_input
+        self.model_input_view.set_image(model_input)
+        self.input_changed.emit(model_input)
+        if model_input is None:
+            self._state.set_outputs(None)
+        else:
+            self._compute_outputs()
+
+    def _compute_outputs(self) -> None:
+        """One forward pass with the probe, unless the training worker provides the outputs."""
+        if self._live_source:
+            if self._state.model_input is None:
+                self._state.set_outputs(None)
+            return
+        if self._probe is None or self._state.model_input is None:
+            self._state.set_outputs(None)
+            return
+        self._state.set_outputs(self._probe(self._state.model_input))
+
+    # --- showing the outputs -------------------------------------------------------------------
+    def _on_outputs_changed(self) -> None:
+        """Repaint everything that shows layer outputs."""
+        self._maps_cache = None
+        outputs = self._state.outputs
+        if outputs is None:
+            placeholder = ("Loading the model…" if self._probe is None and not self._live_source
+                           else "Draw a digit")
+            self.prediction_bars.set_probabilities(None)
+            self.top_guess.set_probabilities(None, placeholder)
+        else:
+            self.prediction_bars.set_probabilities(self._state.probabilities)
+            self.top_guess.set_probabilities(self._state.probabilities)
+        self.pipeline.set_activity(self._state.model_input, outputs)
+        self._show_layer()
+
+    def _on_layer_changed(self) -> None:
+        """A different layer: title, overview selection, and a sensible channel to enlarge."""
+        layer = self._current_description()
+        self.pipeline.set_selected(layer.index)
+        self._layer_title.setText(f"<b>{layer.name}</b> &nbsp;·&nbsp; {layer.summary} &nbsp;·&nbsp; "
+                                  f"<b>{layer.shape_text}</b>")
+        self._layer_title.setToolTip(layer.explanation)
+        self._maps_cache = None
+        if layer.is_spatial and self._state.channel is None:
+            self._state.set_channel(0)  # notifies _on_channel_changed
+        self._show_layer()
+
+    def _on_channel_changed(self) -> None:
+        self._show_channel()
+
+    def _on_display_changed(self) -> None:
+        """Colormap or normalisation changed: new LUTs, same data."""
+        self._apply_colormap()
+        self._normalisation_box.setCurrentIndex(NORMALISATIONS.index(self._state.normalisation))
+        self._on_outputs_changed()
+
+    def _apply_colormap(self) -> None:
+        table = lookup_table(self._state.colormap)
+        for view in (self.layer_grid, self.channel_view, self.vector_view, self.colorbar, self.pipeline):
+            if view is self.colorbar:
+                view.set_colormap(self._state.colormap)
+            else:
+                view.set_lookup_table(table)
+        self._colormap_box.setCurrentText(self._state.colormap)
+        for item in self._colormap_group.actions():
+            item.setChecked(item.data() == self._state.colormap)
+        for item in self._normalisation_group.actions():
+            item.setChecked(item.data() == self._state.normalisation)
+
+    def _current_description(self) -> LayerDescription:
+        return self._layers[self._state.layer + 1]
+
+    def _channel_first_maps(self) -> np.ndarray:
+        """The current layer's maps as (C, H, W) C-contiguous float32, made once per update."""
+        layer = self._state.layer
+        if self._maps_cache is None or self._maps_cache[0] != layer:
+            maps = self._state.outputs[layer]
+            self._maps_cache = (layer, np.ascontiguousarray(np.moveaxis(maps, -1, 0), dtype=np.float32))
+        return self._maps_cache[1]
+
+    def _levels(self) -> np.ndarray:
+        return channel_levels(self._state.outputs[self._state.layer], self._state.normalisation)
+
+    def _show_layer(self) -> None:
+        """Fill the grid (conv/pool) or the bars (flat layers) with the current layer's output."""
+        layer = self._current_description()
+        outputs = self._state.outputs
+        self._side_panel.setVisible(layer.is_spatial)
+        if outputs is None:
+            self._message.setText("Loading the model…" if self._probe is None and not self._live_source else
+                                  "Draw a digit on the left (or open an image, or pick an MNIST digit) "
+                                  "to see what every layer makes of it.")
+            self._layer_stack.setCurrentWidget(self._message)
+            self.channel_view.set_map(None, (0, 1), "")
+            self.colorbar.set_levels(None)
+            return
+        levels = self._levels()
+        if layer.is_spatial:
+            self.layer_grid.set_maps(self._channel_first_maps(), levels)
+            self._layer_stack.setCurrentWidget(self.layer_grid)
+            self._show_channel()
+        else:
+            values = outputs[self._state.layer]
+            is_classes = values.shape == (10,)
+            self.vector_view.set_values(values, tuple(levels[0]), "digit" if is_classes else "unit", is_classes)
+            self._layer_stack.setCurrentWidget(self.vector_view)
+            self.colorbar.set_levels(tuple(levels[0]), "all units")
+
+    def _show_channel(self) -> None:
+        """Enlarge the selected channel; the colour bar shows its levels."""
+        layer = self._current_description()
+        channel = self._state.channel
+        self.layer_grid.set_selected(channel)
+        if self._state.outputs is None or not layer.is_spatial or channel is None:
+            return
+        levels = self._levels()[channel]
+        title = f"<b>{layer.name}</b> channel <b>{channel}</b> of {layer.shape[2]}"
+        self.channel_view.set_map(self._channel_first_maps()[channel], tuple(levels), title)
+        caption = f"channel {channel}" if self._state.normalisation == "channel" else "whole layer"
+        self.colorbar.set_levels(tuple(levels), caption)
+
+    # --- view handlers -------------------------------------------------------------------------
+    def _on_previous_layer(self) -> None:
+        self._state.set_layer(max(0, self._state.layer - 1))
+
+    def _on_next_layer(self) -> None:
+        self._state.set_layer(min(self.num_layers - 1, self._state.layer + 1))
+
+    def _on_colormap_action(self, action: QAction) -> None:
+        self._state.set_colormap(action.data())
+
+    def _on_normalisation_action(self, action: QAction) -> None:
+        self._state.set_normalisation(action.data())
+
+    def _on_normalisation_box(self, index: int) -> None:
+        self._state.set_normalisation(self._normalisation_box.itemData(index))
+
+    def _on_channel_hovered(self, channel: int, x: int, y: int) -> None:
+        """Status line: the map pixel under the cursor in the grid."""
+        if channel < 0 or self._state.outputs is None:
+            self._hover_label.setText(" ")
+            return
+        value = self._channel_first_maps()[channel, y, x]
+        self._hover_label.setText(f"channel {channel}  ·  x {x}, y {y}  ·  value {value:.4f}  "
+                                  f"(click to enlarge, right-click to export)")
+
+    def _on_unit_hovered(self, unit: int) -> None:
+        if unit < 0 or self._state.outputs is None:
+            self._hover_label.setText(" ")
+            return
+        value = self._state.outputs[self._state.layer][unit]
+        name = "digit" if self._state.outputs[self._state.layer].shape == (10,) else "unit"
+        self._hover_label.setText(f"{name} {unit}  ·  value {value:.4f}")
+
+    # --- export menu ---------------------------------------------------------------------------
+    def _on_grid_context_menu(self, channel: int, position) -> None:
+        self._show_export_menu(channel if channel >= 0 else self._state.channel, position)
+
+    def _on_channel_context_menu(self, position) -> None:
+        self._show_export_menu(self._state.channel, position)
+
+    def _on_vector_context_menu(self, position) -> None:
+        self._show_export_menu(None, position)
+
+    def _show_export_menu(self, channel: int | None, position) -> None:
+        self.export_menu(channel).popup(position)
+
+    def export_menu(self, channel: int | None) -> QMenu:
+        """"Export this channel…", "Export this layer…", "Export all layers…" -> export_requested."""
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        layer = self._state.layer
+        if channel is not None:
+            menu.addAction(f"Export channel {channel}…",
+                           lambda: self.export_requested.emit("channel", layer, channel))
+        menu.addAction(f"Export layer {self._current_description().name}…",
+                       lambda: self.export_requested.emit("layer", layer, -1))
+        menu.addAction("Export all layers…", lambda: self.export_requested.emit("all", layer, -1))
+        return menu
+
+    # --- drag and drop -------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        """Dropping an image file opens it."""
+        urls = [url for url in event.mimeData().urls() if url.isLocalFile()]
+        if urls:
+            self.open_image(urls[0].toLocalFile())
+            event.acceptProposedAction()
+
+
+def _to_int(value, default: int) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default

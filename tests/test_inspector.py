@@ -1,0 +1,244 @@
+"""The InspectorWidget: what it shows equals the model's layer outputs; drawing, layers, channels, live mode."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt
+
+from cnnviz.core.colormaps import channel_levels
+from cnnviz.core.preprocess import fit_into_square
+from cnnviz.gui.inspector import InspectorWidget
+
+
+class CountingProbe:
+    """The shipped probe, counting how often it is called."""
+
+    def __init__(self, probe):
+        self._probe = probe
+        self.model = probe.model
+        self.calls = 0
+
+    def __call__(self, image):
+        self.calls += 1
+        return self._probe(image)
+
+
+@pytest.fixture
+def inspector(qtbot, shipped_probe):
+    widget = InspectorWidget()
+    qtbot.addWidget(widget)
+    widget.resize(900, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.set_probe(shipped_probe)
+    return widget
+
+
+@pytest.fixture(scope="module")
+def layer_outputs_of(shipped_model):
+    """Every layer's output for one image by an independent Keras feature extractor."""
+    import keras
+
+    extractor = keras.Model(inputs=shipped_model.inputs, outputs=[layer.output for layer in shipped_model.layers])
+
+    def outputs(image):
+        return [np.asarray(o)[0] for o in extractor([image[None, :, :, None].astype(np.float32)], training=False)]
+
+    return outputs
+
+
+def show_digit(qtbot, widget, digit):
+    """Put `digit` (28×28) on the canvas as an exact model input and wait for the views to update."""
+    widget.canvas.set_image(fit_into_square(digit, widget.canvas.canvas_size, margin=0), exact_input=digit)
+    qtbot.waitUntil(lambda: widget.current_outputs() is not None and widget.current_input() is not None)
+
+
+def draw_stroke(qtbot, canvas, points):
+    """A left-button drag through `points` (widget coordinates) with qtbot mouse events."""
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=QPoint(*points[0]))
+    for point in points[1:]:
+        qtbot.mouseMove(canvas, QPoint(*point))
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=QPoint(*points[-1]))
+
+
+def one_stroke(canvas):
+    """A vertical bar in the middle of the canvas, as widget coordinates: a "1"."""
+    side = min(canvas.width(), canvas.height())
+    left, top = (canvas.width() - side) // 2, (canvas.height() - side) // 2
+    return [(left + side // 2, top + int(side * f)) for f in np.linspace(0.15, 0.85, 12)]
+
+
+def test_maps_shown_equal_the_layer_outputs(qtbot, inspector, digit_seven, layer_outputs_of):
+    show_digit(qtbot, inspector, digit_seven)
+    expected = layer_outputs_of(digit_seven)
+    np.testing.assert_array_equal(inspector.current_input(), digit_seven)
+    for layer, output in enumerate(expected):
+        inspector._state.set_layer(layer)
+        if output.ndim == 3:
+            cells = inspector.layer_grid.cells()
+            assert len(cells) == output.shape[2]
+            levels = channel_levels(output, inspector.normalisation())
+            for channel, cell in enumerate(cells):
+                assert cell.image.dtype == np.float32 and cell.image.flags.c_contiguous
+                np.testing.assert_allclose(cell.image, output[:, :, channel], rtol=1e-4, atol=1e-5)
+                np.testing.assert_allclose(cell.levels, levels[channel], rtol=1e-4, atol=1e-5)
+        else:
+            np.testing.assert_allclose(inspector.vector_view.values(), output, rtol=1e-4, atol=1e-5)
+    assert inspector.top_guess.guess()[0] == 7
+    np.testing.assert_allclose(inspector.prediction_bars.probabilities(), expected[-1], rtol=1e-4, atol=1e-6)
+
+
+def test_layer_normalisation_gives_every_map_the_layer_range(qtbot, inspector, digit_seven):
+    show_digit(qtbot, inspector, digit_seven)
+    inspector._normalisation_box.setCurrentIndex(1)
+    assert inspector.normalisation() == "layer"
+    maps = inspector.current_outputs()[0]
+    for cell in inspector.layer_grid.cells():
+        np.testing.assert_allclose(cell.levels, (maps.min(), maps.max()), rtol=1e-5)
+
+
+def test_layer_switching_by_click_and_arrow_keys(qtbot, inspector, digit_seven):
+    show_digit(qtbot, inspector, digit_seven)
+    rect = inspector.pipeline.block_rect(2)
+    qtbot.mouseClick(inspector.pipeline, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
+    assert inspector.current_layer() == 2
+    assert len(inspector.layer_grid.cells()) == 64
+    assert inspector.layer_grid.cells()[0].image.shape == (11, 11)
+
+    inspector.activateWindow()
+    qtbot.waitActive(inspector)
+    qtbot.keyClick(inspector, Qt.Key.Key_Right)
+    assert inspector.current_layer() == 3
+    qtbot.keyClick(inspector, Qt.Key.Key_Left)
+    qtbot.keyClick(inspector, Qt.Key.Key_Left)
+    assert inspector.current_layer() == 1
+    for _ in range(12):
+        qtbot.keyClick(inspector, Qt.Key.Key_Right)
+    assert inspector.current_layer() == len(inspector.layer_names()) - 1 == 7
+    assert inspector.current_channel() is None
+    np.testing.assert_allclose(inspector.vector_view.values(), inspector.current_outputs()[7])
+
+
+def test_clicking_a_map_enlarges_that_channel(qtbot, inspector, digit_seven):
+    show_digit(qtbot, inspector, digit_seven)
+    grid = inspector.layer_grid
+    qtbot.mouseClick(grid.viewport(), Qt.MouseButton.LeftButton, pos=grid.cell_centre(13))
+    assert inspector.current_channel() == 13
+    shown = inspector.channel_view.image_item().image
+    np.testing.assert_allclose(shown, inspector.current_outputs()[0][:, :, 13])
+    assert "channel <b>13</b> of 32" in inspector.channel_view.title()
+
+
+def test_drawing_gives_a_live_prediction(qtbot, inspector):
+    assert inspector.current_input() is None and inspector.top_guess.guess() is None
+    inputs = []
+    inspector.input_changed.connect(inputs.append)
+    draw_stroke(qtbot, inspector.canvas, one_stroke(inspector.canvas))
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
+    model_input = inspector.current_input()
+    assert model_input.shape == (28, 28) and model_input.max() == pytest.approx(1.0)
+    assert inputs and inputs[-1] is model_input
+    probabilities = inspector.prediction_bars.probabilities()
+    assert probabilities.shape == (10,) and probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+    assert inspector.top_guess.guess()[0] == 1
+    assert inspector.current_source_image().shape == (280, 280)
+    np.testing.assert_array_equal(inspector.model_input_view.image(), model_input)
+
+
+def test_clear_and_undo(qtbot, inspector):
+    draw_stroke(qtbot, inspector.canvas, one_stroke(inspector.canvas))
+    qtbot.waitUntil(lambda: inspector.current_input() is not None)
+    drawn = inspector.current_input().copy()
+    clear, undo = inspector.input_actions()[:2]
+    assert clear.shortcut().toString() == "Del" and undo.shortcut().toString() == "Ctrl+Z"
+    clear.trigger()
+    qtbot.waitUntil(lambda: inspector.current_input() is None)
+    assert inspector.current_outputs() is None and inspector.top_guess.guess() is None
+    undo.trigger()
+    qtbot.waitUntil(lambda: inspector.current_input() is not None)
+    np.testing.assert_array_equal(inspector.current_input(), drawn)
+    undo.trigger()  # takes back the stroke itself
+    qtbot.waitUntil(lambda: inspector.current_input() is None)
+    assert inspector.canvas.is_empty()
+
+
+def test_live_source_never_calls_the_probe(qtbot, inspector, shipped_probe, digit_seven):
+    counting = CountingProbe(shipped_probe)
+    inspector.set_probe(counting)
+    inspector.set_live_source(True)
+    calls = counting.calls
+    draw_stroke(qtbot, inspector.canvas, one_stroke(inspector.canvas))
+    qtbot.waitUntil(lambda: inspector.current_input() is not None)
+    show_digit_calls = counting.calls
+    assert show_digit_calls == calls
+    assert inspector.current_outputs() is None
+    outputs = shipped_probe(inspector.current_input())  # what the training worker would send
+    inspector.show_activations(outputs)
+    assert counting.calls == calls
+    np.testing.assert_array_equal(inspector.current_outputs()[0], outputs[0])
+    assert inspector.top_guess.guess()[0] == int(np.argmax(outputs[-1]))
+    np.testing.assert_array_equal(inspector.layer_grid.cells()[5].image, outputs[0][:, :, 5])
+    inspector.set_live_source(False)
+    assert counting.calls == calls + 1
+
+
+def test_waiting_for_the_model(qtbot):
+    widget = InspectorWidget()
+    qtbot.addWidget(widget)
+    widget.set_probe(None)
+    assert widget.layer_names()[0] == "conv2d_1" and len(widget.layer_names()) == 8
+    assert widget.current_outputs() is None
+
+
+def test_unreadable_image_keeps_the_canvas(qtbot, inspector, tmp_path, digit_seven):
+    show_digit(qtbot, inspector, digit_seven)
+    before = inspector.canvas.image()
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    inspector.hide()  # no modal message box in a test
+    with qtbot.waitSignal(inspector.status_message) as message:
+        assert inspector.open_image(bad) is False
+    assert "bad.png is not a readable image" in message.args[0]
+    np.testing.assert_array_equal(inspector.canvas.image(), before)
+
+
+def test_open_image_and_test_digit(qtbot, inspector, tmp_path, mnist):
+    from _png import write_png
+
+    path = write_png(tmp_path / "three.png", 255 - np.kron(mnist.x_test[18], np.ones((5, 5), np.uint8)))
+    assert mnist.y_test[18] == 3
+    assert inspector.open_image(path)
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
+    assert inspector.top_guess.guess()[0] == 3
+    assert inspector.show_test_digit(1)
+    qtbot.waitUntil(lambda: inspector.current_input() is not None and inspector.canvas.exact_input() is not None)
+    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), mnist.x_test[1] / np.float32(255)))
+    assert inspector.top_guess.guess()[0] == mnist.y_test[1]
+
+
+def test_export_menu_emits_requests(qtbot, inspector, digit_seven):
+    show_digit(qtbot, inspector, digit_seven)
+    inspector._state.set_channel(4)
+    menu = inspector.export_menu(4)
+    texts = [action.text() for action in menu.actions()]
+    assert texts == ["Export channel 4…", "Export layer conv2d_1…", "Export all layers…"]
+    requests = []
+    inspector.export_requested.connect(lambda *args: requests.append(args))
+    for action in menu.actions():
+        action.trigger()
+    assert requests == [("channel", 0, 4), ("layer", 0, -1), ("all", 0, -1)]
+
+
+def test_settings_round_trip(qtbot, inspector, tmp_path):
+    inspector._colormap_box.setCurrentText("magma")
+    inspector._normalisation_box.setCurrentIndex(1)
+    inspector._state.set_layer(4)
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    inspector.save_settings(settings)
+    other = InspectorWidget()
+    qtbot.addWidget(other)
+    other.restore_settings(settings)
+    assert (other.colormap(), other.normalisation(), other.current_layer()) == ("magma", "layer", 4)
+    view_texts = [action.text() for action in other.view_actions()]
+    assert view_texts[:2] == ["Previous layer", "Next layer"]
