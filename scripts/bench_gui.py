@@ -32,6 +32,7 @@ def _app_and_window(dataset=None):
 
     app = make_application()
     window = MainWindow(dataset=dataset)
+    window.remember_settings = False  # benchmark runs must not change the user's settings
     window.show()
     loop = QEventLoop()
     window.model_ready.connect(loop.quit)
@@ -108,6 +109,7 @@ def startup_child(args) -> None:
             return False
 
     window = MainWindow()
+    window.remember_settings = False
     watcher = PaintWatcher()
     window.installEventFilter(watcher)
     window.show()

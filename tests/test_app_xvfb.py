@@ -53,6 +53,7 @@ def test_app_trains_and_screenshots_itself(x_display, tmp_path, mnist):
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert "QThread: Destroyed" not in done.stderr
     assert shot.is_file(), done.stdout + done.stderr[-2000:]
+    assert "training finished, 1 epoch(s)" in done.stdout
 
     from PySide6.QtGui import QImage
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 
-from cnnviz.core.colormaps import channel_levels
+from cnnviz.core.colormaps import channel_levels, colorize
 from cnnviz.core.preprocess import fit_into_square
 from cnnviz.gui.inspector import InspectorWidget
 
@@ -76,13 +76,17 @@ def test_maps_shown_equal_the_layer_outputs(qtbot, inspector, digit_seven, layer
     for layer, output in enumerate(expected):
         inspector._state.set_layer(layer)
         if output.ndim == 3:
-            cells = inspector.layer_grid.cells()
-            assert len(cells) == output.shape[2]
+            grid = inspector.layer_grid
+            shown = grid.maps()
+            assert shown.dtype == np.float32 and shown.flags.c_contiguous
+            np.testing.assert_array_equal(grid.image_item().image, grid.mosaic())
             levels = channel_levels(output, inspector.normalisation())
-            for channel, cell in enumerate(cells):
-                assert cell.image.dtype == np.float32 and cell.image.flags.c_contiguous
-                np.testing.assert_allclose(cell.image, output[:, :, channel], rtol=1e-4, atol=1e-5)
-                np.testing.assert_allclose(cell.levels, levels[channel], rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(shown, np.moveaxis(output, -1, 0), rtol=1e-4, atol=1e-5)
+            np.testing.assert_allclose(grid.levels(), levels, rtol=1e-4, atol=1e-5)
+            for channel in range(output.shape[2]):
+                # the pixels on screen are the model's values through the shared colormap code
+                expected_rgb = colorize(shown[channel], *grid.levels()[channel], inspector.colormap())
+                np.testing.assert_array_equal(grid.cell_pixels(channel), expected_rgb)
         else:
             np.testing.assert_allclose(inspector.vector_view.values(), output, rtol=1e-4, atol=1e-5)
     assert inspector.top_guess.guess()[0] == 7
@@ -94,8 +98,8 @@ def test_layer_normalisation_gives_every_map_the_layer_range(qtbot, inspector, d
     inspector._normalisation_box.setCurrentIndex(1)
     assert inspector.normalisation() == "layer"
     maps = inspector.current_outputs()[0]
-    for cell in inspector.layer_grid.cells():
-        np.testing.assert_allclose(cell.levels, (maps.min(), maps.max()), rtol=1e-5)
+    for low, high in inspector.layer_grid.levels():
+        assert (low, high) == pytest.approx((maps.min(), maps.max()), rel=1e-5)
 
 
 def test_layer_switching_by_click_and_arrow_keys(qtbot, inspector, digit_seven):
@@ -103,8 +107,8 @@ def test_layer_switching_by_click_and_arrow_keys(qtbot, inspector, digit_seven):
     rect = inspector.pipeline.block_rect(2)
     qtbot.mouseClick(inspector.pipeline, Qt.MouseButton.LeftButton, pos=rect.center().toPoint())
     assert inspector.current_layer() == 2
-    assert len(inspector.layer_grid.cells()) == 64
-    assert inspector.layer_grid.cells()[0].image.shape == (11, 11)
+    assert inspector.layer_grid.maps().shape == (64, 11, 11)
+    assert inspector.layer_grid.cell_pixels(63).shape == (11, 11, 3)
 
     inspector.activateWindow()
     qtbot.waitActive(inspector)
@@ -128,6 +132,10 @@ def test_clicking_a_map_enlarges_that_channel(qtbot, inspector, digit_seven):
     shown = inspector.channel_view.image_item().image
     np.testing.assert_allclose(shown, inspector.current_outputs()[0][:, :, 13])
     assert "channel <b>13</b> of 32" in inspector.channel_view.title()
+    view = inspector.channel_view
+    scene_point = view._view.mapViewToScene(QPointF(5.5, 20.5))  # pixel x 5, y 20
+    view._graphics.scene().sigMouseMoved.emit(scene_point)
+    assert view.readout() == f"x 5, y 20:  <b>{shown[20, 5]:.4f}</b>"
 
 
 def test_drawing_gives_a_live_prediction(qtbot, inspector):
@@ -178,7 +186,7 @@ def test_live_source_never_calls_the_probe(qtbot, inspector, shipped_probe, digi
     assert counting.calls == calls
     np.testing.assert_array_equal(inspector.current_outputs()[0], outputs[0])
     assert inspector.top_guess.guess()[0] == int(np.argmax(outputs[-1]))
-    np.testing.assert_array_equal(inspector.layer_grid.cells()[5].image, outputs[0][:, :, 5])
+    np.testing.assert_array_equal(inspector.layer_grid.maps()[5], outputs[0][:, :, 5])
     inspector.set_live_source(False)
     assert counting.calls == calls + 1
 
@@ -188,6 +196,7 @@ def test_waiting_for_the_model(qtbot):
     qtbot.addWidget(widget)
     widget.set_probe(None)
     assert widget.layer_names()[0] == "conv2d_1" and len(widget.layer_names()) == 8
+    assert widget.layer_kinds()[:2] == ["Conv2D", "MaxPooling2D"]
     assert widget.current_outputs() is None
 
 
@@ -242,3 +251,26 @@ def test_settings_round_trip(qtbot, inspector, tmp_path):
     assert (other.colormap(), other.normalisation(), other.current_layer()) == ("magma", "layer", 4)
     view_texts = [action.text() for action in other.view_actions()]
     assert view_texts[:2] == ["Previous layer", "Next layer"]
+
+
+def test_misclassified_test_digit(qtbot, inspector, mnist):
+    """The model's mistakes are found on a worker thread; the digit shown is one it gets wrong."""
+    inspector._wrong_action.trigger()
+    qtbot.waitUntil(lambda: inspector.canvas.exact_input() is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
+    shown = inspector.current_input()
+    index = int(np.flatnonzero((mnist.x_test / np.float32(255) == shown).all(axis=(1, 2)))[0])
+    assert inspector.top_guess.guess()[0] != mnist.y_test[index]
+
+
+def test_cli_and_app_read_an_image_the_same_way(qtbot, inspector, tmp_path, mnist):
+    """`cnnviz predict` places an image on a canvas-sized square first, as the app does."""
+    from _png import write_png
+
+    from cnnviz.core.images import read_image
+    from cnnviz.core.preprocess import image_on_canvas, model_input
+
+    path = write_png(tmp_path / "digit.png", 255 - np.kron(mnist.x_test[7], np.ones((9, 9), np.uint8)))
+    assert inspector.open_image(path)
+    qtbot.waitUntil(lambda: inspector.current_input() is not None)
+    np.testing.assert_allclose(inspector.current_input(), model_input(image_on_canvas(read_image(path))), atol=1 / 255)

@@ -122,3 +122,14 @@ def test_unreadable_files_raise_a_clear_error(tmp_path):
     (tmp_path / "empty.png").write_bytes(b"")
     with pytest.raises(ImageFileError, match="empty"):
         read_image(tmp_path / "empty.png")
+
+
+def test_core_modules_stay_qt_free_and_cheap():
+    """Importing the preprocessing, image and inspection modules pulls in neither Qt nor TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import sys, cnnviz.core.preprocess, cnnviz.core.images, cnnviz.core.inspection; "
+            "print(sorted(m for m in ('PySide6', 'pyqtgraph', 'tensorflow', 'keras') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -26,13 +26,13 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.cli import _load_model_or_fail
     from cnnviz.core.activations import ActivationProbe
     from cnnviz.core.images import ImageFileError, read_image
-    from cnnviz.core.preprocess import model_input
+    from cnnviz.core.preprocess import image_on_canvas, model_input
 
     probe = ActivationProbe(_load_model_or_fail(args.model))
     failures = 0
     for path in args.images:
         try:
-            image = model_input(read_image(path))
+            image = model_input(image_on_canvas(read_image(path)))  # exactly as the app does
         except ImageFileError as exc:
             print(f"cnnviz predict: {exc}", file=sys.stderr)
             failures += 1

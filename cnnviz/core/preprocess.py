@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 MODEL_SIZE = 28
+CANVAS_SIZE = 280   # the drawing canvas, and where opened images are placed first
 DIGIT_BOX = 20
 FIELD_CENTRE = 14.0
 # Values at or below this count as background (a drawing's untouched pixels are exactly 0;
@@ -122,6 +123,11 @@ def fit_into_square(image: np.ndarray, size: int, margin: float = 0.1) -> np.nda
     top, left = (size - height) // 2, (size - width) // 2
     square[top:top + height, left:left + width] = np.clip(resized, 0.0, 1.0)
     return square
+
+
+def image_on_canvas(image: np.ndarray) -> np.ndarray:
+    """An opened image as the app places it on its CANVAS_SIZE² canvas (the CLI does the same)."""
+    return fit_into_square(image, CANVAS_SIZE)
 
 
 def _resize_bilinear(image: np.ndarray, height: int, width: int) -> np.ndarray:

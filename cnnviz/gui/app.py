@@ -61,6 +61,7 @@ class _Autotest(QObject):
         super().__init__(window)
         self.window = window
         self.path = path
+        window.remember_settings = False  # the short run's settings are not the user's
         self._training_started = False
         self._done = False
         window.model_ready.connect(self._on_model_ready)
@@ -83,6 +84,7 @@ class _Autotest(QObject):
     @Slot(object)
     def _on_training_finished(self, result) -> None:
         """Let the last repaint land, then take the picture."""
+        print(f"cnnviz autotest: training {result.status}, {len(result.history)} epoch(s)", flush=True)
         QTimer.singleShot(500, self._on_done)
 
     @Slot()

@@ -7,7 +7,8 @@ from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-CANVAS_SIZE = 280
+from cnnviz.core.preprocess import CANVAS_SIZE
+
 DEFAULT_BRUSH_WIDTH = 22
 MAX_UNDO = 50
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, lookup_table
 from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
-from cnnviz.core.preprocess import centre_of_mass, fit_into_square, preprocess
+from cnnviz.core.preprocess import centre_of_mass, fit_into_square, image_on_canvas, preprocess
 from cnnviz.gui.channel_view import ChannelView
 from cnnviz.gui.colorbar import ColorBar
 from cnnviz.gui.drawing_canvas import DrawingCanvas
@@ -80,6 +80,10 @@ class InspectorWidget(QWidget):
         self._layer_title = QLabel()
         self._layer_title.setTextFormat(Qt.TextFormat.RichText)
         self._layer_title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._layer_explanation = QLabel()
+        self._layer_explanation.setWordWrap(True)
+        self._layer_explanation.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._layer_explanation.setStyleSheet("color: gray;")
         self._hover_label = QLabel(" ")
         self._hover_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self._colormap_box = QComboBox()
@@ -134,6 +138,7 @@ class InspectorWidget(QWidget):
         right = QVBoxLayout()
         right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self._layer_title)
+        right.addWidget(self._layer_explanation)
         right.addLayout(maps, 1)
         right.addLayout(footer)
 
@@ -293,6 +298,10 @@ class InspectorWidget(QWidget):
     def layer_names(self) -> list[str]:
         return [layer.name for layer in self._layers if layer.index >= 0]
 
+    def layer_kinds(self) -> list[str]:
+        """Keras class name of each layer ("Conv2D", "MaxPooling2D", …)."""
+        return [layer.kind for layer in self._layers if layer.index >= 0]
+
     @property
     def num_layers(self) -> int:
         return len(self._layers) - 1
@@ -340,7 +349,7 @@ class InspectorWidget(QWidget):
             if self.isVisible():
                 QMessageBox.warning(self, "Cannot open image", str(exc))
             return False
-        self.canvas.set_image(fit_into_square(image, self.canvas.canvas_size))
+        self.canvas.set_image(image_on_canvas(image))
         self.status_message.emit(f"Opened {Path(path).name} ({image.shape[1]}×{image.shape[0]} pixels).")
         return True
 
@@ -493,6 +502,8 @@ class InspectorWidget(QWidget):
         self._layer_title.setText(f"<b>{layer.name}</b> &nbsp;·&nbsp; {layer.summary} &nbsp;·&nbsp; "
                                   f"<b>{layer.shape_text}</b>")
         self._layer_title.setToolTip(layer.explanation)
+        self._layer_explanation.setText(_first_sentence(layer.explanation))
+        self._layer_explanation.setToolTip(layer.explanation)
         self._maps_cache = None
         if layer.is_spatial and self._state.channel is None:
             self._state.set_channel(0)  # notifies _on_channel_changed
@@ -538,7 +549,7 @@ class InspectorWidget(QWidget):
         """Fill the grid (conv/pool) or the bars (flat layers) with the current layer's output."""
         layer = self._current_description()
         outputs = self._state.outputs
-        self._side_panel.setVisible(layer.is_spatial)
+        self._side_panel.setVisible(layer.is_spatial and outputs is not None)
         if outputs is None:
             self._message.setText("Loading the model…" if self._probe is None and not self._live_source else
                                   "Draw a digit on the left (or open an image, or pick an MNIST digit) "
@@ -642,6 +653,12 @@ class InspectorWidget(QWidget):
         if urls:
             self.open_image(urls[0].toLocalFile())
             event.acceptProposedAction()
+
+
+def _first_sentence(text: str) -> str:
+    """Up to the first full stop followed by a space (the size arithmetic of a layer)."""
+    end = text.find(". ")
+    return text if end < 0 else text[:end + 1]
 
 
 def _to_int(value, default: int) -> int:

@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self._data_task: BackgroundTask | None = None
         self._start_pending = False
         self._last_dir = str(Path.home())
+        self.remember_settings = True  # False for throwaway runs (the autotest)
 
         self.inspector = InspectorWidget(self)
         self.setCentralWidget(self.inspector)
@@ -330,7 +331,7 @@ class MainWindow(QMainWindow):
         self._start_pending = False
         self.inspector.set_live_source(True)
         worker.set_input(self.inspector.current_input())
-        self.curves.clear()
+        self.curves.start_run(config.epochs)
         self.panel.show_preparing("Building the model…" if from_scratch else "Preparing…")
         self._set_busy("Training")
         self.session.start()
@@ -405,6 +406,7 @@ class MainWindow(QMainWindow):
             self.inspector.set_probe(self.current.probe)
 
     def _end_session(self) -> None:
+        self.curves.end_run()
         if self.session is not None:
             self.session.join()
             self.session.deleteLater()
@@ -501,12 +503,12 @@ class MainWindow(QMainWindow):
         if self.current is None:
             return "no model"
         if self.current.path is None:
-            return "model trained here"
+            return "new model"
         return self.current.path.name
 
     def _update_title(self) -> None:
         self.setWindowTitle(f"cnnviz — {self._model_name()}{' (unsaved)' if self.unsaved else ''}")
-        self._model_label.setText(f"Model: {self._model_name()}{'*' if self.unsaved else ''}")
+        self._model_label.setText(f"Model: {self._model_name()}{' (unsaved)' if self.unsaved else ''}")
         accuracy = self.current.test_accuracy if self.current else None
         self._accuracy_label.setText("" if accuracy is None else f"Test accuracy: {accuracy:.2%}")
         self._accuracy_label.setVisible(accuracy is not None)
@@ -560,7 +562,8 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the settings, stop and join the worker, then close."""
-        self.save_settings()
+        if self.remember_settings:
+            self.save_settings()
         if self.session is not None:
             if not self.session.stop(wait_ms=CLOSE_WAIT_MS):
                 self.session.join(None)  # destroying a running QThread aborts the process

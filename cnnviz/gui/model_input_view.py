@@ -62,13 +62,14 @@ class ModelInputView(QWidget):
         margin = (MODEL_SIZE - DIGIT_BOX) / 2 * pixel
         painter.setPen(QPen(QColor(255, 170, 40, 90), 1, Qt.PenStyle.DashLine))
         painter.drawRect(target.adjusted(margin, margin, -margin, -margin))
-        centre = QPointF(target.x() + (FIELD_CENTRE + 0.5) * pixel, target.y() + (FIELD_CENTRE + 0.5) * pixel)
-        painter.setPen(QPen(ACCENT, 1))
-        painter.drawLine(centre + QPointF(-4, 0), centre + QPointF(4, 0))
-        painter.drawLine(centre + QPointF(0, -4), centre + QPointF(0, 4))
         if self._image is None:
             painter.setPen(MUTED_TEXT)
             painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "28×28\ninput")
+        else:  # where MNIST puts the centre of mass
+            centre = QPointF(target.x() + (FIELD_CENTRE + 0.5) * pixel, target.y() + (FIELD_CENTRE + 0.5) * pixel)
+            painter.setPen(QPen(ACCENT, 1))
+            painter.drawLine(centre + QPointF(-4, 0), centre + QPointF(4, 0))
+            painter.drawLine(centre + QPointF(0, -4), centre + QPointF(0, 4))
         painter.setPen(QPen(FRAME, 1))
         painter.drawRect(target)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from cnnviz.core.training import BatchProgress, EpochRecord
 
 SMOOTHING = 0.05  # weight of the newest batch in the exponential moving average
 REDRAW_INTERVAL_MS = 100  # progress arrives at 25 Hz; the plots redraw at most 10 times a second
+RESCALE_INTERVAL_S = 2.0  # during a run the value axes follow the data every 2 s, not on every redraw
 _TRAIN_COLOUR = (64, 156, 255)
 _TEST_COLOUR = (255, 140, 40)
 _METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
@@ -55,11 +57,15 @@ class _MetricPlot:
         self.key = key
         self.title = title
         plot.setLabel("left", title)
+        plot.getAxis("left").enableAutoSIPrefix(False)
         plot.setLabel("bottom", "epoch")
         plot.showGrid(x=True, y=True, alpha=0.2)
         plot.setMenuEnabled(False)
-        legend = plot.addLegend(offset=(-4, 4), labelTextSize="7pt", colCount=2, verSpacing=-6)
+        # Loss falls and accuracy rises: their legends sit in the corner the curves leave empty.
+        legend = plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="7pt", colCount=2,
+                                verSpacing=-6)
         legend.setBrush(pg.mkBrush(20, 20, 20, 170))
+        legend.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.batch_curve = plot.plot(name="batch", pen=pg.mkPen(*_TRAIN_COLOUR, 70))
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
@@ -106,8 +112,19 @@ class _MetricPlot:
     def redraw(self) -> None:
         self.batch_curve.setData(self.steps.values(), self.values.values())
         self.smooth_curve.setData(self.steps.values(), self.smoothed.values())
-        self.epoch_curve.setData(self.epochs, self.epoch_values)
-        self.test_curve.setData(self.epochs, self.test_values)
+        epochs = np.asarray(self.epochs, dtype=np.float64)
+        for curve, values in ((self.epoch_curve, self.epoch_values), (self.test_curve, self.test_values)):
+            values = np.asarray(values, dtype=np.float64)
+            finite = np.isfinite(values)  # a test cut short by Stop has no figures
+            curve.setData(epochs[finite], values[finite])
+
+    def fit_y(self) -> None:
+        """Set the value range to the data's (a run keeps auto-range off: re-laying-out an axis is slow)."""
+        values = np.concatenate([self.values.values(), self.epoch_values, self.test_values])
+        values = values[np.isfinite(values)]
+        if len(values):
+            low, high = float(values.min()), float(values.max())
+            self.plot.setYRange(low, high if high > low else low + 1e-3, padding=0.05)
 
     def hover(self, x: float | None) -> None:
         """Show the cursor and the values nearest to epoch `x` (None hides them)."""
@@ -150,6 +167,8 @@ class TrainingCurves(QWidget):
             plot.plot.setLimits(yMin=0.0 if plot.key == "loss" else -0.02, yMax=None if plot.key == "loss" else 1.02)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
         self._history: list[EpochRecord] = []
+        self._in_run = False
+        self._last_rescale = 0.0
         self._dirty = False
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
@@ -160,11 +179,32 @@ class TrainingCurves(QWidget):
         layout.addWidget(self.graphics)
 
     def clear(self) -> None:
-        """Forget every point (a new run starts)."""
+        """Forget every point."""
         for plot in self._plots:
             plot.clear()
+            plot.plot.enableAutoRange()
         self._history = []
         self._redraw()
+
+    def start_run(self, num_epochs: int) -> None:
+        """Forget every point and fix the epoch axis to the run's length.
+
+        A fixed x range means a redraw does not re-lay-out the epoch axis 10 times a second,
+        which keeps the GUI thread responsive while the worker trains.
+        """
+        self.clear()
+        self._plots[0].plot.setXRange(0, num_epochs, padding=0.02)
+        for plot in self._plots:
+            plot.plot.disableAutoRange()
+        self._last_rescale = 0.0
+        self._in_run = True
+
+    def end_run(self) -> None:
+        """The run ended: fit the view to everything once."""
+        self._in_run = False
+        self._redraw()
+        for plot in self._plots:
+            plot.plot.enableAutoRange()
 
     def add_progress(self, progress: BatchProgress) -> None:
         """Append the per-batch values a progress report carries (drawn on the next redraw tick)."""
@@ -208,8 +248,13 @@ class TrainingCurves(QWidget):
 
     def _redraw(self) -> None:
         self._dirty = False
+        rescale = self._in_run and time.perf_counter() - self._last_rescale >= RESCALE_INTERVAL_S
         for plot in self._plots:
             plot.redraw()
+            if rescale:
+                plot.fit_y()
+        if rescale:
+            self._last_rescale = time.perf_counter()
 
     @Slot()
     def _on_redraw_timer(self) -> None:
