@@ -27,6 +27,7 @@ from cnnviz.gui.layer_grid import LayerGrid
 from cnnviz.gui.model_input_view import ModelInputView
 from cnnviz.gui.pipeline_overview import PipelineOverview
 from cnnviz.gui.prediction_bars import PredictionBars, TopGuess
+from cnnviz.gui.qt_helpers import make_action
 from cnnviz.gui.test_digits import TestDigits
 from cnnviz.gui.vector_view import VectorView
 
@@ -176,12 +177,7 @@ class InspectorWidget(QWidget):
 
     def _build_actions(self) -> None:
         def action(text, handler, shortcut=None, tip=""):
-            item = QAction(text, self)
-            if shortcut:
-                item.setShortcut(QKeySequence(shortcut))
-            item.setStatusTip(tip)
-            item.triggered.connect(handler)
-            return item
+            return make_action(self, text, tip, handler, shortcut)
 
         self._clear_action = action("Clear canvas", self._on_clear, QKeySequence.StandardKey.Delete,
                                     "Start again on a black canvas")
@@ -191,11 +187,13 @@ class InspectorWidget(QWidget):
                                    "Read a digit from a PNG or JPEG (any size, either polarity)")
         self._index_action = action("Test digit by index…", self._on_test_digit_by_index, tip="Pick one of "
                                     "the 10,000 MNIST test digits")
-        self._random_action = action("Random test digit", self._on_random_test_digit, tip="A random MNIST test digit")
+        self._random_action = action("Random test digit", self._on_random_test_digit, "Ctrl+R",
+                                     "A random MNIST test digit")
         self._wrong_action = action("Misclassified test digit", self._on_misclassified_test_digit,
-                                    tip="A test digit the current model gets wrong")
-        self._previous_action = action("Previous layer", self._on_previous_layer, "Left")
-        self._next_action = action("Next layer", self._on_next_layer, "Right")
+                                    "Ctrl+Shift+R", "A test digit the current model gets wrong")
+        self._previous_action = action("Previous layer", self._on_previous_layer, "Left",
+                                       "Show the layer before this one")
+        self._next_action = action("Next layer", self._on_next_layer, "Right", "Show the layer after this one")
 
         self._colormap_group = QActionGroup(self)
         colormap_menu = QMenu("Colormap", self)
