@@ -333,7 +333,7 @@ class MainWindow(QMainWindow):
         worker.set_input(self.inspector.current_input())
         self.curves.start_run(config.epochs)
         self.panel.show_preparing("Building the model…" if from_scratch else "Preparing…")
-        self._set_busy("Training")
+        self._set_busy("Training", spinner=False)
         self.session.start()
         self._update_actions()
 
@@ -362,21 +362,21 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.pause()
             self.panel.set_state("paused")
-            self._set_busy("Paused")
+            self._set_busy("Paused", spinner=False)
 
     @Slot()
     def _on_resume_requested(self) -> None:
         if self.session is not None:
             self.session.resume()
             self.panel.set_state("running")
-            self._set_busy("Training")
+            self._set_busy("Training", spinner=False)
 
     @Slot()
     def _on_stop_requested(self) -> None:
         if self.session is not None:
             self.session.stop()
             self.panel.set_state("stopping")
-            self._set_busy("Stopping…")
+            self._set_busy("Stopping…", spinner=False)
         elif self._start_pending:
             self._cancel_pending_start()
 
@@ -521,10 +521,12 @@ class MainWindow(QMainWindow):
         self.export_action.setEnabled(has_model and self.session is None)
         self.save_history_action.setEnabled(True)
 
-    def _set_busy(self, text: str) -> None:
+    def _set_busy(self, text: str, spinner: bool = True) -> None:
+        """Show `text` in the status bar; `spinner` adds the animated bar (not while training:
+        the panel has a real progress bar, and an animation repaints the window all the time)."""
         self._busy_label.setText(text)
         self._busy_label.setVisible(bool(text))
-        self._busy_bar.setVisible(bool(text))
+        self._busy_bar.setVisible(bool(text) and spinner)
 
     # settings and closing
     def _restore_settings(self) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt, Signal, Slot
+import time
+
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QDoubleValidator
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
@@ -16,6 +18,7 @@ from cnnviz.terminal import format_duration
 # Keras's default learning rate of each optimizer, shown when the field is blank.
 DEFAULT_LEARNING_RATES = {"rmsprop": 0.001, "adam": 0.001, "sgd": 0.01}
 START_FRESH, START_CURRENT = "fresh", "current"
+PROGRESS_INTERVAL_MS = 100  # the progress read-out changes at most 10 times a second
 _BANNER_COLOURS = {"error": ("#5c1f1f", "#ffd7d7"), "warning": ("#5c4a12", "#fff0c2"),
                    "info": ("#1f3c5c", "#d7e9ff")}
 
@@ -162,8 +165,31 @@ class TrainingPanel(QWidget):
         self.result_label.setToolTip("Test loss and accuracy on the 10,000 test digits after each epoch")
         for widget in (self.progress_bar, self.rate_label, self.metrics_label, self.result_label):
             layout.addWidget(widget)
+        for label in (self.rate_label, self.metrics_label):
+            # Text that changes 10 times a second must not re-lay-out (and repaint) the whole panel.
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self._pending_progress: BatchProgress | None = None
+        self._last_progress_shown = 0.0
+        self._progress_timer = QTimer(self)
+        self._progress_timer.setSingleShot(True)
+        self._progress_timer.timeout.connect(self._on_progress_timer)
 
     def show_progress(self, progress: BatchProgress) -> None:
+        """Show a progress report, at most 10 times a second (later reports replace pending ones)."""
+        self._pending_progress = progress
+        wait_ms = PROGRESS_INTERVAL_MS - 1000 * (time.perf_counter() - self._last_progress_shown)
+        if wait_ms <= 0:
+            self._on_progress_timer()
+        elif not self._progress_timer.isActive():
+            self._progress_timer.start(int(wait_ms) + 1)
+
+    @Slot()
+    def _on_progress_timer(self) -> None:
+        """Display the newest pending progress report."""
+        progress, self._pending_progress = self._pending_progress, None
+        if progress is None:
+            return
+        self._last_progress_shown = time.perf_counter()
         total = progress.num_epochs * progress.num_batches
         done = progress.epoch * progress.num_batches + progress.batch
         self.progress_bar.setValue(round(1000 * done / max(total, 1)))
@@ -179,6 +205,7 @@ class TrainingPanel(QWidget):
 
     def show_preparing(self, text: str) -> None:
         """Before the first batch: loading MNIST, building the model."""
+        self._drop_pending_progress()
         self.progress_bar.setRange(0, 0)  # busy indicator
         self.progress_bar.setFormat(text)
         self.rate_label.setText(text)
@@ -186,12 +213,18 @@ class TrainingPanel(QWidget):
 
     def reset_progress(self) -> None:
         """Back to "Not started" (a start was cancelled before training began)."""
+        self._drop_pending_progress()
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Not started")
         self.rate_label.setText("")
 
+    def _drop_pending_progress(self) -> None:
+        self._pending_progress = None
+        self._progress_timer.stop()
+
     def show_result(self, result: TrainResult) -> None:
+        self._drop_pending_progress()
         self.progress_bar.setRange(0, 1000)
         if result.status == "finished":
             self.progress_bar.setValue(1000)
