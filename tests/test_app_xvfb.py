@@ -66,3 +66,21 @@ def test_app_trains_and_screenshots_itself(x_display, tmp_path, mnist):
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200, "the screenshot has too few colours"
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(shot, ARTIFACTS / "app_xvfb.png")
+
+
+def test_app_draws_a_seven_and_shows_its_maps(x_display, tmp_path):
+    """Issue 4's end-to-end check: a digit drawn with the mouse on the shipped model, in a real display."""
+    shot = tmp_path / "drawn.png"
+    env = {key: value for key, value in os.environ.items() if key != "QT_QPA_PLATFORM"}
+    env.update(DISPLAY=x_display, CNNVIZ_AUTOTEST=f"draw-and-screenshot:{shot}",
+               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    done = subprocess.run([sys.executable, "-m", "cnnviz"], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert "cnnviz autotest: predicted 7, channel 2" in done.stdout, done.stdout
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(shot))
+    assert (image.width(), image.height()) == SCREEN
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / "app_xvfb_drawn.png")

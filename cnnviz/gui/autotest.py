@@ -1,0 +1,134 @@
+"""A hidden testing hook: drive the real app in a real display, screenshot it and quit.
+
+`CNNVIZ_AUTOTEST=MODE:PATH` (or `cnnviz gui --screenshot PATH`, which means `train`):
+- `train-and-screenshot`: show a random test digit, train one epoch on a few thousand digits;
+- `draw-and-screenshot`: draw a 7 on the canvas with mouse events, click a channel of the first
+  convolution; prints the prediction.
+Both then save a screenshot of the window to PATH and quit.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Slot
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+AUTOTEST_ENV = "CNNVIZ_AUTOTEST"
+MODES = ("train-and-screenshot", "draw-and-screenshot")
+TRAIN_LIMIT = 3000  # digits trained in the train mode
+TIMEOUT_MS = 120_000
+# A "7" in unit coordinates of the canvas: the bar, then the diagonal.
+SEVEN = [(0.26, 0.24), (0.40, 0.23), (0.55, 0.22), (0.72, 0.22), (0.66, 0.36), (0.58, 0.52),
+         (0.50, 0.68), (0.44, 0.82)]
+ENLARGED_CHANNEL = 2
+
+
+def autotest_request(screenshot: str | Path | None) -> tuple[str | None, Path | None]:
+    """(mode, path) from `--screenshot` or $CNNVIZ_AUTOTEST; (None, None) for a normal start."""
+    if screenshot:
+        return "train-and-screenshot", Path(screenshot)
+    mode, _, path = os.environ.get(AUTOTEST_ENV, "").partition(":")
+    return (mode, Path(path)) if mode in MODES and path else (None, None)
+
+
+def start_autotest(window, mode: str, path: Path) -> QObject:
+    """Attach the autotest for `mode` to `window`; it quits the app when done."""
+    return _Autotest(window, mode, path)
+
+
+class _Autotest(QObject):
+    """Waits for the model, acts as a user would, then screenshots the window and quits."""
+
+    def __init__(self, window, mode: str, path: Path):
+        super().__init__(window)
+        self.window = window
+        self.mode = mode
+        self.path = path
+        window.remember_settings = False  # a scripted run's settings are not the user's
+        self._started = False
+        self._done = False
+        window.model_ready.connect(self._on_model_ready)
+        window.model_failed.connect(self._on_done)
+        window.training_finished.connect(self._on_training_finished)
+        QTimer.singleShot(TIMEOUT_MS, self._on_done)
+
+    @Slot()
+    def _on_model_ready(self) -> None:
+        if self._started:
+            return
+        self._started = True
+        if self.mode == "draw-and-screenshot":
+            self._draw_seven()
+            QTimer.singleShot(300, self._click_channel)
+            return
+        _trigger(self.window.inspector.input_actions(), "random")
+        panel = self.window.panel
+        panel.epochs.setValue(1)
+        panel.limit.setValue(TRAIN_LIMIT)
+        panel.start_action.trigger()
+
+    def _draw_seven(self) -> None:
+        """One left-button stroke through SEVEN, as mouse events on the canvas."""
+        canvas = self.window.inspector.canvas
+        side = min(canvas.width(), canvas.height())
+        origin = QPointF((canvas.width() - side) / 2, (canvas.height() - side) / 2)
+        points = [origin + QPointF(x * side, y * side) for x, y in SEVEN]
+        _send_mouse(canvas, QEvent.Type.MouseButtonPress, points[0])
+        for start, end in zip(points, points[1:]):
+            for step in range(1, 6):  # several moves per segment, as a hand makes
+                _send_mouse(canvas, QEvent.Type.MouseMove, start + (end - start) * (step / 5))
+                QApplication.processEvents()
+        _send_mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1])
+
+    @Slot()
+    def _click_channel(self) -> None:
+        grid = self.window.inspector.layer_grid
+        position = QPointF(grid.cell_centre(ENLARGED_CHANNEL))
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonPress, position)
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonRelease, position)
+        outputs = self.window.inspector.current_outputs()
+        digit = int(outputs[-1].argmax()) if outputs else None
+        print(f"cnnviz autotest: predicted {digit}, channel {self.window.inspector.current_channel()}", flush=True)
+        QTimer.singleShot(500, self._on_done)
+
+    @Slot(object)
+    def _on_training_finished(self, result) -> None:
+        """Let the last repaint land, then take the picture."""
+        print(f"cnnviz autotest: training {result.status}, {len(result.history)} epoch(s)", flush=True)
+        QTimer.singleShot(500, self._on_done)
+
+    @Slot()
+    def _on_done(self) -> None:
+        """Save the screenshot and quit."""
+        if self._done:
+            return
+        self._done = True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        screen = self.window.screen()
+        image = screen.grabWindow(0) if screen is not None else self.window.grab()
+        if image.isNull():
+            image = self.window.grab()
+        image.save(str(self.path), "PNG")
+        print(f"cnnviz autotest: saved {self.path} ({image.width()}x{image.height()})", flush=True)
+        self.window.close()
+        QApplication.instance().quit()
+
+
+def _send_mouse(widget, kind: QEvent.Type, position: QPointF) -> None:
+    """Deliver a left-button mouse event to `widget` at `position` (widget coordinates)."""
+    pressed = kind != QEvent.Type.MouseButtonRelease
+    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+    buttons = Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton
+    event = QMouseEvent(kind, position, widget.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def _trigger(actions, word: str) -> None:
+    """Trigger the first action whose text mentions `word` (case-insensitive)."""
+    for action in actions:
+        if word in action.text().replace("&", "").lower() and action.isEnabled():
+            action.trigger()
+            return
