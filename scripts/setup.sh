@@ -40,9 +40,19 @@ fi
 extra=""
 ((want_test)) && extra="[test]"
 stamp=".venv/.cnnviz-installed$extra"
+test_stamp=".venv/.cnnviz-installed[test]"  # the test install includes the app's
+if [[ -f "$test_stamp" && ! pyproject.toml -nt "$test_stamp" ]]; then
+    stamp="$test_stamp"
+fi
 if [[ ! -f "$stamp" || pyproject.toml -nt "$stamp" ]]; then
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".$extra"
+    echo "Installing cnnviz and its Python packages into .venv (the first time takes a few minutes)..."
+    log=.venv/pip-install.log
+    if ! { .venv/bin/python -m pip install --disable-pip-version-check --upgrade pip &&
+           .venv/bin/python -m pip install --disable-pip-version-check -e ".$extra"; } >"$log" 2>&1; then
+        tail -n 30 "$log" >&2
+        echo "pip install failed; the whole log is in $log" >&2
+        exit 1
+    fi
     touch "$stamp"
 fi
 
