@@ -43,44 +43,36 @@ def x_display():
     pytest.fail("no free X display number for Xvfb")
 
 
-def test_app_trains_and_screenshots_itself(x_display, tmp_path, mnist):
-    shot = tmp_path / "cnnviz.png"
+def run_app(mode: str, display: str, tmp_path: Path) -> tuple[subprocess.CompletedProcess, np.ndarray]:
+    """Run `python -m cnnviz` with the autotest `mode`; check it exited cleanly; return its screenshot."""
+    shot = tmp_path / f"{mode}.png"
     env = {key: value for key, value in os.environ.items() if key != "QT_QPA_PLATFORM"}
-    env.update(DISPLAY=x_display, CNNVIZ_AUTOTEST=f"train-and-screenshot:{shot}",
-               XDG_CONFIG_HOME=str(tmp_path / "config"))
+    env.update(DISPLAY=display, CNNVIZ_AUTOTEST=f"{mode}:{shot}", XDG_CONFIG_HOME=str(tmp_path / "config"))
     done = subprocess.run([sys.executable, "-m", "cnnviz"], env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     assert "QThread: Destroyed" not in done.stderr
     assert shot.is_file(), done.stdout + done.stderr[-2000:]
-    assert "training finished, 1 epoch(s)" in done.stdout
+    ARTIFACTS.mkdir(exist_ok=True)
+    shutil.copy(shot, ARTIFACTS / f"app_xvfb_{mode}.png")
 
     from PySide6.QtGui import QImage
 
-    image = QImage(str(shot))
+    image = QImage(str(shot)).convertToFormat(QImage.Format.Format_RGB888)
     assert (image.width(), image.height()) == SCREEN
-    image = image.convertToFormat(QImage.Format.Format_RGB888)
     pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
-    pixels = pixels[:, : 3 * image.width()].reshape(image.height(), image.width(), 3)
+    return done, pixels[:, : 3 * image.width()].reshape(image.height(), image.width(), 3).copy()  # own the bytes
+
+
+def test_app_trains_and_screenshots_itself(x_display, tmp_path, mnist):
+    done, pixels = run_app("train-and-screenshot", x_display, tmp_path)
+    assert "training finished, 1 epoch(s)" in done.stdout
     assert pixels.std() > 20, "the screenshot is blank"
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200, "the screenshot has too few colours"
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / "app_xvfb.png")
 
 
 def test_app_draws_a_seven_and_shows_its_maps(x_display, tmp_path):
     """Issue 4's end-to-end check: a digit drawn with the mouse on the shipped model, in a real display."""
-    shot = tmp_path / "drawn.png"
-    env = {key: value for key, value in os.environ.items() if key != "QT_QPA_PLATFORM"}
-    env.update(DISPLAY=x_display, CNNVIZ_AUTOTEST=f"draw-and-screenshot:{shot}",
-               XDG_CONFIG_HOME=str(tmp_path / "config"))
-    done = subprocess.run([sys.executable, "-m", "cnnviz"], env=env, capture_output=True, text=True, timeout=240)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    done, pixels = run_app("draw-and-screenshot", x_display, tmp_path)
     assert "cnnviz autotest: predicted 7, channel 2" in done.stdout, done.stdout
-    from PySide6.QtGui import QImage
-
-    image = QImage(str(shot))
-    assert (image.width(), image.height()) == SCREEN
-    ARTIFACTS.mkdir(exist_ok=True)
-    shutil.copy(shot, ARTIFACTS / "app_xvfb_drawn.png")
+    assert pixels.std() > 20, "the screenshot is blank"
