@@ -76,8 +76,8 @@ class EpochRecord:
     accuracy: float
     test_loss: float
     test_accuracy: float
-    seconds: float
-    samples_per_second: float
+    seconds: float  # the whole epoch, its test pass included
+    samples_per_second: float  # training digits per second, the test pass excluded
 
 
 @dataclass
@@ -235,6 +235,7 @@ def _reporting_callback_class():
         def on_epoch_begin(self, epoch, logs=None):
             self._epoch = epoch
             self._epoch_start = time.perf_counter()
+            self._train_end = None
             self._last_emit = 0.0
             self._prev_batches = 0
             self._prev_loss_sum = 0.0
@@ -296,21 +297,26 @@ def _reporting_callback_class():
             self.model.set_weights(self._good_weights)
             self.model.stop_training = True
 
+        def on_test_begin(self, logs=None):
+            self._train_end = time.perf_counter()  # the epoch's test pass starts: training is done
+
         def on_epoch_end(self, epoch, logs=None):
             if self.status != "finished" and self.status != "stopped":
                 return
             if self.status == "stopped" and self._prev_batches < self.trainer.num_batches:
                 return  # an interrupted epoch is not a finished one
             logs = logs or {}
-            seconds = time.perf_counter() - self._epoch_start
+            now = time.perf_counter()
+            seconds = now - self._epoch_start
+            train_seconds = (self._train_end or now) - self._epoch_start
             samples = len(self.trainer.data.x_train)
             self._samples_seen += samples
-            self._train_seconds += seconds
+            self._train_seconds += train_seconds
             record = EpochRecord(epoch + 1, float(logs.get("loss", float("nan"))),
                                  float(logs.get("accuracy", float("nan"))),
                                  float(logs.get("val_loss", float("nan"))),
                                  float(logs.get("val_accuracy", float("nan"))),
-                                 seconds, samples / max(seconds, 1e-9))
+                                 seconds, samples / max(train_seconds, 1e-9))
             self.history.append(record)
             self._epoch_weights = self.model.get_weights()
             if self.trainer.listener is not None:

@@ -65,17 +65,12 @@ class _MetricPlot:
             # them changes; a cached pixmap is redrawn only when the axis range changes.
             plot.getAxis(side).setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         plot.setMenuEnabled(False)
-        # Loss falls and accuracy rises: their legends sit in the corner the curves leave empty.
-        legend = plot.addLegend(offset=(-4, 4) if key == "loss" else (-4, -4), labelTextSize="7pt", colCount=2,
-                                verSpacing=-6)
-        legend.setBrush(pg.mkBrush(20, 20, 20, 170))
-        legend.setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.batch_curve = plot.plot(name="batch", pen=pg.mkPen(*_TRAIN_COLOUR, 70))
         self.batch_curve.setDownsampling(auto=True, method="peak")
         self.batch_curve.setClipToView(True)
         self.smooth_curve = plot.plot(name="smoothed", pen=pg.mkPen(*_TRAIN_COLOUR, width=2))
         self.smooth_curve.setClipToView(True)
-        self.epoch_curve = plot.plot(name="epoch (train)", pen=None, symbol="o", symbolSize=7,
+        self.epoch_curve = plot.plot(name="epoch", pen=None, symbol="o", symbolSize=7,
                                      symbolBrush=pg.mkBrush(*_TRAIN_COLOUR), symbolPen=pg.mkPen("w"))
         self.test_curve = plot.plot(name="test", pen=pg.mkPen(*_TEST_COLOUR, width=2), symbol="s", symbolSize=7,
                                     symbolBrush=pg.mkBrush(*_TEST_COLOUR), symbolPen=pg.mkPen("w"))
@@ -163,9 +158,19 @@ class TrainingCurves(QWidget):
         self.graphics.setToolTip("Training and test loss/accuracy; hover to read values, "
                                  "drag or scroll to zoom, double-click to reset the view")
         self._plots: list[_MetricPlot] = []
-        for row, (key, title) in enumerate(_METRICS):
+        # One legend row above both plots (the curves look the same in each), so no legend covers data.
+        self.legend = pg.LegendItem(colCount=4, labelTextSize="8pt", horSpacing=4)
+        self.graphics.addItem(self.legend, row=0, col=0)
+        for row, (key, title) in enumerate(_METRICS, start=1):
             item = self.graphics.addPlot(row=row, col=0)
             self._plots.append(_MetricPlot(item, key, title))
+        first = self._plots[0]
+        for curve in (first.batch_curve, first.smooth_curve, first.epoch_curve, first.test_curve):
+            self.legend.addItem(curve, curve.name())
+        layout = self.graphics.ci.layout
+        layout.setRowStretchFactor(0, 0)
+        for row in range(1, len(_METRICS) + 1):
+            layout.setRowStretchFactor(row, 1)
         self._plots[1].plot.setXLink(self._plots[0].plot)
         for plot in self._plots:
             plot.plot.setLimits(yMin=0.0 if plot.key == "loss" else -0.02, yMax=None if plot.key == "loss" else 1.02)
