@@ -146,3 +146,18 @@ def test_history_csv_has_a_row_per_epoch():
 def test_bad_config_is_refused(kwargs):
     with pytest.raises(ValueError):
         TrainConfig(**kwargs)
+
+
+def test_history_csv_round_trips_and_bad_files_read_as_empty(tmp_path):
+    from pathlib import Path
+
+    from cnnviz.core.training import history_path_for, read_history_csv, write_history_csv
+
+    history = [EpochRecord(1, 0.5, 0.8, 0.4, 0.85, 10.0, 6000.0), EpochRecord(2, 0.3, 0.9, 0.2, 0.93, 9.0, 6500.0)]
+    path = history_path_for(tmp_path / "net.keras")
+    assert path == tmp_path / "net_history.csv"
+    write_history_csv(history, path)
+    assert read_history_csv(path) == history
+    path.write_text("epoch,loss\n1,not a number\n")
+    assert read_history_csv(path) == []
+    assert read_history_csv(Path(tmp_path / "absent.csv")) == []

@@ -13,6 +13,7 @@ import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Callable, Protocol
 
 import numpy as np
@@ -143,6 +144,22 @@ def history_to_csv(history: list[EpochRecord]) -> str:
 def write_history_csv(history: list[EpochRecord], path) -> None:
     """Write the history CSV atomically."""
     write_text_atomic(path, history_to_csv(history))
+
+
+def read_history_csv(path) -> list[EpochRecord]:
+    """Read a history CSV written by `write_history_csv`; [] when missing or unreadable."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.DictReader(handle))
+        figures = list(EpochRecord.__dataclass_fields__)[1:]  # every column after "epoch" is a float
+        return [EpochRecord(int(row["epoch"]), *(float(row[name]) for name in figures)) for row in rows]
+    except (OSError, KeyError, ValueError, TypeError):
+        return []
+
+
+def history_path_for(model_path: Path) -> Path:
+    """The history CSV kept beside a model: `net.keras` -> `net_history.csv`."""
+    return model_path.with_name(f"{model_path.stem}_history.csv")
 
 
 def make_datasets(data: Dataset, batch_size: int, seed: int | None = None):

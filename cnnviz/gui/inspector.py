@@ -175,6 +175,20 @@ class InspectorWidget(QWidget):
         row.addWidget(self._brush_label)
         return row
 
+    def _choice_action(self, title: str, choices: list[tuple[str, str]], slot) -> tuple[QAction, QActionGroup]:
+        """An action with a submenu of exclusive, checkable choices (label, data); `slot` gets the chosen action."""
+        group = QActionGroup(self)
+        menu = QMenu(title, self)
+        for label, data in choices:
+            item = menu.addAction(label)
+            item.setCheckable(True)
+            item.setData(data)
+            group.addAction(item)
+        group.triggered.connect(slot)
+        action = QAction(title, self)
+        action.setMenu(menu)
+        return action, group
+
     def _build_actions(self) -> None:
         def action(text, handler, shortcut=None, tip=""):
             return make_action(self, text, tip, handler, shortcut)
@@ -195,27 +209,11 @@ class InspectorWidget(QWidget):
                                        "Show the layer before this one")
         self._next_action = action("Next layer", self._on_next_layer, "Right", "Show the layer after this one")
 
-        self._colormap_group = QActionGroup(self)
-        colormap_menu = QMenu("Colormap", self)
-        for name in COLORMAPS:
-            item = colormap_menu.addAction(name)
-            item.setCheckable(True)
-            item.setData(name)
-            self._colormap_group.addAction(item)
-        self._colormap_group.triggered.connect(self._on_colormap_action)
-        self._colormap_action = QAction("Colormap", self)
-        self._colormap_action.setMenu(colormap_menu)
-
-        self._normalisation_group = QActionGroup(self)
-        normalisation_menu = QMenu("Scale colours per", self)
-        for mode in NORMALISATIONS:
-            item = normalisation_menu.addAction(NORMALISATION_LABELS[mode])
-            item.setCheckable(True)
-            item.setData(mode)
-            self._normalisation_group.addAction(item)
-        self._normalisation_group.triggered.connect(self._on_normalisation_action)
-        self._normalisation_action = QAction("Scale colours per", self)
-        self._normalisation_action.setMenu(normalisation_menu)
+        self._colormap_action, self._colormap_group = self._choice_action(
+            "Colormap", [(name, name) for name in COLORMAPS], self._on_colormap_action)
+        self._normalisation_action, self._normalisation_group = self._choice_action(
+            "Scale colours per", [(NORMALISATION_LABELS[mode], mode) for mode in NORMALISATIONS],
+            self._on_normalisation_action)
 
         for item in (*self.input_actions(), self._previous_action, self._next_action):
             self.addAction(item)

@@ -17,9 +17,9 @@ from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QM
 from cnnviz import __version__
 from cnnviz.core.data import Dataset
 from cnnviz.core.paths import default_model_path
-from cnnviz.core.training import write_history_csv
+from cnnviz.core.training import history_path_for, write_history_csv
 from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.model_loader import LoadedModel, ModelLoader, history_path_for
+from cnnviz.gui.model_loader import LoadedModel, ModelLoader
 from cnnviz.gui.qt_helpers import BackgroundTask, Icon, app_settings, make_action, show_message_box
 from cnnviz.gui.training_curves import TrainingCurves
 from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from cnnviz.core.training import EpochRecord
+from cnnviz.core.training import EpochRecord, history_path_for, read_history_csv
 from cnnviz.gui.qt_helpers import BackgroundTask
 
 
@@ -27,22 +26,6 @@ class LoadedModel:
         if self.history and math.isfinite(self.history[-1].test_accuracy):
             return self.history[-1].test_accuracy
         return None
-
-
-def history_path_for(model_path: Path) -> Path:
-    """The history CSV kept beside a model: `net.keras` -> `net_history.csv`."""
-    return model_path.with_name(f"{model_path.stem}_history.csv")
-
-
-def read_history_csv(path: Path) -> list[EpochRecord]:
-    """Read a history CSV written by `write_history_csv`; [] when missing or unreadable."""
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-        return [EpochRecord(int(r["epoch"]), *(float(r[k]) for k in (
-            "loss", "accuracy", "test_loss", "test_accuracy", "seconds", "samples_per_second"))) for r in rows]
-    except (OSError, KeyError, ValueError, TypeError):
-        return []
 
 
 def load_model_and_probe(path: Path) -> LoadedModel:
