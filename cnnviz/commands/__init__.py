@@ -1,1 +1,1 @@
-"""Subcommands of `cnnviz` that live in their own modules (see cnnviz.cli.COMMAND_MODULES)."""
+"""One module per `cnnviz` command (see cnnviz.cli.COMMAND_MODULES); `common` holds what they share."""

@@ -46,7 +46,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.cli import CliError, _load_data_or_fail, _load_model_or_fail
+    from cnnviz.commands.common import CliError, load_data_or_fail, load_model_or_fail
     from cnnviz.core.export import (ExportError, ExportOptions, TargetExistsError, check_target,
                                     export_activations)
     from cnnviz.core.paths import default_model_path
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"{args.image.name} is blank: there is no digit to export")
         source = f"image {args.image}"
     else:
-        dataset = _load_data_or_fail(args.data)
+        dataset = load_data_or_fail(args.data)
         count = len(dataset.x_test)
         if not 0 <= args.test_index < count:
             raise CliError(f"--test-index must be from 0 to {count - 1}, not {args.test_index}")
@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.core.activations import ActivationProbe
 
     model_path = args.model or default_model_path()
-    probe = ActivationProbe(_load_model_or_fail(model_path))
+    probe = ActivationProbe(load_model_or_fail(model_path))
     outputs = probe(image)
     try:
         result = export_activations(

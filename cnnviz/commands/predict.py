@@ -23,12 +23,12 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.cli import _load_model_or_fail
+    from cnnviz.commands.common import load_model_or_fail
     from cnnviz.core.activations import ActivationProbe
     from cnnviz.core.images import ImageFileError, read_image
     from cnnviz.core.preprocess import image_on_canvas, model_input
 
-    probe = ActivationProbe(_load_model_or_fail(args.model))
+    probe = ActivationProbe(load_model_or_fail(args.model))
     failures = 0
     for path in args.images:
         try:

@@ -14,21 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz.core.colormaps import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS
+from cnnviz.core.network import SEED_SPECS, LayerSpec, layer_specs
 
-# The seed convnet of the book, so the pipeline can be drawn before TensorFlow has loaded.
-SEED_LAYERS = (
-    ("conv2d_1", "Conv2D", (26, 26, 32), 320, {"kernel_size": (3, 3), "strides": (1, 1), "padding": "valid",
-                                               "activation": "relu", "filters": 32}),
-    ("max_pooling2d_1", "MaxPooling2D", (13, 13, 32), 0, {"pool_size": (2, 2), "strides": (2, 2)}),
-    ("conv2d_2", "Conv2D", (11, 11, 64), 18496, {"kernel_size": (3, 3), "strides": (1, 1), "padding": "valid",
-                                                 "activation": "relu", "filters": 64}),
-    ("max_pooling2d_2", "MaxPooling2D", (5, 5, 64), 0, {"pool_size": (2, 2), "strides": (2, 2)}),
-    ("conv2d_3", "Conv2D", (3, 3, 64), 36928, {"kernel_size": (3, 3), "strides": (1, 1), "padding": "valid",
-                                               "activation": "relu", "filters": 64}),
-    ("flatten_1", "Flatten", (576,), 0, {}),
-    ("dense_1", "Dense", (64,), 36928, {"units": 64, "activation": "relu"}),
-    ("dense_2", "Dense", (10,), 650, {"units": 10, "activation": "softmax"}),
-)
 INPUT_DESCRIPTION_SHAPE = (28, 28, 1)
 
 
@@ -53,13 +40,16 @@ class LayerDescription:
         return "×".join(str(d) for d in self.shape)
 
 
-def describe_network(model=None) -> list[LayerDescription]:
-    """The input and every layer of `model` (the seed convnet when None), explained."""
-    if model is None:
-        layers = [(name, kind, shape, params, config) for name, kind, shape, params, config in SEED_LAYERS]
+def describe_network(network=None) -> list[LayerDescription]:
+    """The input and every layer explained; `network` is a list of LayerSpec, a Keras model, or None
+    for the seed convnet (known before TensorFlow has loaded)."""
+    if network is None:
+        specs = list(SEED_SPECS)
+    elif isinstance(network, (list, tuple)) and all(isinstance(spec, LayerSpec) for spec in network):
+        specs = list(network)
     else:
-        layers = [(layer.name, type(layer).__name__, tuple(int(d) for d in layer.output.shape[1:]),
-                   int(layer.count_params()), layer.get_config()) for layer in model.layers]
+        specs = layer_specs(network)
+    layers = [(spec.name, spec.kind, spec.output_shape, spec.num_params, spec.config) for spec in specs]
     descriptions = [LayerDescription(
         -1, "input", "Input", INPUT_DESCRIPTION_SHAPE, 0, "your digit, 28×28 grey pixels",
         "The digit as MNIST prepared its 70,000: the ink's bounding box scaled to fit 20×20 (keeping "

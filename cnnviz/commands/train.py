@@ -1,0 +1,83 @@
+"""`cnnviz train`: train the seed convnet headless, with a progress bar and Ctrl+C to stop."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from cnnviz.commands.common import (CliError, add_data_arg, check_writable, load_data_or_fail, positive_float,
+                                    positive_int)
+
+
+def add_parser(subparsers) -> None:
+    from cnnviz.core.model import OPTIMIZERS
+
+    parser = subparsers.add_parser("train", help="train the seed convnet headless",
+                                   description="Train the seed convnet on MNIST with a progress bar, test "
+                                               "after each epoch, save the model and history.")
+    parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
+    parser.add_argument("--batch-size", type=positive_int, default=64, help="digits per batch (default 64)")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default="rmsprop", help="default rmsprop")
+    parser.add_argument("--learning-rate", type=positive_float, metavar="LR",
+                        help="learning rate (default: the optimizer's own, 0.001 for rmsprop)")
+    parser.add_argument("--limit", type=positive_int, metavar="N", help="train on the first N digits only")
+    parser.add_argument("--out", type=Path, metavar="PATH", default=Path("cnnviz-model.keras"),
+                        help="where to write the trained model (default cnnviz-model.keras)")
+    parser.add_argument("--history", type=Path, metavar="CSV", help="write the per-epoch history as CSV")
+    parser.add_argument("--seed", type=int, metavar="S", help="random seed for repeatable runs")
+    parser.add_argument("--steps-per-execution", type=positive_int, default=32, metavar="K",
+                        help="batches per compiled call: 32 trains ~10%% faster than Keras's plain fit here, "
+                             "with progress and Ctrl+C every 32 batches (default 32)")
+    add_data_arg(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnviz.core.model import build_seed_model, save_model
+    from cnnviz.core.training import Trainer, TrainConfig, TrainingControl, write_history_csv
+    from cnnviz.terminal import ProgressBar
+
+    if args.out.suffix != ".keras":
+        raise CliError(f"--out must end in .keras, not {args.out.name}")
+    check_writable(args.out)
+    if args.history:
+        check_writable(args.history)
+    dataset = load_data_or_fail(args.data)
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+                         learning_rate=args.learning_rate, limit=args.limit, seed=args.seed,
+                         steps_per_execution=args.steps_per_execution)
+    model = build_seed_model(args.optimizer, args.learning_rate)
+    control = TrainingControl()
+    bar = ProgressBar(sys.stderr)
+    trainer = Trainer(model, dataset, config, listener=bar, control=control, keep="last_epoch")
+    print(f"Training on {len(trainer.data.x_train):,} digits from {dataset.source}, testing on "
+          f"{len(dataset.x_test):,}; {config.epochs} epoch(s), batch {config.batch_size}, {config.optimizer}.",
+          file=sys.stderr)
+
+    def on_interrupt(signum, frame):
+        control.stop()
+        print("\nStopping after this batch (Ctrl+C again to abort)...", file=sys.stderr)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    started = time.perf_counter()
+    try:
+        result = trainer.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    bar.finish()
+    if result.status == "diverged":
+        print(result.message, file=sys.stderr)
+    if not result.history:
+        print("No epoch finished, so no model was written.", file=sys.stderr)
+        return 1
+    save_model(model, args.out)
+    print(f"Wrote {args.out} ({len(result.history)} epoch(s), {time.perf_counter() - started:.0f} s, "
+          f"test accuracy {result.history[-1].test_accuracy:.4f}).")
+    if args.history:
+        write_history_csv(result.history, args.history)
+        print(f"Wrote {args.history}.")
+    return 0 if result.status == "finished" else 1
