@@ -1,0 +1,165 @@
+"""Training architecture variants side by side and the results table (issue 13's `cnnviz compare`).
+
+One row per variant: `architecture, params, last_conv_shape, last_conv_receptive_field,
+seconds_per_epoch, train_accuracy, test_accuracy, train_test_gap` (the issue's contract, in that order),
+then `epochs`. `train_accuracy` is the final model's accuracy on the digits it trained on, measured in a
+separate pass like the test accuracy (Keras's running figure during the epoch lags behind it), so the gap
+is a fair measure of overfitting. `seconds_per_epoch` is the median training time of an epoch, the test
+pass excluded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import statistics
+from dataclasses import astuple, dataclass, fields
+
+from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.data import Dataset
+
+COLUMNS = ("architecture", "params", "last_conv_shape", "last_conv_receptive_field", "seconds_per_epoch",
+           "train_accuracy", "test_accuracy", "train_test_gap", "epochs")
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One variant's results (field names are the CSV columns)."""
+
+    architecture: str
+    params: int
+    last_conv_shape: tuple[int, int, int]
+    last_conv_receptive_field: int
+    seconds_per_epoch: float
+    train_accuracy: float
+    test_accuracy: float
+    train_test_gap: float
+    epochs: int
+
+
+@dataclass
+class VariantRun:
+    """A trained variant: the Keras model, how training ended, and its row (None when no epoch finished)."""
+
+    name: str
+    model: object
+    result: object  # cnnviz.core.training.TrainResult
+    row: ComparisonRow | None
+
+
+def last_conv_geometry(specs, input_shape) -> tuple[tuple[int, int, int], int]:
+    """The last convolution's output shape and the receptive field (pixels per side) of one of its units."""
+    from cnnviz.core.architectures import last_conv_spec
+    from cnnviz.core.receptive_field import geometries
+
+    specs = list(specs)
+    last = last_conv_spec(specs)
+    return tuple(last.output_shape), geometries(specs, input_shape)[specs.index(last)].size
+
+
+def comparison_row(name: str, specs, input_shape, history, train_accuracy: float, num_train: int) -> ComparisonRow:
+    """A row from a variant's layer specs, its per-epoch history, its final accuracy on its `num_train`
+    training digits."""
+    shape, field_size = last_conv_geometry(specs, input_shape)
+    last = history[-1]
+    # EpochRecord.samples_per_second counts training digits over the training time alone.
+    train_seconds = [num_train / record.samples_per_second for record in history]
+    return ComparisonRow(name, sum(spec.num_params for spec in specs), shape, field_size,
+                         statistics.median(train_seconds), train_accuracy, last.test_accuracy,
+                         train_accuracy - last.test_accuracy, len(history))
+
+
+def train_variant(name: str, data: Dataset, config, listener=None, control=None) -> VariantRun:
+    """Build the variant, train it with the core Trainer on `data` (limited by `config.limit`), measure its row.
+
+    A run stopped before its last epoch gets no row (its weights go back to the last finished epoch);
+    a diverged run gets a row from the epochs it finished.
+    """
+    from cnnviz.core.architectures import build_architecture
+    from cnnviz.core.network import input_shape_of, layer_specs
+    from cnnviz.core.training import Trainer
+
+    model = build_architecture(name, config.optimizer, config.learning_rate)
+    trainer = Trainer(model, data, config, listener=listener, control=control, keep="last_epoch")
+    result = trainer.run()
+    stopped_early = result.status == "stopped" and len(result.history) < config.epochs
+    row = None
+    if result.history and not stopped_early:
+        train_accuracy = accuracy_on(model, trainer.data.x_train, trainer.data.y_train)
+        row = comparison_row(name, layer_specs(model), input_shape_of(model), result.history, train_accuracy,
+                             len(trainer.data.x_train))
+    return VariantRun(name, model, result, row)
+
+
+def accuracy_on(model, images, labels) -> float:
+    """The fraction of uint8 digits (N, 28, 28) that `model` classifies right."""
+    from cnnviz.core.training import make_datasets
+
+    # make_datasets's test pipeline (unshuffled, batches of 1024, normalised like training) over these digits.
+    _, pipeline = make_datasets(Dataset(images[:1], labels[:1], images, labels), batch_size=1024)
+    _, accuracy = model.evaluate(pipeline, verbose=0)
+    return float(accuracy)
+
+
+def rows_to_csv(rows: list[ComparisonRow]) -> str:
+    """The rows as CSV text with a header; shapes as "3x3x64"."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow([_csv_cell(value) for value in astuple(row)])
+    return out.getvalue()
+
+
+def write_comparison_csv(rows: list[ComparisonRow], path) -> None:
+    """Write the rows atomically, so an interrupted comparison keeps the rows already finished."""
+    write_text_atomic(path, rows_to_csv(rows))
+
+
+def read_comparison_csv(path) -> list[ComparisonRow]:
+    """The rows of a CSV written by `write_comparison_csv`; [] when missing or unreadable."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            records = list(csv.DictReader(handle))
+        return [ComparisonRow(**{f.name: _parse_cell(f.type, record[f.name]) for f in fields(ComparisonRow)})
+                for record in records]
+    except (OSError, KeyError, ValueError, TypeError):
+        return []
+
+
+def format_comparison_table(rows: list[ComparisonRow]) -> str:
+    """The rows as an aligned text table for the terminal."""
+    header = ("architecture", "params", "last conv", "receptive field", "s/epoch", "train acc", "test acc",
+              "gap", "epochs")
+    cells = [(r.architecture, f"{r.params:,}", _shape_text(r.last_conv_shape, "×"),
+              f"{r.last_conv_receptive_field}×{r.last_conv_receptive_field}", f"{r.seconds_per_epoch:.1f}",
+              f"{r.train_accuracy:.4f}", f"{r.test_accuracy:.4f}", f"{r.train_test_gap:+.4f}", str(r.epochs))
+             for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+
+    def line(values):
+        return "  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(values, widths)))
+
+    return "\n".join([line(header), "  ".join("-" * w for w in widths), *map(line, cells)])
+
+
+def _shape_text(shape, sep: str = "x") -> str:
+    return sep.join(str(n) for n in shape)
+
+
+def _csv_cell(value) -> str:
+    if isinstance(value, tuple):
+        return _shape_text(value)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def _parse_cell(kind: str, text: str):
+    if kind == "str":
+        return text
+    if kind == "int":
+        return int(text)
+    if kind == "float":
+        return float(text)
+    return tuple(int(n) for n in text.split("x"))
