@@ -18,7 +18,15 @@ def add_model_arg(parser: argparse.ArgumentParser) -> None:
 
 def add_data_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", metavar="PATH", type=Path,
-                        help="an MNIST file to use (mnist.npz in Keras's layout, or mnist.pkl.gz)")
+                        help="a copy of the dataset to use: an .npz in Keras's layout, a folder of the four "
+                             "idx files (train-images-idx3-ubyte.gz …), or for MNIST mnist.pkl.gz")
+
+
+def add_dataset_arg(parser: argparse.ArgumentParser, default: str | None = "mnist") -> None:
+    from cnnviz.core.data import DATASET_NAMES
+
+    parser.add_argument("--dataset", choices=DATASET_NAMES, default=default,
+                        help=f"which dataset (default {default or 'the one that matches the model'})")
 
 
 def positive_int(text: str) -> int:
@@ -39,23 +47,48 @@ def positive_float(text: str) -> float:
 
 def load_model_or_fail(path: Path | None):
     """The model at `path` (default: the shipped one), or CliError with the loader's message."""
-    from cnnviz.core.model import ModelFileError, load_model
+    return open_model_or_fail(path)[0]
+
+
+def open_model_or_fail(path: Path | None):
+    """(compiled model, ModelInfo) for the file at `path` (default: the shipped model), or CliError.
+
+    Warns on stderr when the weights hold NaN or ±Inf (the outputs are then not numbers).
+    """
+    import sys
+
+    from cnnviz.core.model import ModelFileError, compile_model, open_model
     from cnnviz.core.paths import default_model_path
 
     try:
-        return load_model(path or default_model_path())
+        model, info = open_model(path or default_model_path())
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
+    compile_model(model, from_logits=info.outputs_logits)
+    if info.non_finite_layers:
+        print(f"cnnviz: warning: {Path(info.path).name} has NaN or infinite weights in "
+              f"{', '.join(info.non_finite_layers)}; its outputs are not numbers.", file=sys.stderr)
+    return model, info
 
 
-def load_data_or_fail(path: Path | None, allow_download: bool = True):
-    """MNIST (from `path` or the usual sources), or CliError listing what was tried."""
-    from cnnviz.core.data import DataError, load_mnist
+def load_data_or_fail(path: Path | None, allow_download: bool = True, dataset: str = "mnist"):
+    """A dataset (from `path` or the usual sources), or CliError listing what was tried.
 
+    When a source failed before another worked, says on stderr which failed and which was used.
+    """
+    import sys
+
+    from cnnviz.core.data import DataError, SourceLog, load_dataset
+
+    log = SourceLog()
     try:
-        return load_mnist(path, allow_download=allow_download)
+        data = load_dataset(dataset, path, allow_download=allow_download, log=log)
     except DataError as exc:
         raise CliError(str(exc)) from exc
+    note = log.fallback_note()
+    if note:
+        print(f"{data.spec.title}: {note}", file=sys.stderr)
+    return data
 
 
 def check_writable(path: Path) -> None:
