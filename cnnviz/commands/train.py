@@ -13,11 +13,15 @@ from cnnviz.commands.common import (CliError, add_data_arg, check_writable, load
 
 
 def add_parser(subparsers) -> None:
+    from cnnviz.core.architectures import ARCHITECTURES
     from cnnviz.core.model import OPTIMIZERS
 
     parser = subparsers.add_parser("train", help="train the seed convnet headless",
                                    description="Train the seed convnet on MNIST with a progress bar, test "
                                                "after each epoch, save the model and history.")
+    parser.add_argument("--architecture", metavar="NAME", default="seed",
+                        help="which variant of the architecture lab to train (default seed): "
+                             + ", ".join(ARCHITECTURES))
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
     parser.add_argument("--batch-size", type=positive_int, default=64, help="digits per batch (default 64)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="rmsprop", help="default rmsprop")
@@ -36,10 +40,15 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.core.model import build_seed_model, save_model
+    from cnnviz.core.architectures import build_architecture, recipe_for
+    from cnnviz.core.model import save_model
     from cnnviz.core.training import Trainer, TrainConfig, TrainingControl, write_history_csv
     from cnnviz.terminal import ProgressBar
 
+    try:
+        recipe_for(args.architecture)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
     if args.out.suffix != ".keras":
         raise CliError(f"--out must end in .keras, not {args.out.name}")
     check_writable(args.out)
@@ -49,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                          learning_rate=args.learning_rate, limit=args.limit, seed=args.seed,
                          steps_per_execution=args.steps_per_execution)
-    model = build_seed_model(args.optimizer, args.learning_rate)
+    model = build_architecture(args.architecture, args.optimizer, args.learning_rate)
     control = TrainingControl()
     bar = ProgressBar(sys.stderr)
     trainer = Trainer(model, dataset, config, listener=bar, control=control, keep="last_epoch")
