@@ -1,21 +1,20 @@
-"""The seed convnet of *Deep Learning with Python*, chapter 5, and loading/saving it."""
+"""The seed convnet of *Deep Learning with Python*, chapter 5, and loading/saving models.
+
+`load_model` opens any Keras image classifier cnnviz can show (see `cnnviz.core.model_files`).
+"""
 
 from __future__ import annotations
 
 import os
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.core.atomic import atomic_path
+from cnnviz.core.model_files import ModelFileError, ModelInfo, model_info, open_model  # noqa: F401 (re-exported)
 
 INPUT_SHAPE = (28, 28, 1)
 NUM_CLASSES = 10
 OPTIMIZERS = ("rmsprop", "adam", "sgd")
-
-
-class ModelFileError(Exception):
-    """A model file is missing, corrupt, truncated or not a model cnnviz can show."""
 
 
 @dataclass(frozen=True)
@@ -51,11 +50,14 @@ def make_optimizer(name: str = "rmsprop", learning_rate: float | None = None):
 
 
 def compile_model(model, optimizer: str = "rmsprop", learning_rate: float | None = None,
-                  steps_per_execution: int = 1) -> None:
-    """Compile with categorical cross-entropy and accuracy, as the notes do."""
+                  steps_per_execution: int = 1, from_logits: bool = False) -> None:
+    """Compile with categorical cross-entropy and accuracy, as the notes do (`from_logits` for
+    models whose output is not softmax)."""
+    import keras
+
     model.compile(
         optimizer=make_optimizer(optimizer, learning_rate),
-        loss="categorical_crossentropy",
+        loss=keras.losses.CategoricalCrossentropy(from_logits=True) if from_logits else "categorical_crossentropy",
         metrics=["accuracy"],
         steps_per_execution=steps_per_execution,
     )
@@ -65,7 +67,9 @@ def layer_table(model) -> list[LayerInfo]:
     """Name, type, output shape (without the batch axis) and parameter count of each layer."""
     rows = []
     for layer in model.layers:
-        shape = tuple(int(d) for d in layer.output.shape[1:])
+        if type(layer).__name__ == "InputLayer":  # functional models list their input as a layer
+            continue
+        shape = tuple(-1 if d is None else int(d) for d in layer.output.shape[1:])
         rows.append(LayerInfo(layer.name, type(layer).__name__, shape, int(layer.count_params())))
     return rows
 
@@ -86,40 +90,14 @@ def format_layer_table(model) -> str:
 
 
 def load_model(path: str | os.PathLike):
-    """Load a `.keras` model and check it takes 28×28×1 digits and gives 10 classes.
+    """Open a model file (`.keras` or `.h5`, see `cnnviz.core.model_files.open_model`), compiled.
 
-    Raises ModelFileError with a readable message for missing, corrupt or unsuitable files.
+    Raises ModelFileError with a readable message for missing, corrupt, unsafe or unsuitable files.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"No model file at {path}.")
-    if path.suffix != ".keras":
-        raise ModelFileError(f"{path.name} is not a .keras model file (cnnviz reads Keras 3 '.keras' files).")
-    if not zipfile.is_zipfile(path):
-        raise ModelFileError(f"{path.name} is corrupt or truncated: it is not a valid .keras archive.")
-    import keras
-
-    try:
-        model = keras.saving.load_model(path, compile=False)
-    except Exception as exc:  # Keras raises many kinds for broken archives
-        raise ModelFileError(f"Could not load {path.name}: {_first_line(exc)}") from exc
-    check_model_fits_mnist(model, path.name)
-    compile_model(model)  # a fresh optimizer: training in cnnviz always starts its own run
+    model, info = open_model(path)
+    # A fresh optimizer: training in cnnviz always starts its own run.
+    compile_model(model, from_logits=info.outputs_logits)
     return model
-
-
-def check_model_fits_mnist(model, label: str = "the model") -> None:
-    """Raise ModelFileError unless `model` maps (28, 28, 1) images to 10 probabilities."""
-    try:
-        in_shape = tuple(model.inputs[0].shape[1:])
-        out_shape = tuple(model.outputs[0].shape[1:])
-    except (AttributeError, IndexError, ValueError) as exc:
-        raise ModelFileError(f"{label} has no defined input: {_first_line(exc)}") from exc
-    if in_shape != INPUT_SHAPE or out_shape != (NUM_CLASSES,):
-        raise ModelFileError(
-            f"{label} is incompatible: it maps {in_shape} to {out_shape}, "
-            f"cnnviz needs {INPUT_SHAPE} to ({NUM_CLASSES},)."
-        )
 
 
 def save_model(model, path: str | os.PathLike) -> Path:
@@ -130,8 +108,3 @@ def save_model(model, path: str | os.PathLike) -> Path:
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
     return path
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
