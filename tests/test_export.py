@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from _png import read_png
 from cnnviz.core import tiling
 from cnnviz.core.colormaps import channel_levels, colorize, lookup_table, to_unit
-from cnnviz.core.export import (ExportError, ExportOptions, TargetExistsError, array_sha256, channel_name,
-                                export_activations, layer_prefix)
-from cnnviz.core.png import decode_png, encode_png, read_png
+from cnnviz.core.export import (ExportCancelled, ExportError, ExportOptions, TargetExistsError, array_sha256,
+                                channel_name, export_activations, layer_prefix, png_bytes)
 
 SCALE = 4  # small, to keep the tests quick; crispness is checked per K×K block
 SPATIAL = {"conv2d_1": (26, 26, 32), "max_pooling2d_1": (13, 13, 32), "conv2d_2": (11, 11, 64),
@@ -113,20 +113,35 @@ def test_channel_pngs_map_back_to_the_values(full_export, seven_outputs, shipped
             assert distance.max() <= 0.5 / 255 + 1e-6
 
 
+def _assert_colour_bar(image, box, colormap):
+    """A horizontal bar from the table's first colour (left) to its last (right), within rounding."""
+    x, y, w, h = box
+    table = lookup_table(colormap).astype(int)
+    columns = np.arange(2, w - 2)  # inside the outline
+    drawn = image[y + h // 2, x + columns].astype(int)
+    expected = table[np.minimum(((columns + 0.5) / w * 256).astype(int), 255)]
+    assert np.abs(drawn - expected).max() <= 12  # the table along the bar (edges blend neighbours)
+    assert np.abs(drawn - expected).mean() <= 2
+
+
 def test_grid_cells_are_the_channel_images(full_export):
     grids = _entries(full_export, "grid_png")
     assert [g["layer"] for g in grids] == list(SPATIAL)
     for grid in grids:
         image = read_png(full_export.folder / grid["path"])
+        assert (image.shape[1], image.shape[0]) == (grid["width"], grid["height"])
         assert len(grid["cells"]) == SPATIAL[grid["layer"]][-1]
+        factor = grid["value_size"] // SCALE  # small maps are enlarged so their numbers fit
+        assert grid["value_size"] == factor * SCALE and grid["value_size"] * SPATIAL[grid["layer"]][0] >= 24
         for cell in grid["cells"]:
             x, y, w, h = cell["box"]
             channel_file = f"{Path(grid['path']).stem.removesuffix('_grid')}/ch{cell['channel']:02d}.png"
-            np.testing.assert_array_equal(image[y:y + h, x:x + w], read_png(full_export.folder / channel_file))
-        x, y, w, h = grid["colorbar"]
-        table = lookup_table("viridis")
-        np.testing.assert_array_equal(image[y, x:x + w], np.tile(table[255], (w, 1)))  # top = high
-        np.testing.assert_array_equal(image[y + h - 1, x:x + w], np.tile(table[0], (w, 1)))
+            expected = tiling.upscale(read_png(full_export.folder / channel_file), factor)
+            np.testing.assert_array_equal(image[y:y + h, x:x + w], expected)
+        boxes = [c["box"] for c in grid["cells"]]
+        for (x1, y1, w1, h1), (x2, y2, w2, h2) in zip(boxes, boxes[1:]):
+            assert x2 >= x1 + w1 + 6 or y2 >= y1 + h1 + 6  # cells never touch
+        _assert_colour_bar(image, grid["colorbar"], "viridis")
 
 
 def test_layer_normalisation_uses_one_range(tmp_path, shipped_probe, seven, seven_outputs):
@@ -147,18 +162,28 @@ def test_vector_strips(full_export, seven_outputs):
     dense = strips["dense_2"]
     image = read_png(full_export.folder / dense["path"])
     low, high = dense["levels"]
-    assert len(dense["cells"]) == 10
+    assert len(dense["cells"]) == 10 and dense["value_size"] >= 32
     for cell, value in zip(dense["cells"], seven_outputs[-1]):
         x, y, w, h = cell["box"]
+        assert (w, h) == (dense["value_size"],) * 2
         assert (image[y:y + h, x:x + w] == colorize(value, low, high, "viridis")).all()
+    _assert_colour_bar(image, dense["colorbar"], "viridis")
+    # Flatten: one row per position (y, x) of conv2d_3's 3×3 maps, one column per channel.
     flat = strips["flatten_1"]
     image = read_png(full_export.folder / flat["path"])
     low, high = flat["levels"]
     assert (low, high) == (float(seven_outputs[5].min()), float(seven_outputs[5].max()))
     x, y, w, h = flat["cells"][0]["box"]
-    assert (w, h) == (32 * SCALE, 18 * SCALE) and flat["values_per_row"] == 32
-    cells = _blocks(image[y:y + h, x:x + w], SCALE)
+    size = flat["value_size"]
+    assert (w, h) == (64 * size, 9 * size) and flat["values_per_row"] == 64 and size % SCALE == 0
+    cells = _blocks(image[y:y + h, x:x + w], size)
     np.testing.assert_array_equal(cells.reshape(-1, 3), colorize(seven_outputs[5], low, high, "viridis"))
+    by_position = seven_outputs[4].reshape(9, 64)  # conv2d_3's maps: row = y·3 + x, column = channel
+    np.testing.assert_array_equal(cells, colorize(by_position, low, high, "viridis"))
+    # dense_1: 64 values in two rows of 32.
+    dense_1 = strips["dense_1"]
+    x, y, w, h = dense_1["cells"][0]["box"]
+    assert dense_1["values_per_row"] == 32 and (w, h) == (32 * dense_1["value_size"], 2 * dense_1["value_size"])
 
 
 # --- names and manifest ---------------------------------------------------------------------------
@@ -192,7 +217,7 @@ def test_manifest(full_export, shipped_model_path, seven, seven_outputs):
     assert manifest["prediction"]["digit"] == 7
     np.testing.assert_allclose(manifest["prediction"]["probabilities"], seven_outputs[-1], rtol=1e-6)
     assert manifest["options"] == {"scale": SCALE, "colormap": "viridis", "normalisation": "channel",
-                                   "colorbar": True, "labels": True}
+                                   "colorbar": True, "labels": True, "figure_format": "png"}
     assert manifest["source"] == "MNIST test digit 0"
     assert [layer["name"] for layer in manifest["layers"]] == [*SPATIAL, *VECTORS]
     for entry in manifest["files"]:
@@ -204,7 +229,9 @@ def test_manifest(full_export, shipped_model_path, seven, seven_outputs):
                 values = values[..., entry["channel"]]
             assert entry["min"] == float(values.min()) and entry["max"] == float(values.max())
         if entry["type"].endswith("_png"):
-            assert {"colormap", "levels", "scale"} <= set(entry)
+            assert {"colormap", "levels", "scale"} <= set(entry) and entry["format"] == "png"
+        if entry["type"].startswith(("grid", "strip", "figure")):
+            assert {"cells", "colorbar", "value_size", "width", "height", "labels"} <= set(entry)
     conv = next(e for e in manifest["files"] if e["path"] == "L3_conv2d_2/ch05.png")
     assert conv["shape"] == [11, 11] and conv["layer"] == "conv2d_2" and conv["kind"] == "Conv2D"
     assert conv["levels"] == [float(v) for v in channel_levels(seven_outputs[2], "channel")[5]]
@@ -218,9 +245,12 @@ def test_one_channel(tmp_path, shipped_probe, seven, seven_outputs):
                                     "L3_conv2d_2.npy", "L3_conv2d_2/ch05.png", "L3_conv2d_2_ch05_figure.png",
                                     "manifest.json"]
     figure = _entries(result, "figure_png")[0]
+    assert figure["channel"] == 5 and figure["shape"] == [11, 11]
     x, y, w, h = figure["cells"][0]["box"]
+    assert w == h == 11 * figure["value_size"] >= 200  # a single map is drawn at least 200 px wide
     np.testing.assert_array_equal(read_png(result.folder / figure["path"])[y:y + h, x:x + w],
-                                  read_png(result.folder / "L3_conv2d_2/ch05.png"))
+                                  tiling.upscale(read_png(result.folder / "L3_conv2d_2/ch05.png"),
+                                                 figure["value_size"] // SCALE))
     plain = _export(tmp_path / "plain", shipped_probe, seven, seven_outputs, layers=[2], channel=5,
                     options=ExportOptions(scale=SCALE, colorbar=False, labels=False))
     assert "L3_conv2d_2_ch05_figure.png" not in plain.files
@@ -240,12 +270,20 @@ def test_some_layers_by_name_or_index_with_a_source_image(tmp_path, shipped_prob
 def test_labels_and_colorbar_change_only_the_decoration(tmp_path, shipped_probe, seven, seven_outputs):
     plain = _export(tmp_path / "plain", shipped_probe, seven, seven_outputs, layers=["conv2d_3"],
                     options=ExportOptions(scale=SCALE, colorbar=False, labels=False))
-    grid = _entries(plain, "grid_png")[0]
-    assert grid["colorbar"] is None
-    image = read_png(plain.folder / grid["path"])
-    x, y, _, _ = grid["cells"][0]["box"]
-    assert (x, y) == (tiling.margin_for(SCALE), tiling.margin_for(SCALE))  # no title, no label row
-    assert image.shape[1] == tiling.margin_for(SCALE) * 9 + 8 * 3 * SCALE
+    full = _export(tmp_path / "full", shipped_probe, seven, seven_outputs, layers=["conv2d_3"])
+    bare, decorated = _entries(plain, "grid_png")[0], _entries(full, "grid_png")[0]
+    assert bare["colorbar"] is None and bare["labels"] is False
+    bare_image, full_image = read_png(plain.folder / bare["path"]), read_png(full.folder / decorated["path"])
+    assert bare_image.shape[0] < full_image.shape[0]          # no title, no numbers, no bar
+    for a, b in zip(bare["cells"], decorated["cells"]):
+        (xa, ya, w, h), (xb, yb, _, _) = a["box"], b["box"]
+        np.testing.assert_array_equal(bare_image[ya:ya + h, xa:xa + w], full_image[yb:yb + h, xb:xb + w])
+    # Without labels the page around the cells is blank: only the cells carry ink.
+    mask = np.ones(bare_image.shape[:2], bool)
+    for cell in bare["cells"]:
+        x, y, w, h = cell["box"]
+        mask[y:y + h, x:x + w] = False
+    assert (bare_image[mask] == 255).all()
 
 
 # --- faults ---------------------------------------------------------------------------------------
@@ -336,30 +374,51 @@ def test_an_empty_existing_folder_is_used(tmp_path, shipped_probe, seven, seven_
 
 # --- building blocks ------------------------------------------------------------------------------
 
-def test_png_round_trip():
+def test_png_bytes_round_trip(tmp_path):
     rng = np.random.default_rng(0)
-    for shape in [(5, 7), (6, 3, 3), (4, 9, 4)]:
+    for shape in [(5, 7), (6, 3, 3)]:
         image = rng.integers(0, 256, shape, dtype=np.uint8)
-        np.testing.assert_array_equal(decode_png(encode_png(image)), image)
-    with pytest.raises(ValueError):
-        encode_png(np.zeros((2, 2), np.float32))
-    with pytest.raises(ValueError, match="not a PNG"):
-        decode_png(b"GIF89a")
+        (tmp_path / "x.png").write_bytes(png_bytes(image))
+        np.testing.assert_array_equal(read_png(tmp_path / "x.png"), image)
+    for bad in (np.zeros((2, 2), np.float32), np.zeros((2, 2, 4), np.uint8)):
+        with pytest.raises(ValueError):
+            png_bytes(bad)
 
 
-def test_text_and_layout():
-    assert tiling.text_size("12", 2) == (22, 14)
-    assert tiling.text_mask("12", 2).shape == (14, 22)
-    assert tiling.text_mask("a").tolist() == tiling.text_mask("A").tolist()
-    cells = [np.full((3, 5, 3), i, np.uint8) for i in range(10)]
-    figure = tiling.compose(cells, columns=4, margin=2)
-    assert figure.image.shape == (2 + 3 * 5, 2 + 4 * 7, 3)
-    for i, (x, y, w, h) in enumerate(figure.cells):
-        assert (figure.image[y:y + h, x:x + w] == i).all()
+def test_strip_layout():
+    flat = tiling.strip_layout(576, (3, 3, 64))
+    assert (flat.rows, flat.columns, flat.source_shape) == (9, 64, (3, 3, 64))
+    maps = np.arange(576, dtype=np.float32).reshape(3, 3, 64)
+    np.testing.assert_array_equal(flat.grid(maps.reshape(-1)), maps.reshape(9, 64))  # Flatten's own order
+    assert flat.source_position(137) == (0, 2, 9) and maps[0, 2, 9] == 137
+    assert flat.unit_at(2, 9) == 137 and flat.row_label(5) == "1,2" and flat.unit_at(9, 0) is None
+    plain = tiling.strip_layout(70)
+    assert (plain.rows, plain.columns) == (3, 32) and plain.row_label(2) == "64–69"
+    grid = plain.grid(np.ones(70))
+    assert np.isnan(grid[2, 6:]).all() and not np.isnan(grid[2, :6]).any() and plain.unit_at(2, 6) is None
+    assert tiling.strip_layout(576, (4, 4, 64)).source_shape is None  # sizes disagree: plain rows
+    assert tiling.grid_shape(64) == (8, 8) and tiling.grid_shape(10, 4) == (3, 4)
+
+
+def test_progress_and_cancel(tmp_path, shipped_probe, seven, seven_outputs):
+    seen = []
+    result = _export(tmp_path / "out", shipped_probe, seven, seven_outputs, layers=["conv2d_3", "dense_2"],
+                     progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (len(result.files), len(result.files))
+    assert [done for done, _ in seen] == list(range(1, len(result.files) + 1))
+
+    def cancel(done, total):
+        if done == 10:
+            raise ExportCancelled("cancelled")
+
+    with pytest.raises(ExportCancelled):
+        _export(tmp_path / "cancelled", shipped_probe, seven, seven_outputs, progress=cancel)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_core_does_not_import_qt():
-    code = ("import sys, cnnviz.core.export, cnnviz.core.tiling, cnnviz.core.png, cnnviz.commands.export; "
-            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'tensorflow', 'keras')]; "
+    code = ("import sys, cnnviz.core.export, cnnviz.core.tiling, cnnviz.core.figures, cnnviz.commands.export; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in "
+            "('PySide6', 'pyqtgraph', 'tensorflow', 'keras', 'matplotlib', 'PIL')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

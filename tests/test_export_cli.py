@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from cnnviz.cli import main
-from cnnviz.core.png import read_png, write_png
+from _png import read_png, write_png
 
 
 def _files(folder: Path) -> list[str]:
@@ -51,8 +51,8 @@ def test_image_with_options(tmp_path, mnist, capsys):
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["prediction"]["digit"] == 2
     assert manifest["options"] == {"scale": 3, "colormap": "gray", "normalisation": "layer",
-                                   "colorbar": False, "labels": False}
-    assert manifest["source"] == f"image {image}"
+                                   "colorbar": False, "labels": False, "figure_format": "png"}
+    assert manifest["source"].startswith(f"image {image}")  # helper I adds how it was prepared
     assert {"00_input.png", "L5_conv2d_3_grid.png", "L5_conv2d_3/ch63.png", "L8_dense_2.npy"} <= set(_files(out))
     assert not any(f.startswith("L1_") for f in _files(out))
     assert read_png(out / "00_input.png").shape == (84, 84)
@@ -64,6 +64,22 @@ def test_one_channel(tmp_path, capsys):
                  "--channel", "4"]) == 0
     assert "L2_max_pooling2d_1/ch04.png" in _files(out)
     assert len([f for f in _files(out) if f.endswith(".png")]) == 3  # input, channel, figure
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_figure_format(tmp_path, capsys, fmt):
+    out = tmp_path / fmt
+    assert main(["export", "--test-index", "0", "--out", str(out), "--layers", "conv2d_3", "flatten_1",
+                 "--figure-format", fmt, "--scale", "2"]) == 0, capsys.readouterr().err
+    files = _files(out)
+    assert {f"L5_conv2d_3_grid.{fmt}", f"L6_flatten_1_strip.{fmt}", "L5_conv2d_3/ch00.png"} <= set(files)
+    assert not any(f.endswith(("_grid.png", "_strip.png")) for f in files)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["options"]["figure_format"] == fmt
+    grid = next(e for e in manifest["files"] if e["path"] == f"L5_conv2d_3_grid.{fmt}")
+    assert grid["type"] == f"grid_{fmt}" and grid["format"] == fmt
+    head = (out / f"L5_conv2d_3_grid.{fmt}").read_bytes()[:200]
+    assert head.startswith(b"%PDF-") if fmt == "pdf" else b"<svg" in head
 
 
 def test_overwrite(tmp_path, capsys):
@@ -99,6 +115,7 @@ def _blank_image(tmp_path):
     (lambda t: ["--test-index", "0", "--colormap", "jet"], "unknown colormap 'jet'"),
     (lambda t: ["--test-index", "0", "--normalisation", "global"], "unknown normalisation 'global'"),
     (lambda t: ["--test-index", "0", "--scale", "0"], "scale must be a whole number from 1 to 64"),
+    (lambda t: ["--test-index", "0", "--figure-format", "gif"], "unknown figure format 'gif'; choose one of png, svg, pdf"),
     (lambda t: ["--test-index", "0", "--channel", "3"], "--channel needs exactly one layer"),
     (lambda t: ["--test-index", "0", "--layers", "conv2d_1", "--channel", "32"], "channels 0 to 31"),
     (lambda t: ["--test-index", "0", "--model", str(t / "nope.keras")], "No model file at"),
