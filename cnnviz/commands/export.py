@@ -7,15 +7,16 @@ import sys
 from pathlib import Path
 
 from cnnviz.core.colormaps import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS
-from cnnviz.core.export import DEFAULT_SCALE, MAX_SCALE
+from cnnviz.core.export import DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "export", help="write feature-map images and activations for one digit",
         description="Run one digit through the model and write, into a new folder, every layer's "
-                    "activations (.npy), one PNG per feature map, one grid PNG per convolution or "
-                    "pooling layer, a strip PNG per dense layer and manifest.json. Nothing is written "
+                    "activations (.npy), one PNG per feature map, one grid figure per convolution or "
+                    "pooling layer, a strip figure per dense layer (PNG, SVG or PDF: --figure-format) "
+                    "and manifest.json. Nothing is written "
                     "if anything fails; an existing non-empty folder is kept unless --overwrite.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", type=Path, metavar="PATH",
@@ -35,12 +36,16 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--colormap", default=DEFAULT_COLORMAP, metavar="NAME",
                         help=f"{', '.join(COLORMAPS)} (default {DEFAULT_COLORMAP})")
     parser.add_argument("--normalisation", default=DEFAULT_NORMALISATION, metavar="MODE",
-                        help=f"{' or '.join(NORMALISATIONS)}: colour range per map or per layer "
+                        help=f"{' or '.join(NORMALISATIONS)}: colours scaled per channel (each map "
+                             f"to its own range) or per layer (one range for all its maps) "
                              f"(default {DEFAULT_NORMALISATION})")
     parser.add_argument("--no-colorbar", dest="colorbar", action="store_false",
                         help="no colour bar on grid images")
     parser.add_argument("--no-labels", dest="labels", action="store_false",
                         help="no title and channel numbers on grid images")
+    parser.add_argument("--figure-format", default=DEFAULT_FIGURE_FORMAT, metavar="FORMAT",
+                        help=f"{', '.join(FIGURE_FORMATS)}: the file type of the grid, strip and channel "
+                             f"figures (default {DEFAULT_FIGURE_FORMAT}); per-map images are always PNG")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty --out folder")
     parser.set_defaults(handler=run)
 
@@ -52,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.core.paths import default_model_path
 
     options = ExportOptions(scale=args.scale, colormap=args.colormap, normalisation=args.normalisation,
-                            colorbar=args.colorbar, labels=args.labels)
+                            colorbar=args.colorbar, labels=args.labels, figure_format=args.figure_format)
     try:  # cheap checks first, before TensorFlow starts
         options.check()
         check_target(args.out, args.overwrite)
