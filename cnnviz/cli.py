@@ -15,7 +15,7 @@ from cnnviz import __version__
 from cnnviz.commands.common import CliError
 
 # The order is the order of `cnnviz --help`.
-COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare")
+COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit")
 
 
 def build_parser() -> argparse.ArgumentParser:

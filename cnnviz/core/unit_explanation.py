@@ -166,16 +166,31 @@ def explain(specs: Sequence[LayerSpec], input_shape: Sequence[int], layer: int |
     batch axis; `weights` is the layer's `get_weights()` (empty for pooling). For dense layers
     `channel` is the unit and y, x are ignored. Raises UnitError for units that do not exist.
     """
+    index = check_unit(specs, layer, channel, y, x)
+    spec = specs[index]
+    source = (spec.inputs[0] if spec.inputs else specs[index - 1].name if index else MODEL_INPUT)
+    if spec.kind == "Dense":
+        unit = explain_dense(spec, previous_output, weights, channel, source)
+        return _with_box(unit, None, 0, 0, input_shape)
+    if spec.kind == "Conv2D":
+        unit = explain_conv(spec, previous_output, weights, channel, y, x, source)
+    else:
+        unit = explain_pool(spec, previous_output, channel, y, x, source)
+    return _with_box(unit, geometries(specs, input_shape)[index], y, x, input_shape)
+
+
+def check_unit(specs: Sequence[LayerSpec], layer: int | str, channel: int, y: int | None = None,
+               x: int | None = None) -> int:
+    """The index of `layer` when it is a layer cnnviz explains and has this unit; else UnitError,
+    one readable line (no such layer, channel or position; a kind of layer not explained)."""
     try:
         index = layer_index(specs, layer)
     except ValueError as exc:
         raise UnitError(str(exc)) from None
     spec = specs[index]
-    source = (spec.inputs[0] if spec.inputs else specs[index - 1].name if index else MODEL_INPUT)
     if spec.kind == "Dense":
         _check_range("unit", channel, spec.output_shape[-1], spec.name)
-        unit = explain_dense(spec, previous_output, weights, channel, source)
-        return _with_box(unit, None, 0, 0, input_shape)
+        return index
     if spec.kind != "Conv2D" and spec.kind not in POOLING_MODES:
         raise UnitError(f"{spec.name} is a {spec.kind} layer: cnnviz explains Conv2D, pooling and Dense units")
     height, width, num_channels = spec.output_shape
@@ -184,11 +199,7 @@ def explain(specs: Sequence[LayerSpec], input_shape: Sequence[int], layer: int |
         raise UnitError(f"{spec.name} is a {height}×{width} map: give the unit's y and x")
     _check_range("y", y, height, spec.name)
     _check_range("x", x, width, spec.name)
-    if spec.kind == "Conv2D":
-        unit = explain_conv(spec, previous_output, weights, channel, y, x, source)
-    else:
-        unit = explain_pool(spec, previous_output, channel, y, x, source)
-    return _with_box(unit, geometries(specs, input_shape)[index], y, x, input_shape)
+    return index
 
 
 def explain_conv(spec: LayerSpec, previous_output: np.ndarray, weights: Sequence[np.ndarray], channel: int,
