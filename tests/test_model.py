@@ -77,18 +77,40 @@ def test_missing_and_wrong_suffix_model_files(tmp_path):
     with pytest.raises(ModelFileError, match="No model file"):
         load_model(tmp_path / "absent.keras")
     (tmp_path / "m.h5").write_bytes(b"x")
-    with pytest.raises(ModelFileError, match="not a .keras model"):
+    with pytest.raises(ModelFileError, match="m.h5 is corrupt or truncated: it is not an HDF5 file"):
         load_model(tmp_path / "m.h5")
+    (tmp_path / "m.txt").write_bytes(b"x")
+    with pytest.raises(ModelFileError, match="not a Keras model file"):
+        load_model(tmp_path / "m.txt")
+    with pytest.raises(ModelFileError, match="is a folder"):
+        load_model(tmp_path)
 
 
-def test_incompatible_model_is_refused(tmp_path):
+def test_other_image_classifiers_open_and_non_classifiers_are_refused(tmp_path):
     import keras
 
     other = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(), keras.layers.Dense(5)])
-    path = tmp_path / "other.keras"
-    other.save(path)
-    with pytest.raises(ModelFileError, match="incompatible"):
+    other.save(tmp_path / "other.keras")
+    assert load_model(tmp_path / "other.keras").outputs[0].shape[1:] == (5,)
+    maps = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(2, 3)])   # no class vector
+    maps.save(tmp_path / "maps.keras")
+    with pytest.raises(ModelFileError, match=r"gives outputs of shape \(30, 30, 2\)"):
+        load_model(tmp_path / "maps.keras")
+
+
+def test_a_weights_only_h5_file_is_refused(fresh_model, tmp_path):
+    path = tmp_path / "only.weights.h5"
+    fresh_model.save_weights(path)
+    with pytest.raises(ModelFileError, match="holds weights only"):
         load_model(path)
+
+
+def test_the_seed_model_round_trips_through_legacy_h5(fresh_model, tmp_path):
+    path = tmp_path / "seed.h5"
+    fresh_model.save(path)
+    loaded = load_model(path)
+    x = np.random.default_rng(1).random((2, 28, 28, 1), dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), fresh_model.predict(x, verbose=0), atol=1e-6)
 
 
 def test_shipped_model_reaches_the_notes_accuracy_on_a_test_slice(shipped_model, mnist):

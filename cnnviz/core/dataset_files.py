@@ -59,8 +59,7 @@ def read_npz(path: str | os.PathLike, shapes: dict[str, tuple[int, ...]]) -> dic
             names = set(archive.namelist())
             missing = [key for key in shapes if f"{key}.npy" not in names]
             if missing:
-                raise DatasetFileError(f"{path.name} has no {', '.join(missing)} "
-                                       f"(expected the arrays {', '.join(shapes)})")
+                raise DatasetFileError(f"it has no {', '.join(missing)} (expected the arrays {', '.join(shapes)})")
             for key, shape in shapes.items():
                 with archive.open(f"{key}.npy") as member:
                     found_shape, dtype = _npy_header(member)
@@ -68,7 +67,7 @@ def read_npz(path: str | os.PathLike, shapes: dict[str, tuple[int, ...]]) -> dic
         with np.load(path, allow_pickle=False) as npz:
             return {key: _as_uint8(key, npz[key]) for key in shapes}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise DatasetFileError(f"{path.name} is corrupt or not an .npz file: {_short(exc)}") from exc
+        raise DatasetFileError(f"not a readable .npz file ({_short(exc)})") from exc
 
 
 def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
@@ -147,9 +146,17 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
     """An unpickler that can build numpy arrays and tuples and nothing else."""
 
     def find_class(self, module: str, name: str):
+        if (module, name) == ("_codecs", "encode"):   # how protocol-2 pickles from Python 3 store bytes
+            return _latin1_encode
         if (module, name) not in PICKLE_GLOBALS:
             raise pickle.UnpicklingError(f"it names {module}.{name}, which is not a numpy array")
         return super().find_class(module, name)
+
+
+def _latin1_encode(text: str, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+    if encoding.lower().replace("-", "") != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"it asks for the {encoding!r} codec, which numpy arrays never use")
+    return text.encode("latin-1", errors="strict")
 
 
 def load_arrays_pickle(compressed: bytes, label: str = "the file") -> object:
