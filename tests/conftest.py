@@ -78,3 +78,24 @@ def digit_seven(mnist):
     """The first test digit (a 7) as a (28, 28) float32 image in [0, 1]."""
     assert mnist.y_test[0] == 7
     return mnist.x_test[0].astype(np.float32) / 255.0
+
+
+# --- the GUI's compute process --------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def compute_client(qapp):
+    """ONE real compute process for the GUI tests, spawned once (its TensorFlow import is paid once);
+    tests reset it by loading a model (`shipped_info`)."""
+    from cnnviz.gui.compute_client import ComputeClient
+
+    client = ComputeClient()
+    client.start()
+    yield client
+    client.shutdown()
+
+
+@pytest.fixture
+def shipped_info(qtbot, compute_client, shipped_model_path):
+    """The shipped model loaded into the shared compute process (its ModelInfo)."""
+    from _compute import call
+
+    return call(qtbot, compute_client, "load_model", {"path": shipped_model_path})

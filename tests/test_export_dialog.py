@@ -1,4 +1,6 @@
-"""The Export dialog, driven without blocking: fields, remembered settings, errors, overwrite."""
+"""The Export dialog, driven without blocking: fields, remembered settings, errors, overwrite.
+
+The export itself runs in the (shared) compute process, as in the app."""
 
 from __future__ import annotations
 
@@ -6,13 +8,19 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
-from cnnviz.core.png import read_png
 from cnnviz.gui import export_dialog
 from cnnviz.gui.export_dialog import ExportDialog, export_with_dialog
 from cnnviz.gui.qt_helpers import app_settings
+
+
+def read_png(path):
+    """A PNG's pixels as decoded by Pillow."""
+    with Image.open(path) as image:
+        return np.asarray(image)
 
 
 class FakeInspector:
@@ -74,13 +82,17 @@ def messages(monkeypatch):
     return seen
 
 
-def make_dialog(qtbot, inspector, scope="layer", layer=2, channel=5, model_path=None):
-    dialog = ExportDialog(inspector, scope, layer, channel, model_path)
-    qtbot.addWidget(dialog)
-    return dialog
+@pytest.fixture
+def make_dialog(compute_client):
+    def make(qtbot, inspector, scope="layer", layer=2, channel=5, model_path=None):
+        dialog = ExportDialog(inspector, scope, layer, channel, model_path, client=compute_client)
+        qtbot.addWidget(dialog)
+        return dialog
+
+    return make
 
 
-def test_fields_start_from_the_inspector_and_the_scope(qtbot, inspector):
+def test_fields_start_from_the_inspector_and_the_scope(qtbot, inspector, make_dialog):
     dialog = make_dialog(qtbot, inspector, scope="channel", layer=2, channel=5)
     assert dialog.colormap_combo.currentText() == "magma"
     assert dialog.normalisation_combo.currentData() == "layer"
@@ -101,19 +113,21 @@ def test_fields_start_from_the_inspector_and_the_scope(qtbot, inspector):
     assert make_dialog(qtbot, inspector, scope="all").scope() == "all"
 
 
-def test_export_one_layer(qtbot, inspector, tmp_path, shipped_model_path, messages):
+def test_export_one_layer(qtbot, inspector, tmp_path, shipped_model_path, messages, make_dialog):
     dialog = make_dialog(qtbot, inspector, scope="layer", layer=2, model_path=shipped_model_path)
     dialog.folder_edit.setText(str(tmp_path))
     dialog.name_edit.setText("layer")
     dialog.scale_spin.setValue(3)
     dialog.set_colormap("plasma")
     dialog.labels_check.setChecked(False)
-    dialog.accept()
+    with qtbot.waitSignal(dialog.exported, timeout=120_000):
+        dialog.accept()
+        assert not dialog.export_button.isEnabled()  # while the compute process writes
     assert dialog.result() == QDialog.DialogCode.Accepted
     assert dialog.result_path == tmp_path / "layer"
     manifest = json.loads((tmp_path / "layer" / "manifest.json").read_text())
-    assert manifest["options"] == {"scale": 3, "colormap": "plasma", "normalisation": "layer",
-                                   "colorbar": True, "labels": False}
+    expected = {"scale": 3, "colormap": "plasma", "normalisation": "layer", "colorbar": True, "labels": False}
+    assert {key: manifest["options"][key] for key in expected} == expected
     assert manifest["selection"] == {"layers": ["conv2d_2"], "channel": None}
     assert manifest["prediction"]["digit"] == 7
     np.testing.assert_array_equal(np.load(tmp_path / "layer" / "L3_conv2d_2.npy"), inspector.current_outputs()[2])
@@ -126,8 +140,8 @@ def test_export_one_layer(qtbot, inspector, tmp_path, shipped_model_path, messag
     assert again.colormap_combo.currentText() == "magma"  # the colormap follows the inspector
 
 
-def test_exported_grid_reads_back_in_qt(qtbot, inspector, tmp_path, messages):
-    """An independent PNG decoder (Qt's) sees the same pixels as cnnviz's own reader."""
+def test_exported_grid_reads_back_in_qt(qtbot, inspector, tmp_path, messages, make_dialog):
+    """Two independent PNG decoders (Qt's and Pillow's) see the same pixels."""
     dialog = make_dialog(qtbot, inspector, scope="channel", layer=0, channel=3, model_path="")
     dialog.folder_edit.setText(str(tmp_path))
     dialog.name_edit.setText("ch")
@@ -144,26 +158,27 @@ def test_exported_grid_reads_back_in_qt(qtbot, inspector, tmp_path, messages):
         np.testing.assert_array_equal(raw[:, :ours.shape[1] * 3].reshape(ours.shape), ours)
 
 
-def test_unwritable_folder_shows_an_error_and_stays_open(qtbot, inspector, tmp_path, messages):
+def test_unwritable_folder_shows_an_error_and_stays_open(qtbot, inspector, tmp_path, messages, make_dialog):
     (tmp_path / "file.txt").write_text("x")
     dialog = make_dialog(qtbot, inspector, scope="all")
     dialog.folder_edit.setText(str(tmp_path / "file.txt"))
     dialog.name_edit.setText("out")
-    dialog.accept()
+    with qtbot.waitSignal(dialog.export_failed, timeout=120_000):
+        dialog.accept()
     assert dialog.result() != QDialog.DialogCode.Accepted and dialog.result_path is None
     assert len(messages["critical"]) == 1 and "cannot write the export to" in messages["critical"][0]
     assert dialog.last_error == messages["critical"][0]
     assert [p.name for p in tmp_path.iterdir()] == ["file.txt"]
 
 
-def test_empty_name_is_an_error(qtbot, inspector, messages):
+def test_empty_name_is_an_error(qtbot, inspector, messages, make_dialog):
     dialog = make_dialog(qtbot, inspector)
     dialog.name_edit.setText("  ")
     assert dialog.run_export() is None
     assert "Choose a folder" in messages["critical"][0]
 
 
-def test_asks_before_overwriting(qtbot, inspector, tmp_path, messages):
+def test_asks_before_overwriting(qtbot, inspector, tmp_path, messages, make_dialog):
     target = tmp_path / "out"
     first = make_dialog(qtbot, inspector, scope="layer", layer=7)
     first.folder_edit.setText(str(tmp_path))
@@ -184,7 +199,7 @@ def test_asks_before_overwriting(qtbot, inspector, tmp_path, messages):
     assert (target / "L7_dense_1.npy").is_file() and not (target / "L8_dense_2.npy").exists()
 
 
-def test_a_folder_that_is_not_an_export_is_never_replaced(qtbot, inspector, tmp_path, messages):
+def test_a_folder_that_is_not_an_export_is_never_replaced(qtbot, inspector, tmp_path, messages, make_dialog):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "thesis.tex").write_text("precious")
     dialog = make_dialog(qtbot, inspector, scope="all")
@@ -196,25 +211,26 @@ def test_a_folder_that_is_not_an_export_is_never_replaced(qtbot, inspector, tmp_
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["thesis.tex"]
 
 
-def test_browse_sets_the_folder(qtbot, inspector, tmp_path, monkeypatch):
+def test_browse_sets_the_folder(qtbot, inspector, tmp_path, monkeypatch, make_dialog):
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs: str(tmp_path))
     dialog = make_dialog(qtbot, inspector)
     dialog.browse_button.click()
     assert dialog.folder_edit.text() == str(tmp_path)
 
 
-def test_export_with_dialog(qtbot, inspector, tmp_path, shipped_model_path, monkeypatch, messages):
+def test_export_with_dialog(qtbot, inspector, tmp_path, shipped_model_path, monkeypatch, messages, compute_client):
     settings = app_settings()
     settings.setValue("export/folder", str(tmp_path))
     settings.sync()
 
     def run_modal(self):
         self.name_edit.setText("all")
-        self.accept()
+        with qtbot.waitSignal(self.exported, timeout=120_000):
+            self.accept()
         return self.result()
 
     monkeypatch.setattr(ExportDialog, "exec", run_modal)
-    folder = export_with_dialog(None, inspector, "all", 0, -1, str(shipped_model_path))
+    folder = export_with_dialog(None, inspector, "all", 0, -1, str(shipped_model_path), compute_client)
     assert folder == tmp_path / "all"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["selection"]["layers"] == list(inspector.layer_names())
@@ -222,11 +238,11 @@ def test_export_with_dialog(qtbot, inspector, tmp_path, shipped_model_path, monk
     assert len(list(folder.glob("L*/ch*.png"))) == 256
 
     monkeypatch.setattr(ExportDialog, "exec", lambda self: QDialog.DialogCode.Rejected)
-    assert export_with_dialog(None, inspector, "all", 0, -1, str(shipped_model_path)) is None
+    assert export_with_dialog(None, inspector, "all", 0, -1, str(shipped_model_path), compute_client) is None
 
 
 def test_nothing_to_export(qtbot, shipped_probe, messages, monkeypatch):
     monkeypatch.setattr(export_dialog.ExportDialog, "exec", lambda self: pytest.fail("no dialog expected"))
     empty = FakeInspector(shipped_probe, None)
-    assert export_with_dialog(None, empty, "all", 0, -1, None) is None
+    assert export_with_dialog(None, empty, "all", 0, -1, None, None) is None
     assert messages["information"] == ["Draw or open a digit first."]

@@ -1,4 +1,5 @@
-"""The InspectorWidget: what it shows equals the model's layer outputs; drawing, layers, channels, live mode."""
+"""The InspectorWidget on the real compute process: what it shows equals the model's layer outputs;
+drawing, layers, channels, outputs pushed while training."""
 
 from __future__ import annotations
 
@@ -11,27 +12,14 @@ from cnnviz.core.preprocess import fit_into_square
 from cnnviz.gui.inspector import InspectorWidget
 
 
-class CountingProbe:
-    """The shipped probe, counting how often it is called."""
-
-    def __init__(self, probe):
-        self._probe = probe
-        self.model = probe.model
-        self.calls = 0
-
-    def __call__(self, image):
-        self.calls += 1
-        return self._probe(image)
-
-
 @pytest.fixture
-def inspector(qtbot, shipped_probe):
-    widget = InspectorWidget()
+def inspector(qtbot, compute_client, shipped_info):
+    widget = InspectorWidget(client=compute_client)
     qtbot.addWidget(widget)
     widget.resize(900, 700)
     widget.show()
     qtbot.waitExposed(widget)
-    widget.set_probe(shipped_probe)
+    widget.set_model(shipped_info)
     return widget
 
 
@@ -171,30 +159,41 @@ def test_clear_and_undo(qtbot, inspector):
     assert inspector.canvas.is_empty()
 
 
-def test_live_source_never_calls_the_probe(qtbot, inspector, shipped_probe, digit_seven):
-    counting = CountingProbe(shipped_probe)
-    inspector.set_probe(counting)
-    inspector.set_live_source(True)
-    calls = counting.calls
+def test_pushed_activations_show_only_for_the_current_input(qtbot, inspector, shipped_probe, digit_seven):
+    """While training, the compute process pushes outputs for the input it last probed."""
+    inspector.set_training(True)
+    assert not inspector.input_actions()[-1].isEnabled()  # no "misclassified" while the model changes
+    show_digit(qtbot, inspector, digit_seven)
+    other = np.zeros((28, 28), np.float32)
+    other[4:24, 13:15] = 1.0
+    pushed = shipped_probe(other)
+    inspector.show_activations(pushed, other)  # for an input the user no longer shows: ignored
+    np.testing.assert_allclose(inspector.current_outputs()[-1], shipped_probe(digit_seven)[-1], atol=1e-5)
+    pushed = [output * 0 + 0.25 for output in shipped_probe(digit_seven)]  # as if the weights had changed
+    inspector.show_activations(pushed, digit_seven.copy())
+    np.testing.assert_array_equal(inspector.current_outputs()[0], pushed[0])
+    np.testing.assert_array_equal(inspector.layer_grid.maps()[5], pushed[0][:, :, 5])
+    inspector.set_training(False)  # the model changed: ask again
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None
+                    and inspector.current_outputs()[0].max() != pytest.approx(0.25))
+    assert inspector.input_actions()[-1].isEnabled()
+
+
+def test_a_stroke_costs_few_forward_passes(qtbot, inspector, compute_client, monkeypatch):
+    """At most one probe is in flight; the moves of a stroke that arrive meanwhile collapse into one."""
+    sent = []
+    request = compute_client.request
+    monkeypatch.setattr(compute_client, "request", lambda method, *a, **k: sent.append(method) or request(method, *a, **k))
     draw_stroke(qtbot, inspector.canvas, one_stroke(inspector.canvas))
-    qtbot.waitUntil(lambda: inspector.current_input() is not None)
-    show_digit_calls = counting.calls
-    assert show_digit_calls == calls
-    assert inspector.current_outputs() is None
-    outputs = shipped_probe(inspector.current_input())  # what the training worker would send
-    inspector.show_activations(outputs)
-    assert counting.calls == calls
-    np.testing.assert_array_equal(inspector.current_outputs()[0], outputs[0])
-    assert inspector.top_guess.guess()[0] == int(np.argmax(outputs[-1]))
-    np.testing.assert_array_equal(inspector.layer_grid.maps()[5], outputs[0][:, :, 5])
-    inspector.set_live_source(False)
-    assert counting.calls == calls + 1
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
+    np.testing.assert_array_equal(inspector._state.model_input, inspector.current_input())
+    assert 1 <= sent.count("probe") <= 12
 
 
 def test_waiting_for_the_model(qtbot):
     widget = InspectorWidget()
     qtbot.addWidget(widget)
-    widget.set_probe(None)
+    widget.set_model(None)
     assert widget.layer_names()[0] == "conv2d_1" and len(widget.layer_names()) == 8
     assert widget.layer_kinds()[:2] == ["Conv2D", "MaxPooling2D"]
     assert widget.current_outputs() is None
@@ -223,6 +222,7 @@ def test_open_image_and_test_digit(qtbot, inspector, tmp_path, mnist):
     assert inspector.show_test_digit(1)
     qtbot.waitUntil(lambda: inspector.current_input() is not None and inspector.canvas.exact_input() is not None)
     qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), mnist.x_test[1] / np.float32(255)))
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
     assert inspector.top_guess.guess()[0] == mnist.y_test[1]
 
 

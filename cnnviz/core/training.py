@@ -261,7 +261,7 @@ def _reporting_callback_class():
 
         def on_train_batch_end(self, batch, logs=None):
             trainer = self.trainer
-            done = batch + 1
+            done = min(batch + 1, trainer.num_batches)  # with steps_per_execution > 1 Keras may overshoot
             loss = float(logs.get("loss", float("nan")))
             acc = float(logs.get("accuracy", float("nan")))
             if not math.isfinite(loss):

@@ -1,4 +1,5 @@
-"""Start the desktop app: paint the window first, then load TensorFlow and the model in the background."""
+"""Start the desktop app: show the window first, then start the compute process (which imports
+TensorFlow and loads the model while the user takes a first look)."""
 
 from __future__ import annotations
 
@@ -24,21 +25,18 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     app.setApplicationVersion(__version__)
     app.setStyle("Fusion")
     app.setWindowIcon(QIcon(str(resources_dir() / "cnnviz.svg")))
-    # Training runs Keras's Python loop on a worker thread; a short GIL switch interval lets the
-    # GUI thread take the GIL within ~1 ms instead of ~5 ms, which keeps repaints smooth.
-    sys.setswitchinterval(0.001)
     return app
 
 
 def run(model_path: str | Path | None = None, screenshot: str | Path | None = None) -> int:
-    """Open the main window, start loading the model once it has painted, run the event loop."""
+    """Open the main window; once it is shown, start the compute process and load the model there."""
     app = make_application()
     from cnnviz.gui.main_window import MainWindow
 
     window = MainWindow()
     window.show()
-    # Load after the first paint: the loader imports TensorFlow (~3.5 s) on another thread.
-    QTimer.singleShot(50, lambda: window.load_model_file(model_path))
+    # After the window's first events: spawning costs the GUI a few ms, TensorFlow loads over there.
+    QTimer.singleShot(0, lambda: window.load_model_file(model_path))
     mode, path = autotest_request(screenshot)
     if mode:
         autotest = start_autotest(window, mode, path)

@@ -3,8 +3,11 @@
 `CNNVIZ_AUTOTEST=MODE:PATH` (or `cnnviz gui --screenshot PATH`, which means `train`):
 - `train-and-screenshot`: show a random test digit, train one epoch on a few thousand digits;
 - `draw-and-screenshot`: draw a 7 on the canvas with mouse events, click a channel of the first
-  convolution; prints the prediction.
-Both then save a screenshot of the window to PATH and quit.
+  convolution; prints the prediction;
+- `kill-and-recover`: train two epochs on a few thousand digits, SIGKILL the compute process
+  in the second, wait until the restarted process has the model back; prints how long it took.
+All print "model ready" with both process ids when the first model is shown, then save a
+screenshot of the window to PATH and quit.
 """
 
 from __future__ import annotations
@@ -17,13 +20,14 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 AUTOTEST_ENV = "CNNVIZ_AUTOTEST"
-MODES = ("train-and-screenshot", "draw-and-screenshot")
+MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
 SEVEN = [(0.26, 0.24), (0.40, 0.23), (0.55, 0.22), (0.72, 0.22), (0.66, 0.36), (0.58, 0.52),
          (0.50, 0.68), (0.44, 0.82)]
 ENLARGED_CHANNEL = 2
+POLL_MS = 50
 
 
 def autotest_request(screenshot: str | Path | None) -> tuple[str | None, Path | None]:
@@ -50,9 +54,11 @@ class _Autotest(QObject):
         window.remember_settings = False  # a scripted run's settings are not the user's
         self._started = False
         self._done = False
+        self._killed = False
         window.model_ready.connect(self._on_model_ready)
         window.model_failed.connect(self._on_done)
         window.training_finished.connect(self._on_training_finished)
+        window.recovered.connect(self._on_recovered)
         QTimer.singleShot(TIMEOUT_MS, self._on_done)
 
     @Slot()
@@ -60,15 +66,49 @@ class _Autotest(QObject):
         if self._started:
             return
         self._started = True
+        print(f"cnnviz autotest: model ready (gui pid {os.getpid()}, compute pid {self.window.client.pid})",
+              flush=True)
         if self.mode == "draw-and-screenshot":
             self._draw_seven()
-            QTimer.singleShot(300, self._click_channel)
+            self._when(lambda: self.window.inspector.current_outputs() is not None, self._click_channel)
             return
         _trigger(self.window.inspector.input_actions(), "random")
         panel = self.window.panel
-        panel.epochs.setValue(1)
+        panel.epochs.setValue(2 if self.mode == "kill-and-recover" else 1)
         panel.limit.setValue(TRAIN_LIMIT)
         panel.start_action.trigger()
+        if self.mode == "kill-and-recover":
+            self.window.training.epoch_finished.connect(self._on_first_epoch)
+
+    def _when(self, condition, then, waited_ms: int = 0) -> None:
+        """Call `then()` once `condition()` holds (checked every POLL_MS), or give up at TIMEOUT_MS."""
+        if condition():
+            then()
+        elif waited_ms < TIMEOUT_MS:
+            QTimer.singleShot(POLL_MS, lambda: self._when(condition, then, waited_ms + POLL_MS))
+
+    @Slot(object)
+    def _on_first_epoch(self, record) -> None:
+        """Kill the compute process once the second epoch is under way."""
+        if self._killed:
+            return
+        self._killed = True
+        curves = self.window.curves
+        points = curves.num_batch_points()
+        self._when(lambda: curves.num_batch_points() > points, self._kill)
+
+    def _kill(self) -> None:
+        print(f"cnnviz autotest: killing compute pid {self.window.client.pid} mid-epoch", flush=True)
+        self.window.client.kill()
+
+    @Slot(float)
+    def _on_recovered(self, seconds: float) -> None:
+        """The model is back: report, let the maps come back, then take the picture."""
+        model = self.window.current
+        print(f"cnnviz autotest: recovered in {seconds:.2f} s, model back with {len(model.history)} epoch(s), "
+              f"banner: {self.window.banner.text()}", flush=True)
+        self._when(lambda: self.window.inspector.current_outputs() is not None,
+                   lambda: QTimer.singleShot(300, self._on_done))
 
     def _draw_seven(self) -> None:
         """One left-button stroke through SEVEN, as mouse events on the canvas."""
@@ -96,9 +136,10 @@ class _Autotest(QObject):
 
     @Slot(object)
     def _on_training_finished(self, result) -> None:
-        """Let the last repaint land, then take the picture."""
+        """Let the last repaint land, then take the picture (after a crash: once recovered)."""
         print(f"cnnviz autotest: training {result.status}, {len(result.history)} epoch(s)", flush=True)
-        QTimer.singleShot(500, self._on_done)
+        if result.status != "cut":
+            QTimer.singleShot(500, self._on_done)
 
     @Slot()
     def _on_done(self) -> None:

@@ -1,9 +1,12 @@
-"""The Export dialog: choose a folder and how the maps look, then run the core exporter.
+"""The Export dialog: choose a folder and how the maps look, then export in the compute process.
 
-`ExportDialog` holds the options and does the export in `run_export()` (tests fill its fields
-and call it, or `accept()`); `export_with_dialog` is the thin modal wrapper the main window
-calls. The folder, scale, colour bar, labels and scope are remembered in QSettings; colormap
-and normalisation start as the inspector shows them, so the files match the screen.
+`ExportDialog` holds the options; `start_export()` hands the arrays the inspector shows to the
+compute process's "export" task (the core exporter) and returns at once: `exported(folder)` or
+`export_failed(message)` follows, and `accept()` closes the dialog when the export worked.
+`run_export()` waits for the result (tests and scripts). `export_with_dialog` is the thin
+modal wrapper the main window calls. The folder, scale, colour bar, labels and scope are
+remembered in QSettings; colormap and normalisation start as the inspector shows them, so the
+files match the screen.
 """
 
 from __future__ import annotations
@@ -11,29 +14,36 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QEventLoop, QSettings, Qt, Signal
 from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
                                QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
                                QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
+from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS
-from cnnviz.core.export import (DEFAULT_SCALE, MAX_SCALE, ExportError, ExportOptions, TargetExistsError,
-                                export_activations)
+from cnnviz.core.export import DEFAULT_SCALE, MAX_SCALE, ExportOptions
 from cnnviz.gui.qt_helpers import app_settings
 
 SCOPES = ("channel", "layer", "all")
 _SETTINGS_GROUP = "export"
+_NOTE = "Writes PNGs, the exact activations (.npy) and manifest.json."
 
 
 class ExportDialog(QDialog):
     """Options for exporting the inspector's current activations; `result_path` after success."""
 
+    exported = Signal(object)      # the folder written
+    export_failed = Signal(str)    # why nothing was written ("" when the user declined to replace a folder)
+
     def __init__(self, inspector, scope: str = "all", layer: int = 0, channel: int = -1,
                  model_path: str | Path | None = None, parent: QWidget | None = None,
-                 settings: QSettings | None = None):
+                 settings: QSettings | None = None, client=None):
         super().__init__(parent)
         self.setWindowTitle("Export feature maps")
         self.inspector = inspector
+        self.client = client
+        self._request: int | None = None
+        self._close_when_done = False
         self.layer = layer
         self.channel = channel
         self.model_path = model_path
@@ -95,14 +105,15 @@ class ExportDialog(QDialog):
         form.addRow("", self.labels_check)
         form.addRow("Export:", scope_box)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Export")
+        self.export_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.export_button.setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        note = QLabel("Writes PNGs, the exact activations (.npy) and manifest.json.")
-        note.setWordWrap(True)
+        self._note = QLabel(_NOTE)
+        self._note.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
-        layout.addWidget(note)
+        layout.addWidget(self._note)
         layout.addWidget(buttons)
 
     def _is_spatial(self, layer: int) -> bool:
@@ -184,41 +195,77 @@ class ExportDialog(QDialog):
         if folder:
             self.folder_edit.setText(folder)
 
-    def run_export(self) -> Path | None:
-        """Export with the current fields; on failure show why and return None (nothing is written)."""
+    def start_export(self, overwrite: bool = False) -> bool:
+        """Hand the export to the compute process; False (and an error box) if the fields or the
+        inspector leave nothing to export. `exported` or `export_failed` follows."""
         self.last_error = None
+        self.result_path = None
         if not self.folder_edit.text().strip() or not self.name_edit.text().strip():
-            return self._fail("Choose a folder to save in and a name for the new folder.")
+            self._fail("Choose a folder to save in and a name for the new folder.")
+            return False
         model_input = self.inspector.current_input()
         outputs = self.inspector.current_outputs()
         if model_input is None or outputs is None:
-            return self._fail("There is nothing to export yet: draw or open a digit first.")
+            self._fail("There is nothing to export yet: draw or open a digit first.")
+            return False
+        if self.client is None:
+            self._fail("Exporting needs the compute process, which is not running.")
+            return False
         scope = self.scope()
-        layers = None if scope == "all" else [self.layer]
-        channel = self.channel if scope == "channel" else None
         kinds = self.inspector.layer_kinds() if hasattr(self.inspector, "layer_kinds") else None
-        arguments = dict(source_image=self.inspector.current_source_image(), source="cnnviz app input",
-                         model_path=self.model_path, options=self.options(), layers=layers, channel=channel)
-        overwrite = False
-        while True:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-            try:
-                result = export_activations(self.target(), model_input, outputs, self._names, kinds,
-                                            overwrite=overwrite, **arguments)
-            except TargetExistsError:
-                QApplication.restoreOverrideCursor()
-                if overwrite or not self._ask_overwrite(self.target()):
-                    return None
-                overwrite = True
-                continue
-            except ExportError as exc:
-                QApplication.restoreOverrideCursor()
-                return self._fail(str(exc))
-            QApplication.restoreOverrideCursor()
-            break
+        arguments = dict(out_dir=self.target(), model_input=model_input, outputs=outputs, layer_names=self._names,
+                         layer_kinds=kinds, source_image=self.inspector.current_source_image(),
+                         source="cnnviz app input", model_path=self.model_path or None, options=self.options(),
+                         layers=None if scope == "all" else [self.layer],
+                         channel=self.channel if scope == "channel" else None, overwrite=overwrite)
+        self._set_exporting(True)
+        self._request = self.client.request("export", arguments, on_reply=self._on_exported,
+                                            on_error=self._on_export_error)
+        return True
+
+    def is_exporting(self) -> bool:
+        return self._request is not None
+
+    def run_export(self) -> Path | None:
+        """Export with the current fields and wait for it; the folder, or None (after an error box)."""
+        if not self.start_export():
+            return None
+        loop = QEventLoop()
+        self.exported.connect(loop.quit)
+        self.export_failed.connect(loop.quit)
+        if self.is_exporting():
+            loop.exec()
+        return self.result_path
+
+    def _on_exported(self, result) -> None:
+        """The folder is in place."""
+        self._set_exporting(False)
         self._save()
         self.result_path = result.folder
-        return result.folder
+        self.exported.emit(result.folder)
+        if self._close_when_done:
+            super().accept()
+
+    def _on_export_error(self, error: ComputeError) -> None:
+        """Replace an earlier export if the user agrees; otherwise say why nothing was written."""
+        self._set_exporting(False)
+        if error.error_type == "TargetExistsError" and self._ask_overwrite(self.target()):
+            self.start_export(overwrite=True)
+            return
+        if error.error_type == "TargetExistsError":
+            self.export_failed.emit("")
+            return
+        self._fail(error.message)
+
+    def _set_exporting(self, exporting: bool) -> None:
+        if not exporting:
+            self._request = None
+        self.export_button.setEnabled(not exporting)
+        self._note.setText("Exporting…" if exporting else _NOTE)
+        if exporting:
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        else:
+            QApplication.restoreOverrideCursor()
 
     def _ask_overwrite(self, folder: Path) -> bool:
         """Ask before replacing an existing, non-empty folder."""
@@ -232,21 +279,30 @@ class ExportDialog(QDialog):
     def _fail(self, message: str) -> None:
         self.last_error = message
         QMessageBox.critical(self, "Export failed", message)
-        return None
+        self.export_failed.emit(message)
 
     def accept(self) -> None:
         """Export; close only when it worked (after an error the options stay open to fix)."""
-        if self.run_export() is not None:
-            super().accept()
+        self._close_when_done = True
+        if not self.start_export():
+            self._close_when_done = False
+
+    def reject(self) -> None:
+        """Cancel: an export not yet writing is dropped (the exporter writes all or nothing)."""
+        if self._request is not None:
+            self.client.cancel(self._request)
+            self.client.forget(self._request)
+            self._set_exporting(False)
+        super().reject()
 
 
 def export_with_dialog(parent: QWidget | None, inspector, scope: str, layer: int, channel: int,
-                       model_path: str | Path | None) -> Path | None:
+                       model_path: str | Path | None, client) -> Path | None:
     """Show the export dialog for `inspector`'s current digit; the folder written, or None."""
     if inspector.current_input() is None or inspector.current_outputs() is None:
         QMessageBox.information(parent, "Nothing to export", "Draw or open a digit first.")
         return None
-    dialog = ExportDialog(inspector, scope, layer, channel, model_path, parent)
+    dialog = ExportDialog(inspector, scope, layer, channel, model_path, parent, client=client)
     try:
         if dialog.exec() == QDialog.DialogCode.Accepted:
             return dialog.result_path

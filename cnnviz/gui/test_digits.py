@@ -1,34 +1,38 @@
 """Digits from the MNIST test set: by index, at random, or one the current model gets wrong.
 
-MNIST is read from the local cache only (`load_mnist(allow_download=False)`); the misclassified
-digits are found with one batched pass of the model on a background thread, once per model.
+MNIST is read from the local cache only (`load_mnist(allow_download=False)`), in this process for
+showing digits; the misclassified digits are found by the compute process ("test_mistakes", one
+batched pass of the model), once per model generation.
 """
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.data import DataError, Dataset, load_mnist
 
 FETCH_HINT = "MNIST is not on this machine: run `cnnviz data --fetch` once, then try again."
-_BATCH = 1000
 
 
 class TestDigits(QObject):
-    """Loads the test set on first use and finds the digits a model misclassifies."""
+    """Loads the test set on first use and asks the compute process which digits a model misclassifies."""
 
-    misclassified_ready = Signal(object, object)   # model, np.ndarray of indices
+    misclassified_ready = Signal(int, object)   # model generation, np.ndarray of indices
     misclassified_failed = Signal(str)
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, client=None, parent: QObject | None = None):
         super().__init__(parent)
+        self._client = client
         self._dataset: Dataset | None = None
-        self._misclassified: dict[int, np.ndarray] = {}   # id(model) -> indices
+        self._misclassified: dict[int, np.ndarray] = {}   # model generation -> indices
         self._searching: set[int] = set()
         self._rng = np.random.default_rng()
+
+    def set_client(self, client) -> None:
+        self._client = client
+        self.forget_misclassified()
 
     def dataset(self) -> Dataset:
         """The MNIST test set (raises DataError with FETCH_HINT when it is not cached)."""
@@ -50,40 +54,35 @@ class TestDigits(QObject):
     def random_index(self) -> int:
         return int(self._rng.integers(self.count()))
 
-    def misclassified(self, model) -> np.ndarray | None:
-        """Indices `model` gets wrong if already known, else None (call `find_misclassified`)."""
-        return self._misclassified.get(id(model))
+    def misclassified(self, generation: int) -> np.ndarray | None:
+        """Indices model `generation` gets wrong if already known, else None (call `find_misclassified`)."""
+        return self._misclassified.get(generation)
 
-    def random_misclassified(self, model) -> int | None:
-        indices = self.misclassified(model)
+    def random_misclassified(self, generation: int) -> int | None:
+        indices = self.misclassified(generation)
         if indices is None or len(indices) == 0:
             return None
         return int(self._rng.choice(indices))
 
     def forget_misclassified(self) -> None:
-        """Drop the known mistakes (the model was trained further)."""
+        """Drop the known mistakes (the model changed)."""
         self._misclassified.clear()
+        self._searching.clear()
 
-    def find_misclassified(self, model) -> None:
-        """Classify the whole test set on a background thread; emits misclassified_ready/failed."""
-        if id(model) in self._searching:
+    def find_misclassified(self, generation: int) -> None:
+        """Ask the compute process to classify the test set; emits misclassified_ready/failed."""
+        if generation in self._searching or self._client is None:
             return
-        dataset = self.dataset()
-        self._searching.add(id(model))
-        threading.Thread(target=self._search, args=(model, dataset), daemon=True, name="misclassified").start()
+        self._searching.add(generation)
+        self._client.request("test_mistakes", on_reply=self._on_found, on_error=self._on_failed)
 
-    def _search(self, model, dataset: Dataset) -> None:
-        """Runs on the worker thread: predictions in batches, then the indices that are wrong."""
-        try:
-            guesses = []
-            for start in range(0, len(dataset.x_test), _BATCH):
-                batch = dataset.x_test[start:start + _BATCH, :, :, None].astype(np.float32) / 255.0
-                guesses.append(np.argmax(np.asarray(model(batch, training=False)), axis=1))
-            wrong = np.flatnonzero(np.concatenate(guesses) != dataset.y_test)
-        except Exception as exc:  # report any failure of the model call in the window
-            self._searching.discard(id(model))
-            self.misclassified_failed.emit(f"Could not classify the test set: {exc}")
-            return
-        self._misclassified[id(model)] = wrong
-        self._searching.discard(id(model))
-        self.misclassified_ready.emit(model, wrong)
+    def _on_found(self, result: dict) -> None:
+        generation, indices = result["generation"], result["indices"]
+        self._searching.discard(generation)
+        self._misclassified[generation] = indices
+        self.misclassified_ready.emit(generation, indices)
+
+    def _on_failed(self, error: ComputeError) -> None:
+        self._searching.clear()
+        message = FETCH_HINT if error.error_type == "DataError" else error.message
+        self.misclassified_failed.emit(f"Could not classify the test set: {message}")

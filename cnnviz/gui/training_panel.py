@@ -6,12 +6,13 @@ import time
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QDoubleValidator
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from cnnviz.core.data import NUM_TRAIN
 from cnnviz.core.model import OPTIMIZERS
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
+from cnnviz.gui.message_banner import MessageBanner
 from cnnviz.gui.qt_helpers import Icon, make_action
 from cnnviz.terminal import format_duration
 
@@ -19,8 +20,6 @@ from cnnviz.terminal import format_duration
 DEFAULT_LEARNING_RATES = {"rmsprop": 0.001, "adam": 0.001, "sgd": 0.01}
 START_FRESH, START_CURRENT = "fresh", "current"
 PROGRESS_INTERVAL_MS = 100  # the progress read-out changes at most 10 times a second
-_BANNER_COLOURS = {"error": ("#5c1f1f", "#ffd7d7"), "warning": ("#5c4a12", "#fff0c2"),
-                   "info": ("#1f3c5c", "#d7e9ff")}
 
 
 class TrainingPanel(QWidget):
@@ -46,7 +45,7 @@ class TrainingPanel(QWidget):
                                        self._on_stop, "Shift+F5", icon=Icon.SP_MediaStop)
         self._build_settings()
         self._build_progress()
-        self._banner = _Banner(self)
+        self._banner = MessageBanner(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addWidget(self._banner)
@@ -289,37 +288,6 @@ class TrainingPanel(QWidget):
     def _on_optimizer_changed(self, name: str) -> None:
         """Show the optimizer's default learning rate as the placeholder."""
         self.learning_rate.setPlaceholderText(f"default ({DEFAULT_LEARNING_RATES.get(name, 0.001):g})")
-
-
-class _Banner(QFrame):
-    """A coloured message strip with a close button."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self._label = QLabel()
-        self._label.setWordWrap(True)
-        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QToolButton()
-        close.setText("✕")
-        close.setAutoRaise(True)
-        close.setToolTip("Hide this message")
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 6, 4, 6)
-        layout.addWidget(self._label, 1)
-        layout.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
-        self.hide()
-
-    def show_text(self, text: str, kind: str) -> None:
-        background, foreground = _BANNER_COLOURS.get(kind, _BANNER_COLOURS["info"])
-        self.setStyleSheet(f"#banner, #banner QLabel {{ background: {background}; color: {foreground}; }}"
-                           "#banner { border-radius: 4px; }")
-        self._label.setText(text)
-        self.show()
-
-    def text(self) -> str:
-        return self._label.text()
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:

@@ -1,0 +1,147 @@
+"""Training as a task: the core Trainer on the current model (or a fresh seed model), streaming events.
+
+Events of a "train" request:
+- "preparing": a short text (loading MNIST, building the model) before the first batch;
+- "model": ModelInfo (no weights) of a model built from scratch, as the run starts;
+- "progress": BatchProgress, ~25 Hz (from the core Trainer);
+- "epoch": {"record": EpochRecord, "weights": per-layer weights} after every finished epoch (the GUI
+  keeps them: after a crash it restores the last finished epoch);
+- "activations": {"image", "outputs"}: the latest probed input's layer outputs as the weights
+  change (at most every LIVE_INTERVAL_S, computed on the quick thread with the serving copy).
+The reply: {"result": TrainResult, "info": ModelInfo of the model now current, "from_scratch",
+"batches_done", "kept": False when a fresh run trained nothing and the previous model is back}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+
+from cnnviz.compute.registry import handler
+from cnnviz.compute.state import layer_weights
+from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainingControl
+
+# Batches per compiled call in the app. The headless `cnnviz train` uses 32; in the app progress
+# (curves) and weight snapshots only happen between calls, so the app takes the smallest value
+# that trains as fast (scripts/bench_training.py, scripts/bench_compute.py throughput).
+APP_STEPS_PER_EXECUTION = 4
+LIVE_INTERVAL_S = 0.1
+
+
+@handler("train", kind="task")
+def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=None, data_path=None,
+          steps_per_execution: int | None = None) -> dict:
+    """Train (see the module docstring); `dataset` (a core Dataset) overrides loading MNIST."""
+    config = dataclasses.replace(config, steps_per_execution=steps_per_execution or APP_STEPS_PER_EXECUTION)
+    if dataset is None:
+        task.emit("preparing", "Loading MNIST…")
+    data = dataset if dataset is not None else training_set(state, data_path)
+    task.check_cancelled()
+    previous = state.hold()
+    from_scratch = from_scratch or previous is None
+    if from_scratch:
+        from cnnviz.core.model import build_seed_model
+
+        task.emit("preparing", "Building the model…")
+        if config.seed is not None:
+            import keras
+
+            keras.utils.set_random_seed(config.seed)
+        model = build_seed_model(config.optimizer, config.learning_rate)
+        task.emit("model", state.set_model(model))
+    else:
+        model = state.model
+    run = _LiveRun(state, task, model)
+    state.add_idle_hook(run.serve_activations)
+    try:
+        result = _trainer(model, data, config, task.control, run).run()
+    except BaseException:
+        if from_scratch and previous is not None:
+            state.restore(previous)
+        raise
+    finally:
+        state.remove_idle_hook(run.serve_activations)
+    kept = run.batches_done > 0 or not from_scratch or previous is None
+    if kept:
+        info = state.model_trained(result.history if from_scratch else [*previous.history, *result.history])
+    else:
+        info = state.restore(previous)
+    return {"result": result, "info": info, "from_scratch": from_scratch, "batches_done": run.batches_done,
+            "kept": kept}
+
+
+def training_set(state, data_path=None):
+    """MNIST (a file the user named, else the local cache), loaded once per process."""
+    from cnnviz.core.data import load_mnist
+
+    key = ("mnist_training", str(data_path or ""))
+    if key not in state.features:
+        state.features[key] = load_mnist(data_path, allow_download=False)
+    return state.features[key]
+
+
+def _trainer(model, data, config: TrainConfig, control: TrainingControl, run: "_LiveRun"):
+    from cnnviz.core.training import Trainer
+
+    return Trainer(model, data, config, listener=run, control=control, keep="current",
+                   between_batches=run.between_batches,
+                   extra_callbacks=(_stop_testing_callback(control, run.on_test_cut),))
+
+
+class _LiveRun:
+    """The Trainer's listener: turns its reports into events and feeds the serving copy."""
+
+    def __init__(self, state, task, model):
+        self.state = state
+        self.task = task
+        self.model = model
+        self.batches_done = 0
+        self._test_cut = False
+        self._last_live = 0.0
+
+    # TrainingListener (the task thread)
+    def on_progress(self, progress: BatchProgress) -> None:
+        self.batches_done = progress.epoch * progress.num_batches + progress.batch
+        self.task.emit("progress", progress)
+
+    def on_epoch(self, record: EpochRecord) -> None:
+        if self._test_cut:  # a stop cut this epoch's test short: its test figures are not MNIST's
+            record.test_loss = record.test_accuracy = math.nan
+            self._test_cut = False
+        self.task.emit("epoch", {"record": record, "weights": layer_weights(self.model)})
+
+    def on_test_cut(self) -> None:
+        self._test_cut = True
+
+    def between_batches(self) -> None:
+        """Snapshot the weights for the serving copy (throttled inside)."""
+        self.state.publish_weights(self.model)
+
+    # idle hook (the quick thread)
+    def serve_activations(self) -> None:
+        """The latest probed input's outputs with the newest weights, at most every LIVE_INTERVAL_S."""
+        image = self.state.live_input
+        now = time.monotonic()
+        if image is None or not self.state.has_pending_weights() or now - self._last_live < LIVE_INTERVAL_S:
+            return
+        self._last_live = now
+        outputs = self.state.probe(image)
+        self.task.emit("activations", {"image": image, "outputs": outputs})
+
+
+def _stop_testing_callback(control: TrainingControl, on_cut):
+    """A Keras callback that ends testing early when a stop was requested.
+
+    Keras tests on all 10,000 digits even after a stop lands mid-epoch (0.7-1.9 s here);
+    a stop, and closing the window, should not wait for that.
+    """
+    import keras
+
+    class StopTesting(keras.callbacks.Callback):
+        def on_test_batch_end(self, batch, logs=None):
+            if control.stop_requested:
+                self.model.stop_evaluating = True
+                on_cut()
+
+    return StopTesting()

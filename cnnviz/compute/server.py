@@ -1,0 +1,271 @@
+"""The compute process: a receiver loop, a quick-request thread, a task thread and a watchdog.
+
+`main(conn, parent_pid)` is the process entry (started by the GUI with multiprocessing's "spawn"
+method). It lowers its own scheduling priority (the GUI gets the CPU when it needs it), makes sure
+it never outlives the GUI (pipe EOF, a watchdog on `os.getppid()`, and Linux's PR_SET_PDEATHSIG),
+then serves:
+
+- the main thread receives messages and routes them;
+- the quick thread runs quick handlers in arrival order. Before each round it drains its queue
+  and keeps, for each request key, only the newest request (the older ones get a SUPERSEDED
+  reply), so a burst of strokes costs one forward pass. When idle it runs the state's idle hooks
+  (live activations while training);
+- the task thread runs task handlers one at a time (training, loading, saving, exports, test-set
+  passes), with events, cancel, pause and resume;
+- `Shutdown` (or the GUI going away) stops a running task within a batch and exits at once.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections import deque
+
+from cnnviz.compute.protocol import (CANCELLED, SUPERSEDED, UNKNOWN_METHOD, Cancel, Event, Hello, Pause, Reply,
+                                     Request, Resume, Shutdown)
+from cnnviz.compute.registry import Cancelled, HandlerSpec, TaskContext, load_handlers
+from cnnviz.compute.state import ComputeState
+
+NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
+QUICK_IDLE_S = 0.05          # the quick thread runs idle hooks at least this often
+WATCHDOG_INTERVAL_S = 0.5
+SHUTDOWN_GRACE_S = 1.0       # how long a running task may take to stop before the process exits anyway
+MAX_ERROR_CHARS = 4000
+_PR_SET_PDEATHSIG = 1
+
+
+def main(conn, parent_pid: int | None = None) -> None:
+    """Entry point of the compute process: serve `conn` until Shutdown or until the GUI is gone."""
+    lower_priority()
+    die_with_parent(parent_pid)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    server = Server(conn, ComputeState(), load_handlers(), parent_pid)
+    code = server.serve()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # do not wait for TensorFlow's thread pools to wind down
+
+
+def lower_priority(increment: int | None = None) -> None:
+    """Nice this thread, and so every thread it starts later (Linux nice values are per thread)."""
+    if increment is None:
+        increment = int(os.environ.get("CNNVIZ_COMPUTE_NICE", NICE_INCREMENT))
+    try:
+        os.nice(increment)
+    except (AttributeError, OSError):
+        pass
+
+
+def die_with_parent(parent_pid: int | None) -> None:
+    """Ask Linux to SIGKILL this process when its parent dies; exit now if it already has."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(3)
+
+
+class _QuickQueue:
+    """Quick requests waiting to run; `take` drains it, keeping the newest request of each key."""
+
+    def __init__(self):
+        self._items: list[Request] = []
+        self._ready = threading.Condition()
+
+    def put(self, request: Request) -> None:
+        with self._ready:
+            self._items.append(request)
+            self._ready.notify()
+
+    def remove(self, request_id: int) -> Request | None:
+        with self._ready:
+            for request in self._items:
+                if request.id == request_id:
+                    self._items.remove(request)
+                    return request
+        return None
+
+    def wake(self) -> None:
+        with self._ready:
+            self._ready.notify_all()
+
+    def take(self, timeout: float) -> tuple[list[Request], list[Request]]:
+        """(requests to run in arrival order, superseded requests); waits up to `timeout` for one."""
+        with self._ready:
+            if not self._items:
+                self._ready.wait(timeout)
+            items, self._items = self._items, []
+        newest = {request.key: request.id for request in items if request.key is not None}
+        keep = [r for r in items if r.key is None or newest[r.key] == r.id]
+        dropped = [r for r in items if r.key is not None and newest[r.key] != r.id]
+        return keep, dropped
+
+
+class Server:
+    """Routes messages from `conn` to the handlers; see the module docstring."""
+
+    def __init__(self, conn, state: ComputeState, handlers: dict[str, HandlerSpec], parent_pid: int | None = None):
+        self.conn = conn
+        self.state = state
+        self.handlers = handlers
+        self.parent_pid = parent_pid
+        self._send_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._quick = _QuickQueue()
+        self._tasks: deque[tuple[Request, TaskContext]] = deque()
+        self._task_ready = threading.Condition()
+        self._running: TaskContext | None = None
+        self._threads = [threading.Thread(target=self._quick_loop, name="cnnviz-quick", daemon=True),
+                         threading.Thread(target=self._task_loop, name="cnnviz-task", daemon=True)]
+        if parent_pid is not None:
+            self._threads.append(threading.Thread(target=self._watchdog, name="cnnviz-watchdog", daemon=True))
+
+    # --- the receiver (main thread) ---------------------------------------------------------------
+    def serve(self) -> int:
+        """Receive and route messages until Shutdown or EOF; returns the exit code."""
+        for thread in self._threads:
+            thread.start()
+        self.send(Hello(os.getpid()))
+        while not self._stopping.is_set():
+            try:
+                message = self.conn.recv()
+            except (EOFError, OSError):
+                break  # the GUI closed its end or died
+            if isinstance(message, Shutdown):
+                break
+            self._route(message)
+        self.stop()
+        return 0
+
+    def _route(self, message) -> None:
+        if isinstance(message, Request):
+            spec = self.handlers.get(message.method)
+            if spec is None:
+                self._reply_error(message, f"the compute process has no handler {message.method!r}", UNKNOWN_METHOD)
+            elif spec.kind == "quick":
+                self._quick.put(message)
+            else:
+                with self._task_ready:
+                    self._tasks.append((message, TaskContext(message.id, message.method, self._send_event)))
+                    self._task_ready.notify()
+        elif isinstance(message, Cancel):
+            self._cancel(message.id)
+        elif isinstance(message, (Pause, Resume)):
+            running = self._running
+            if running is not None and running.id == message.id:
+                running.pause() if isinstance(message, Pause) else running.resume()
+
+    def _cancel(self, request_id: int) -> None:
+        """Drop a queued request (answering it CANCELLED) or ask a running task to stop."""
+        running = self._running
+        if running is not None and running.id == request_id:
+            running.cancel()
+            return
+        dropped = self._quick.remove(request_id)
+        if dropped is None:
+            with self._task_ready:
+                for request, context in self._tasks:
+                    if request.id == request_id:
+                        self._tasks.remove((request, context))
+                        dropped = request
+                        break
+        if dropped is not None:
+            self._reply_error(dropped, f"{dropped.method} was cancelled", CANCELLED)
+
+    def stop(self) -> None:
+        """Stop the threads: a running task is cancelled and given SHUTDOWN_GRACE_S to return."""
+        self._stopping.set()
+        running = self._running
+        if running is not None:
+            running.cancel()
+        self._quick.wake()
+        with self._task_ready:
+            self._task_ready.notify_all()
+        self._threads[1].join(SHUTDOWN_GRACE_S)
+
+    # --- sending (any thread) ---------------------------------------------------------------------
+    def send(self, message) -> bool:
+        """Send one message; False if the GUI is gone. A result that cannot be pickled becomes an error reply."""
+        with self._send_lock:
+            try:
+                self.conn.send(message)
+                return True
+            except (BrokenPipeError, EOFError, ConnectionError, OSError):
+                self._stopping.set()
+                return False
+            except Exception as exc:  # pickling failed before anything was written
+                if not isinstance(message, Reply):
+                    raise
+                failure = Reply(message.id, message.method, False, error=f"cannot send the result: {exc}",
+                                error_type=type(exc).__name__)
+                self.conn.send(failure)
+                return False
+
+    def _send_event(self, request_id: int, kind: str, payload) -> None:
+        self.send(Event(request_id, kind, payload))
+
+    def _reply_error(self, request: Request, error: str, error_type: str, details: str = "") -> None:
+        self.send(Reply(request.id, request.method, False, error=error, error_type=error_type, details=details))
+
+    # --- running handlers ---------------------------------------------------------------------------
+    def _run(self, request: Request, task: TaskContext | None = None) -> None:
+        """Call the handler and send its one reply."""
+        spec = self.handlers[request.method]
+        try:
+            args = dict(request.args or {})
+            result = spec.function(self.state, task=task, **args) if task else spec.function(self.state, **args)
+        except Cancelled as exc:
+            self._reply_error(request, str(exc), CANCELLED)
+        except Exception as exc:  # every failure is the GUI's to show; the process carries on
+            message = str(exc).strip()[:MAX_ERROR_CHARS] or type(exc).__name__
+            self._reply_error(request, message, type(exc).__name__, traceback.format_exc())
+        else:
+            self.send(Reply(request.id, request.method, True, result))
+
+    def _quick_loop(self) -> None:
+        while not self._stopping.is_set():
+            requests, superseded = self._quick.take(QUICK_IDLE_S)
+            for request in superseded:
+                self._reply_error(request, "superseded by a newer request", SUPERSEDED)
+            for request in requests:
+                if self._stopping.is_set():
+                    return
+                self._run(request)
+            try:
+                self.state.run_idle_hooks()
+            except Exception:  # an idle hook must never stop the quick thread
+                traceback.print_exc()
+
+    def _task_loop(self) -> None:
+        while True:
+            with self._task_ready:
+                while not self._tasks and not self._stopping.is_set():
+                    self._task_ready.wait()
+                if self._stopping.is_set():
+                    return
+                request, context = self._tasks.popleft()
+                self._running = context
+            try:
+                self._run(request, context)
+            finally:
+                self._running = None
+
+    def _watchdog(self) -> None:
+        """Exit when the GUI process is gone (re-parented), even if the pipe stays open."""
+        while not self._stopping.wait(WATCHDOG_INTERVAL_S):
+            if os.getppid() != self.parent_pid:
+                os._exit(3)
+
+
+def run_in_thread(conn) -> tuple[Server, threading.Thread]:
+    """A Server on `conn` in a thread of this process (tests of the protocol without a new process)."""
+    server = Server(conn, ComputeState(), load_handlers())
+    thread = threading.Thread(target=server.serve, name="cnnviz-server", daemon=True)
+    thread.start()
+    return server, thread

@@ -1,0 +1,206 @@
+"""What the compute process holds: the current model, its plain description, and a serving copy.
+
+Two threads use models at the same time: the task thread (training `fit`, saving, test-set
+passes) uses `state.model`; the quick thread (strokes, probes) uses the *serving copy*, a second
+model of the same architecture with its own variables, so a probe never calls the model `fit` is
+training (TensorFlow's predict is not thread-safe on a model being trained: tensorflow#61298).
+While training, the task thread publishes weight snapshots (`publish_weights`, at most every
+PUBLISH_INTERVAL_S); the quick thread copies the newest into the serving copy before its next
+forward pass, so what a stroke shows is never more than about half a second behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from cnnviz.compute.protocol import ModelInfo
+from cnnviz.core.network import LayerSpec
+from cnnviz.core.training import EpochRecord
+
+PUBLISH_INTERVAL_S = 0.25  # weights reach the serving copy at most this often while training
+
+
+@dataclass
+class Serving:
+    """The serving copy: a Keras model with its own variables and its ActivationProbe."""
+
+    model: object
+    probe: object
+
+
+@dataclass
+class HeldModel:
+    """One model with what belongs to it, so a run from scratch can put the previous one back."""
+
+    model: object
+    specs: list[LayerSpec]
+    path: Path | None
+    history: list[EpochRecord]
+    class_names: list[str]
+    serving: Serving
+
+
+def model_layers(model) -> list:
+    """The layers that have a LayerSpec (InputLayers left out), in `model.layers` order."""
+    return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+
+
+def layer_weights(model) -> list[list[np.ndarray]]:
+    """Every layer's weights as numpy arrays, one list per LayerSpec."""
+    return [[np.asarray(w) for w in layer.get_weights()] for layer in model_layers(model)]
+
+
+def set_layer_weights(model, weights: list[list[np.ndarray]]) -> None:
+    """Inverse of `layer_weights`."""
+    layers = model_layers(model)
+    if len(layers) != len(weights):
+        raise ValueError(f"{len(weights)} weight lists for {len(layers)} layers")
+    for layer, arrays in zip(layers, weights):
+        layer.set_weights(arrays)
+
+
+def make_serving(model) -> Serving:
+    """A serving copy of `model` (same architecture, weights copied) and its traced probe."""
+    import keras
+
+    from cnnviz.core.activations import ActivationProbe
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return Serving(copy, ActivationProbe(copy))
+
+
+def default_class_names(model) -> list[str]:
+    """"0" … "N-1" for a model with N outputs."""
+    return [str(i) for i in range(int(model.outputs[0].shape[-1]))]
+
+
+class ComputeState:
+    """The compute process's models and feature state (one instance per process)."""
+
+    def __init__(self):
+        self.model = None                    # the current Keras model (task thread)
+        self.specs: list[LayerSpec] = []
+        self.path: Path | None = None
+        self.history: list[EpochRecord] = []
+        self.class_names: list[str] = []
+        self.generation = 0                  # +1 for every model made current
+        self.features: dict = {}             # state handlers add (caches, masks, checkpoints, …)
+        self.live_input: np.ndarray | None = None   # the input of the latest probe (live maps)
+        self._serving: Serving | None = None
+        self._serving_lock = threading.RLock()
+        self._pending_weights: list[np.ndarray] | None = None
+        self._published_at = 0.0
+        self._weights_lock = threading.Lock()
+        self._idle_hooks: list[Callable[[], None]] = []
+
+    # --- the current model (task thread) -------------------------------------------------------
+    def set_model(self, model, path: Path | None = None, history=(), class_names=None,
+                  serving: Serving | None = None) -> ModelInfo:
+        """Make `model` current (building its serving copy unless given); its ModelInfo."""
+        from cnnviz.core.network import layer_specs
+
+        serving = serving or make_serving(model)
+        specs = layer_specs(model)
+        with self._serving_lock:
+            self.model, self.specs = model, specs
+            self.path = Path(path) if path else None
+            self.history = list(history)
+            self.class_names = list(class_names) if class_names else default_class_names(model)
+            self._serving = serving
+            with self._weights_lock:
+                self._pending_weights = None
+            self.generation += 1
+        return self.info()
+
+    def model_trained(self, history) -> ModelInfo:
+        """The current model was trained: new history, final weights to the serving copy, a new generation."""
+        self.history = list(history)
+        self.publish_weights(self.require_model(), force=True)
+        self.generation += 1
+        return self.info()
+
+    def hold(self) -> HeldModel | None:
+        """The current model and what belongs to it (to put back later with `restore`)."""
+        if self.model is None:
+            return None
+        return HeldModel(self.model, self.specs, self.path, self.history, self.class_names, self._serving)
+
+    def restore(self, held: HeldModel) -> ModelInfo:
+        """Make a held model current again (its serving copy is reused)."""
+        return self.set_model(held.model, held.path, held.history, held.class_names, held.serving)
+
+    def require_model(self):
+        if self.model is None:
+            raise RuntimeError("no model is loaded yet")
+        return self.model
+
+    def info(self, include_weights: bool = True) -> ModelInfo:
+        """The current model as plain data."""
+        model = self.require_model()
+        return ModelInfo(
+            path=self.path, name=model.name, layers=list(self.specs),
+            input_shape=tuple(int(d) for d in model.inputs[0].shape[1:]), class_names=list(self.class_names),
+            weights=layer_weights(model) if include_weights else [], history=list(self.history),
+            architecture=model.to_json(), generation=self.generation)
+
+    # --- weights flowing from training to the serving copy --------------------------------------
+    def publish_weights(self, model, force: bool = False) -> bool:
+        """Snapshot `model`'s weights for the serving copy, at most every PUBLISH_INTERVAL_S
+        (call between batches, on the thread that trains); True if a snapshot was taken."""
+        now = time.monotonic()
+        if not force and now - self._published_at < PUBLISH_INTERVAL_S:
+            return False
+        weights = model.get_weights()
+        with self._weights_lock:
+            self._pending_weights = weights
+            self._published_at = now
+        return True
+
+    def weights_published_at(self) -> float:
+        return self._published_at
+
+    # --- the serving copy (quick thread) ---------------------------------------------------------
+    @contextlib.contextmanager
+    def serving(self) -> Iterator[Serving]:
+        """Hold the serving copy, its weights brought up to date with the newest snapshot."""
+        with self._serving_lock:
+            if self._serving is None:
+                raise RuntimeError("no model is loaded yet")
+            with self._weights_lock:
+                pending, self._pending_weights = self._pending_weights, None
+            if pending is not None:
+                self._serving.model.set_weights(pending)
+            yield self._serving
+
+    def probe(self, image: np.ndarray) -> list[np.ndarray]:
+        """Every layer's output for `image` from the serving copy; remembers it as the live input."""
+        image = np.asarray(image, dtype=np.float32)
+        with self.serving() as serving:
+            outputs = serving.probe(image)
+        self.live_input = image
+        return outputs
+
+    def has_pending_weights(self) -> bool:
+        with self._weights_lock:
+            return self._pending_weights is not None
+
+    # --- work the quick thread does when it has no request ---------------------------------------
+    def add_idle_hook(self, hook: Callable[[], None]) -> None:
+        """Run `hook()` on the quick thread whenever it is idle (about every 50 ms)."""
+        self._idle_hooks.append(hook)
+
+    def remove_idle_hook(self, hook: Callable[[], None]) -> None:
+        if hook in self._idle_hooks:
+            self._idle_hooks.remove(hook)
+
+    def run_idle_hooks(self) -> None:
+        for hook in list(self._idle_hooks):
+            hook()
