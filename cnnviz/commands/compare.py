@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.models / "variant.keras")
     dataset = load_data_or_fail(args.data)
 
+    import logging
+
     from cnnviz.core.comparison import format_comparison_table, train_variant, write_comparison_csv
     from cnnviz.core.model import save_model
     from cnnviz.core.training import TrainConfig, TrainingControl, history_path_for, write_history_csv
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
                          steps_per_execution=args.steps_per_execution)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)  # each new variant traces anew: no retracing warning
     control = TrainingControl()
     bar = ProgressBar(sys.stderr)
     num_train = len(dataset.limited(args.limit).x_train)
