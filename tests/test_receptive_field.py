@@ -43,6 +43,16 @@ def test_same_padding_clips_the_border_units():
     assert unit_box(geometries([stride_one], (28, 28, 1))[0], 0, 27, (28, 28)) == Box(0, 25, 3, 3, True)
 
 
+def test_networks_that_differ_only_in_config_are_not_confused():
+    def conv(kernel):  # same name, shape and parameter count: only the config tells them apart
+        return LayerSpec("c", "Conv2D", (28, 28, 1), 10, {"kernel_size": kernel, "strides": 1, "padding": "same"})
+
+    for make in (list, tuple):
+        assert geometries(make([conv(3)]), (28, 28, 1))[0].size == 3
+        assert geometries(make([conv(5)]), (28, 28, 1))[0].size == 5
+        assert geometries(make([conv(3)]), (28, 28, 1))[0].size == 3
+
+
 def test_non_square_geometry_has_no_single_size():
     spec = LayerSpec("c", "Conv2D", (26, 24, 1), 16, {"kernel_size": (3, 5), "strides": 1, "padding": "valid"})
     geometry = geometries([spec], (28, 28, 1))[0]

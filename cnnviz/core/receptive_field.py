@@ -120,8 +120,13 @@ class _Window:
     def size_out(self) -> int:
         return (self.size_in + self.pad_before + self.pad_after - self.span) // self.stride + 1
 
-    def cells_seen(self, units) -> set[int]:
+    def cells_seen(self, units: range | set[int]) -> range | set[int]:
         """The real input cells (not padding) that the given output units' windows touch."""
+        if isinstance(units, range) and self.dilation == 1 and self.stride <= self.taps:
+            # contiguous windows that overlap or touch: their union is one run of cells
+            low = max(units.start * self.stride - self.pad_before, 0)
+            high = min((units.stop - 1) * self.stride - self.pad_before + self.taps, self.size_in)
+            return range(low, max(high, low))
         seen: set[int] = set()
         for unit in units:
             start = unit * self.stride - self.pad_before
@@ -134,7 +139,7 @@ class _Window:
 
 def geometries(specs: Sequence[LayerSpec], input_shape: Sequence[int]) -> list[Geometry | None]:
     """The receptive-field geometry of every layer in input pixels (None: not spatial, or unknown)."""
-    found = _propagate(specs, input_shape, MODEL_INPUT)
+    found = _propagate_cached(specs, input_shape, MODEL_INPUT)
     return [found.get(spec.name) for spec in specs]
 
 
@@ -173,7 +178,7 @@ def feeding_units(specs: Sequence[LayerSpec], input_shape: Sequence[int], layer:
         source_shape = specs[source].output_shape
     if len(source_shape) != 3:
         raise ValueError(f"{source_name} is not a stack of maps (shape {source_shape})")
-    found = _propagate(specs, input_shape, source_name)
+    found = _propagate_cached(specs, input_shape, source_name)
     if specs[target].name not in found:
         raise ValueError(f"{specs[target].name} does not depend on {source_name}")
     box = unit_box(found[specs[target].name], y, x, source_shape[:2])
@@ -184,13 +189,13 @@ def _axis_span(start: int, size: int, limit: int, windows: tuple, unit: int) -> 
     """Along one axis: the input cells [low, high) a unit can be changed by, and whether its full field
     [start, start + size) reaches beyond them (into padding). Exact through `windows` when given."""
     if windows:
-        cells = {unit}
+        cells: range | set[int] = range(unit, unit + 1)
         for window in reversed(windows):
             cells = window.cells_seen(cells)
             if not cells:
                 low = min(max(start, 0), limit)
                 return low, low, True
-        low, high = min(cells), max(cells) + 1
+        low, high = (cells.start, cells.stop) if isinstance(cells, range) else (min(cells), max(cells) + 1)
         return low, high, (low, high) != (start, start + size)
     low, high = max(start, 0), min(start + size, limit)
     return low, max(high, low), (low, high) != (start, start + size)
@@ -206,6 +211,33 @@ def layer_index(specs: Sequence[LayerSpec], layer: int | str) -> int:
     if not -len(specs) <= layer < len(specs):
         raise ValueError(f"layer index {layer} is out of range (the network has {len(specs)} layers)")
     return layer % len(specs)
+
+
+_CACHE: dict[tuple, tuple[Sequence[LayerSpec], dict[str, Geometry | None]]] = {}
+_CACHE_SIZE = 64
+
+
+def _propagate_cached(specs: Sequence[LayerSpec], input_shape: Sequence[int],
+                      source: str) -> dict[str, Geometry | None]:
+    """`_propagate`, remembered per network, input shape and source: the GUI asks on every mouse move
+    about the same network. A tuple of specs is known by identity (it is kept alive in the cache);
+    any other sequence by its names, shapes and configs. The result is shared: never change it."""
+    if isinstance(specs, tuple):
+        key = (id(specs), tuple(input_shape), source)
+    else:
+        try:
+            key = (tuple((spec, tuple(sorted(spec.config.items()))) for spec in specs), tuple(input_shape), source)
+            hash(key)
+        except TypeError:  # a config value that is not hashable: compute every time
+            return _propagate(specs, input_shape, source)
+    entry = _CACHE.get(key)
+    if entry is not None and (entry[0] is specs or not isinstance(specs, tuple)):
+        return entry[1]
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    found = _propagate(specs, input_shape, source)
+    _CACHE[key] = (specs, found)
+    return found
 
 
 def _propagate(specs: Sequence[LayerSpec], input_shape: Sequence[int], source: str) -> dict[str, Geometry | None]:

@@ -206,18 +206,17 @@ def explain_conv(spec: LayerSpec, previous_output: np.ndarray, weights: Sequence
                  y: int, x: int, source: str = "") -> ConvUnit:
     """Unit (y, x) of filter `channel` of a Conv2D layer (weights: kernel (kh, kw, C_in, C_out)[, bias])."""
     config = spec.config
-    kernel = np.asarray(weights[0], np.float64)
+    kernel = np.asarray(weights[0])
     biases = np.asarray(weights[1], np.float64) if len(weights) > 1 else np.zeros(kernel.shape[-1])
-    groups = int(config.get("groups", 1))
     previous = _as_maps(previous_output)
-    if groups != 1 or kernel.shape[2] != previous.shape[2]:
+    if int(config.get("groups", 1)) != 1 or kernel.shape[2] != previous.shape[2]:
         raise UnitError(f"{spec.name}: grouped convolutions are not explained")
     window, inside, origin, step = _cut_window(spec, previous, kernel.shape[:2], y, x, fill=0.0)
     pre_all = None
     activation = _activation_name(config)
     if activation == "softmax":  # over the channels at this position: every filter's sum is needed
-        pre_all = np.einsum("ijc,ijco->o", window, kernel) + biases
-    filter_weights = kernel[:, :, :, channel]
+        pre_all = np.einsum("ijc,ijco->o", window, kernel.astype(np.float64)) + biases
+    filter_weights = kernel[:, :, :, channel].astype(np.float64)
     pre_activation = float((window * filter_weights).sum() + biases[channel])
     return ConvUnit(spec.name, source, channel, y, x, window, filter_weights, inside, origin, step,
                     float(biases[channel]), pre_activation, activation,
@@ -245,13 +244,13 @@ def explain_dense(spec: LayerSpec, previous_output: np.ndarray, weights: Sequenc
                   source: str = "") -> DenseUnit:
     """Unit `unit` of a Dense layer on a flat input (weights: kernel (N, units)[, bias])."""
     inputs = np.asarray(previous_output, np.float64).reshape(-1)
-    kernel = np.asarray(weights[0], np.float64)
+    kernel = np.asarray(weights[0])
     biases = np.asarray(weights[1], np.float64) if len(weights) > 1 else np.zeros(kernel.shape[-1])
     if kernel.shape[0] != inputs.size:
         raise UnitError(f"{spec.name} takes {kernel.shape[0]} inputs, not {inputs.size}")
     activation = _activation_name(spec.config)
-    pre_all = inputs @ kernel + biases if activation == "softmax" else None
-    column = kernel[:, unit]
+    pre_all = inputs @ kernel.astype(np.float64) + biases if activation == "softmax" else None
+    column = kernel[:, unit].astype(np.float64)
     pre_activation = float(inputs @ column + biases[unit])
     return DenseUnit(spec.name, source, unit, inputs, column, float(biases[unit]), pre_activation, activation,
                      _activate(activation, pre_activation, pre_all, unit))
@@ -273,6 +272,10 @@ def _cut_window(spec: LayerSpec, previous: np.ndarray, kernel_hw: tuple[int, int
     padding = config.get("padding", "valid")
     origin = tuple(position * stride - window_padding(step_ * (k - 1) + 1, stride, size, padding)[0]
                    for position, stride, step_, k, size in zip((y, x), strides, step, kernel_hw, previous.shape[:2]))
+    last = (origin[0] + step[0] * (kernel_hw[0] - 1), origin[1] + step[1] * (kernel_hw[1] - 1))
+    if min(origin) >= 0 and last[0] < previous.shape[0] and last[1] < previous.shape[1]:  # no padding met
+        window = previous[origin[0]:last[0] + 1:step[0], origin[1]:last[1] + 1:step[1]].astype(np.float64)
+        return window, np.ones(kernel_hw, bool), origin, step
     rows = origin[0] + step[0] * np.arange(kernel_hw[0])
     cols = origin[1] + step[1] * np.arange(kernel_hw[1])
     rows_inside = (rows >= 0) & (rows < previous.shape[0])
