@@ -1,6 +1,14 @@
-"""A square canvas to draw a digit on with the mouse or a pen: white ink on black, like MNIST."""
+"""A square canvas to draw a digit on with the mouse or a pen: white ink on black, like MNIST.
+
+After an image is opened, the canvas shows the picture itself with what the reader found drawn
+over it (a `PictureOverlay`): the ink it detected outlined, the box it used, and the other marks
+it found, which the user can click to read instead. Drawing, clearing or undoing leaves the
+picture and shows the canvas's own pixels again.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -11,6 +19,38 @@ from cnnviz.core.preprocess import CANVAS_SIZE
 
 DEFAULT_BRUSH_WIDTH = 22
 MAX_UNDO = 50
+OUTLINE_COLOUR = QColor(40, 230, 110)
+BOX_COLOUR = QColor(255, 170, 40)
+OTHER_BOX_COLOUR = QColor(120, 170, 255)
+
+
+@dataclass(frozen=True)
+class PictureOverlay:
+    """An opened picture and what was read in it, in canvas pixels (the canvas is size×size).
+
+    `picture` is (size, size) uint8 grey; `outline` is (size, size) bool, the ring just outside the
+    detected ink; `boxes` are (top, left, bottom, right) of every mark found, `chosen` the one used.
+    """
+
+    picture: np.ndarray
+    outline: np.ndarray
+    boxes: tuple[tuple[float, float, float, float], ...]
+    chosen: int | None
+
+
+def _grey_image(pixels: np.ndarray) -> QImage:
+    """(H, W) uint8 -> an owned Grayscale8 QImage."""
+    pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
+    return QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
+                  QImage.Format.Format_Grayscale8).copy()
+
+
+def _outline_image(outline: np.ndarray) -> QImage:
+    """(H, W) bool -> an ARGB32 QImage, OUTLINE_COLOUR where set, transparent elsewhere."""
+    argb = np.zeros(outline.shape, np.uint32)
+    argb[outline] = 0xFF000000 | (OUTLINE_COLOUR.red() << 16) | (OUTLINE_COLOUR.green() << 8) | OUTLINE_COLOUR.blue()
+    argb = np.ascontiguousarray(argb)
+    return QImage(argb.data, argb.shape[1], argb.shape[0], argb.strides[0], QImage.Format.Format_ARGB32).copy()
 
 
 class DrawingCanvas(QWidget):
@@ -23,6 +63,8 @@ class DrawingCanvas(QWidget):
 
     image_changed = Signal()      # the pixels changed (during a stroke: after every segment)
     stroke_finished = Signal()
+    overlay_changed = Signal(bool)   # a picture overlay was set (True) or dropped (False)
+    mark_clicked = Signal(int)       # the user clicked mark N of the picture overlay
 
     def __init__(self, parent: QWidget | None = None, size: int = CANVAS_SIZE):
         super().__init__(parent)
@@ -33,6 +75,8 @@ class DrawingCanvas(QWidget):
         self._last_point: QPointF | None = None
         self._brush_width = float(DEFAULT_BRUSH_WIDTH)
         self._guides: tuple[tuple[int, int, int, int], tuple[float, float]] | None = None
+        self._overlay: PictureOverlay | None = None
+        self._overlay_images: tuple[QImage, QImage] | None = None
         self._empty = True
         self.setMinimumSize(160, 160)
         size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
@@ -59,12 +103,18 @@ class DrawingCanvas(QWidget):
     def is_empty(self) -> bool:
         return self._empty
 
-    def set_image(self, image: np.ndarray, exact_input: np.ndarray | None = None) -> None:
-        """Replace the canvas with `image` (size×size floats in [0, 1]); undoable."""
+    def set_image(self, image: np.ndarray, exact_input: np.ndarray | None = None,
+                  overlay: PictureOverlay | None = None) -> None:
+        """Replace the canvas with `image` (size×size floats in [0, 1]); undoable.
+
+        With an `overlay`, the canvas shows that picture and what was read in it until the next
+        stroke, clear, undo or image; `image` is still what the canvas holds (and draws on).
+        """
         image = np.asarray(image, dtype=np.float32)
         if image.shape != (self.canvas_size, self.canvas_size):
             raise ValueError(f"the canvas is {self.canvas_size}×{self.canvas_size}, not {image.shape}")
         self._push_undo()
+        self._set_overlay(overlay)
         pixels = np.ascontiguousarray(np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8))
         self._pixels = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
                               QImage.Format.Format_Grayscale8).copy()
@@ -73,9 +123,10 @@ class DrawingCanvas(QWidget):
 
     def clear(self) -> None:
         """Black canvas (undoable)."""
-        if self._empty and self._exact_input is None:
+        if self._empty and self._exact_input is None and self._overlay is None:
             return
         self._push_undo()
+        self._set_overlay(None)
         self._pixels.fill(0)
         self._exact_input = None
         self._changed()
@@ -85,6 +136,7 @@ class DrawingCanvas(QWidget):
         if not self._undo:
             return False
         self._pixels, self._exact_input = self._undo.pop()
+        self._set_overlay(None)
         self._changed()
         return True
 
@@ -103,6 +155,29 @@ class DrawingCanvas(QWidget):
         self._guides = None if ink_box is None or centre is None else (ink_box, centre)
         self.update()
 
+    def overlay(self) -> PictureOverlay | None:
+        """The picture shown over the canvas, or None."""
+        return self._overlay
+
+    def _set_overlay(self, overlay: PictureOverlay | None) -> None:
+        had = self._overlay is not None
+        self._overlay = overlay
+        self._overlay_images = None if overlay is None else (_grey_image(overlay.picture),
+                                                             _outline_image(overlay.outline))
+        self.update()
+        if had or overlay is not None:
+            self.overlay_changed.emit(overlay is not None)
+
+    def _mark_at(self, position: QPointF) -> int | None:
+        """The overlay's mark (other than the one in use) whose box holds `position` (widget pixels)."""
+        if self._overlay is None:
+            return None
+        point = self._to_canvas(position)
+        for index, (top, left, bottom, right) in enumerate(self._overlay.boxes):
+            if index != self._overlay.chosen and left <= point.x() <= right and top <= point.y() <= bottom:
+                return index
+        return None
+
     def _push_undo(self) -> None:
         self._undo.append((self._pixels.copy(), self._exact_input))
         del self._undo[:-MAX_UNDO]
@@ -115,6 +190,7 @@ class DrawingCanvas(QWidget):
     # --- strokes -----------------------------------------------------------------------------
     def _begin_stroke(self, position: QPointF, pressure: float = 1.0) -> None:
         self._push_undo()
+        self._set_overlay(None)
         self._exact_input = None
         self._last_point = self._to_canvas(position)
         self._paint_segment(self._last_point, self._last_point, pressure)
@@ -174,9 +250,14 @@ class DrawingCanvas(QWidget):
         painter.fillRect(self.rect(), self.palette().window())
         target = self._target_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
-        painter.drawImage(target, self._pixels)
+        if self._overlay_images is not None:
+            self._paint_overlay(painter, target)
+        else:
+            painter.drawImage(target, self._pixels)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        if self._empty:
+        if self._overlay is not None:
+            pass  # the overlay shows the reader's own box
+        elif self._empty:
             painter.setPen(QColor(150, 150, 160))
             font = QFont(self.font())
             font.setPointSizeF(font.pointSizeF() * 1.15)
@@ -200,8 +281,32 @@ class DrawingCanvas(QWidget):
         painter.drawLine(centre + QPointF(-6, 0), centre + QPointF(6, 0))
         painter.drawLine(centre + QPointF(0, -6), centre + QPointF(0, 6))
 
+    def _paint_overlay(self, painter: QPainter, target: QRectF) -> None:
+        """The opened picture, its detected ink outlined, the box used (solid) and other marks (dashed)."""
+        picture, outline = self._overlay_images
+        painter.drawImage(target, picture)
+        painter.drawImage(target, outline)
+        scale = target.width() / self.canvas_size
+        font = QFont(self.font())
+        font.setBold(True)
+        painter.setFont(font)
+        for index, (top, left, bottom, right) in enumerate(self._overlay.boxes):
+            chosen = index == self._overlay.chosen
+            colour = BOX_COLOUR if chosen else OTHER_BOX_COLOUR
+            painter.setPen(QPen(colour, 2 if chosen else 1.5, Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine))
+            box = QRectF(target.x() + left * scale, target.y() + top * scale,
+                         (right - left) * scale, (bottom - top) * scale)
+            painter.drawRect(box)
+            if len(self._overlay.boxes) > 1:
+                painter.drawText(box.topLeft() + QPointF(3, -3 if box.top() > target.top() + 14 else 13),
+                                 str(index + 1))
+
     def mousePressEvent(self, event) -> None:  # noqa: N802
         if event.button() == Qt.MouseButton.LeftButton:
+            mark = self._mark_at(event.position())
+            if mark is not None:
+                self.mark_clicked.emit(mark)
+                return
             self._begin_stroke(event.position())
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802

@@ -21,10 +21,11 @@ from cnnviz.compute.protocol import ComputeError, ModelInfo
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, lookup_table
 from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
-from cnnviz.core.preprocess import centre_of_mass, fit_into_square, image_on_canvas, preprocess
+from cnnviz.core.preprocess import centre_of_mass, fit_into_square, preprocess
 from cnnviz.gui.channel_view import ChannelView
 from cnnviz.gui.colorbar import ColorBar
 from cnnviz.gui.drawing_canvas import DrawingCanvas
+from cnnviz.gui.image_adjust import ImageAdjust
 from cnnviz.gui.latest_request import LatestRequest
 from cnnviz.gui.layer_grid import LayerGrid
 from cnnviz.gui.model_input_view import ModelInputView
@@ -114,6 +115,9 @@ class InspectorWidget(QWidget):
         left = QVBoxLayout()
         left.setSpacing(6)
         left.addWidget(self.canvas, 1)
+        self.image_adjust = ImageAdjust(self.canvas)   # invert / threshold for an opened picture
+        self.image_adjust.status_message.connect(self.status_message)
+        left.addWidget(self.image_adjust)
         left.addLayout(self._tool_row())
         left.addLayout(self._brush_row())
         below = QHBoxLayout()
@@ -362,18 +366,18 @@ class InspectorWidget(QWidget):
 
     # --- inputs --------------------------------------------------------------------------------
     def open_image(self, path: str | Path) -> bool:
-        """Put the digit of an image file on the canvas; on failure say why and keep the canvas."""
-        from cnnviz.core.images import ImageFileError, read_image
+        """Read the digit in an image file and show it on the canvas (with what was found outlined over
+        the picture, see ImageAdjust); on failure say why and keep the canvas."""
+        from cnnviz.core.images import ImageFileError, read_grey
 
         try:
-            image = read_image(path)
+            grey = read_grey(path)
         except ImageFileError as exc:
             self.status_message.emit(str(exc))
             if self.isVisible():
                 QMessageBox.warning(self, "Cannot open image", str(exc))
             return False
-        self.canvas.set_image(image_on_canvas(image))
-        self.status_message.emit(f"Opened {Path(path).name} ({image.shape[1]}×{image.shape[0]} pixels).")
+        self.image_adjust.open_picture(grey, Path(path).name)   # says what it read on status_message
         return True
 
     def show_test_digit(self, index: int) -> bool:
