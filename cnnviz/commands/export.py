@@ -1,10 +1,12 @@
-"""`cnnviz export`: feature-map PNGs, the exact activations and a manifest for one digit."""
+"""`cnnviz export`: feature-map PNGs, the exact activations and a manifest for one image (any model)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from cnnviz.core.colormaps import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS
 from cnnviz.core.export import DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE
@@ -20,12 +22,19 @@ def add_parser(subparsers) -> None:
                     "if anything fails; an existing non-empty folder is kept unless --overwrite.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", type=Path, metavar="PATH",
-                        help="an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made")
-    source.add_argument("--test-index", type=int, metavar="N", help="MNIST test digit N (0 to 9999)")
+                        help="an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made for digit "
+                             "models, resized for others (see --preprocess)")
+    source.add_argument("--test-index", type=int, metavar="N",
+                        help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
     parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras model file (default: the shipped, pre-trained model)")
+                        help="a .keras or .h5 model file (default: the shipped, pre-trained model)")
     parser.add_argument("--data", metavar="PATH", type=Path,
-                        help="an MNIST file for --test-index (default: the cached MNIST)")
+                        help="a copy of the dataset for --test-index (default: the cached one)")
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"),
+                        help="the dataset of --test-index (default: the one the model's classes match)")
+    parser.add_argument("--preprocess", choices=("auto", "digit", "resize"), default="auto",
+                        help="how --image becomes the model input: digit (MNIST's recipe), resize (as it "
+                             "is), auto (default: digit for digit models)")
     parser.add_argument("--out", type=Path, metavar="DIR", required=True, help="the folder to create")
     parser.add_argument("--layers", nargs="+", metavar="NAME",
                         help="only these layers, e.g. conv2d_1 max_pooling2d_1 (default: all)")
@@ -51,7 +60,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import CliError, load_data_or_fail, load_model_or_fail
+    from cnnviz.commands.common import CliError, open_model_or_fail
     from cnnviz.core.export import (ExportError, ExportOptions, TargetExistsError, check_target,
                                     export_activations)
     from cnnviz.core.paths import default_model_path
@@ -68,41 +77,66 @@ def run(args: argparse.Namespace) -> int:
     if args.channel is not None and (not args.layers or len(args.layers) != 1):
         raise CliError("--channel needs exactly one layer in --layers")
 
-    source_image = None
-    if args.image is not None:
-        from cnnviz.core.images import ImageFileError, read_image
-        from cnnviz.core.preprocess import model_input
-
-        try:
-            source_image = read_image(args.image)
-        except ImageFileError as exc:
-            raise CliError(str(exc)) from exc
-        image = model_input(source_image)
-        if image is None:
-            raise CliError(f"{args.image.name} is blank: there is no digit to export")
-        source = f"image {args.image}"
-    else:
-        dataset = load_data_or_fail(args.data)
-        count = len(dataset.x_test)
-        if not 0 <= args.test_index < count:
-            raise CliError(f"--test-index must be from 0 to {count - 1}, not {args.test_index}")
-        image = dataset.x_test[args.test_index].astype("float32") / 255.0
-        source = f"MNIST test digit {args.test_index} (label {int(dataset.y_test[args.test_index])})"
-
     from cnnviz.core.activations import ActivationProbe
 
     model_path = args.model or default_model_path()
-    probe = ActivationProbe(load_model_or_fail(model_path))
+    model, info = open_model_or_fail(model_path)
+    if args.image is not None:
+        source_image, image, source = _image_input(args, info)
+    else:
+        source_image, image, source = None, *_test_image(args, info)
+    probe = ActivationProbe(model, info)
     outputs = probe(image)
+    probabilities = probe.probabilities_from(outputs)
+    if not all(np.isfinite(output).all() for output in outputs):
+        raise CliError(f"the model's outputs are not finite numbers (NaN or infinite weights in "
+                       f"{', '.join(info.non_finite_layers) or 'the model'}); nothing was exported")
     try:
         result = export_activations(
             args.out, image, outputs, probe.layer_names, probe.layer_kinds, source_image=source_image,
             source=source, model_path=model_path, options=options, layers=args.layers, channel=args.channel,
-            overwrite=args.overwrite)
+            overwrite=args.overwrite, probabilities=probabilities, class_names=info.class_names,
+            input_scale=info.input_scale)
     except ExportError as exc:
         raise CliError(str(exc)) from exc
     prediction = result.manifest["prediction"]
     confidence = prediction["probabilities"][prediction["digit"]]
     print(f"Wrote {len(result.files)} files to {result.folder} "
-          f"(predicted {prediction['digit']}, {confidence:.1%}).", file=sys.stdout)
+          f"(predicted {info.class_names[prediction['digit']]}, {confidence:.1%}).", file=sys.stdout)
     return 0
+
+
+def _image_input(args: argparse.Namespace, info):
+    """(source image for 00_input.png, model input, source text) for --image."""
+    from cnnviz.commands.common import CliError
+    from cnnviz.core.images import ImageFileError, read_pixels, to_greyscale
+    from cnnviz.core.model_input import prepare_pixels
+
+    try:
+        pixels = read_pixels(args.image)
+        prepared = prepare_pixels(pixels, info, args.preprocess)
+    except ImageFileError as exc:
+        raise CliError(str(exc)) from exc
+    except ValueError as exc:
+        raise CliError(f"--preprocess {args.preprocess}: {exc}") from exc
+    if prepared.array is None:
+        raise CliError(f"{args.image.name} is blank: there is no digit to export")
+    return to_greyscale(pixels), prepared.array, f"image {args.image} ({prepared.preparation})"
+
+
+def _test_image(args: argparse.Namespace, info):
+    """(model input, source text) for --test-index, from the dataset the model classifies."""
+    from cnnviz.commands.common import CliError, load_data_or_fail
+    from cnnviz.core.model_files import ModelFileError, dataset_for_model
+
+    try:
+        name = dataset_for_model(info, args.dataset)
+    except ModelFileError as exc:
+        raise CliError(f"--test-index: {exc}") from exc
+    dataset = load_data_or_fail(args.data, dataset=name)
+    count = len(dataset.x_test)
+    if not 0 <= args.test_index < count:
+        raise CliError(f"--test-index must be from 0 to {count - 1}, not {args.test_index}")
+    image = dataset.x_test[args.test_index].astype(np.float32)[..., None] * np.float32(info.input_scale / 255.0)
+    label = dataset.class_names[int(dataset.y_test[args.test_index])]
+    return image, f"{dataset.spec.title} test {dataset.spec.item} {args.test_index} (label {label})"

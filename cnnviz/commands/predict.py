@@ -1,4 +1,4 @@
-"""`cnnviz predict IMAGE ...`: the digit in each image file, preprocessed as the app does."""
+"""`cnnviz predict IMAGE ...`: the class of each image file, prepared as the app does (any image classifier)."""
 
 from __future__ import annotations
 
@@ -7,47 +7,77 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
+
 
 def add_parser(subparsers) -> None:
+    from cnnviz.core.model_input import PREPARATIONS
+
     parser = subparsers.add_parser(
-        "predict", help="predict the digit in image files",
-        description="Read each image (PNG, JPEG, GIF, BMP; dark-on-light or light-on-dark), prepare it "
-                    "as MNIST was made (ink box scaled into 20×20, centred by mass in 28×28) and print "
-                    "the predicted digit with the ten probabilities, one line per image.")
+        "predict", help="predict the class of image files",
+        description="Read each image (PNG, JPEG, GIF, BMP) and print the model's prediction with every class "
+                    "probability, one line per image. For digit models the image is prepared as MNIST was "
+                    "made (ink found on either paper, its box scaled into 20×20, centred by mass in 28×28); "
+                    "for other models it is resized to the model's input, in grey or colour as it wants.")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to read")
     parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras model file (default: the shipped, pre-trained model)")
+                        help="a .keras or .h5 model file (default: the shipped, pre-trained model)")
     parser.add_argument("--json", action="store_true",
-                        help='one JSON object a line: {"path", "digit", "probabilities"} (null for no digit)')
+                        help='one JSON object a line: {"path", "digit" (the class index), "class" (its name), '
+                             '"probabilities"} (null when there is no digit or the output is not a number)')
+    parser.add_argument("--preprocess", choices=PREPARATIONS, default="auto",
+                        help="digit: MNIST's recipe (28×28 grey models only); resize: the image as it is, "
+                             "resized; auto (default): digit for digit models, resize for others")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import load_model_or_fail
+    from cnnviz.commands.common import CliError, open_model_or_fail
     from cnnviz.core.activations import ActivationProbe
-    from cnnviz.core.images import ImageFileError, read_image
-    from cnnviz.core.preprocess import image_on_canvas, model_input
+    from cnnviz.core.images import ImageFileError
+    from cnnviz.core.model_input import choose_preparation, prepare_file
 
-    probe = ActivationProbe(load_model_or_fail(args.model))
+    model, info = open_model_or_fail(args.model)
+    try:
+        choose_preparation(info, args.preprocess)
+    except ValueError as exc:
+        raise CliError(f"--preprocess {args.preprocess}: {exc}") from exc
+    if info.outputs_logits:
+        scores = "logits" if info.output_activation == "linear" else f"{info.output_activation} scores"
+        print(f"cnnviz predict: the model outputs {scores}, not probabilities; cnnviz applies softmax to them.",
+              file=sys.stderr)
+    probe = ActivationProbe(model, info)
     failures = 0
     for path in args.images:
         try:
-            image = model_input(image_on_canvas(read_image(path)))  # exactly as the app does
+            prepared = prepare_file(path, info, args.preprocess)
         except ImageFileError as exc:
             print(f"cnnviz predict: {exc}", file=sys.stderr)
             failures += 1
             continue
-        probabilities = None if image is None else [float(p) for p in probe.probabilities(image)]
-        print(_format_line(str(path), probabilities, args.json), flush=True)
+        probabilities = None
+        if prepared.array is not None:
+            values = probe.probabilities(prepared.array)
+            probabilities = [float(p) for p in values] if np.isfinite(values).all() else "not finite"
+        print(_format_line(str(path), probabilities, info.class_names, args.json), flush=True)
     return 1 if failures else 0
 
 
-def _format_line(path: str, probabilities: list[float] | None, as_json: bool) -> str:
-    """One output line; a blank image says "no digit" rather than guessing."""
-    digit = None if probabilities is None else max(range(10), key=probabilities.__getitem__)
+def _format_line(path: str, probabilities, class_names, as_json: bool) -> str:
+    """One output line; a blank image says "no digit" rather than guessing, NaN outputs say so."""
+    not_finite = probabilities == "not finite"
+    if not_finite:
+        probabilities = None
+    index = None if probabilities is None else max(range(len(probabilities)), key=probabilities.__getitem__)
+    name = None if index is None else class_names[index]
     if as_json:
-        return json.dumps({"path": path, "digit": digit, "probabilities": probabilities})
+        record = {"path": path, "digit": index, "class": name, "probabilities": probabilities}
+        if not_finite:
+            record["error"] = "the model's outputs are not finite numbers"
+        return json.dumps(record, allow_nan=False)
+    if not_finite:
+        return f"{path}\tno prediction (the model's outputs are not finite numbers)"
     if probabilities is None:
         return f"{path}\tno digit (the image is blank)"
     listed = " ".join(f"{p:.4f}" for p in probabilities)
-    return f"{path}\t{digit}\t{probabilities[digit]:.1%}\t{listed}"
+    return f"{path}\t{name}\t{probabilities[index]:.1%}\t{listed}"
