@@ -56,7 +56,8 @@ def test_fashion_mnist_from_keras_cache_and_from_a_given_folder_npz_or_file(fash
     shutil.copytree(SYSTEM_FOLDER, keras_folder)
     log = SourceLog()
     assert load_dataset("fashion-mnist", log=log).source == str(keras_folder) and log.reports[0].ok
-    npz = data_module.write_npz(fashion, no_caches / "fashion.npz")
+    npz = no_caches / "fashion.npz"
+    np.savez(npz, x_train=fashion.x_train, y_train=fashion.y_train, x_test=fashion.x_test, y_test=fashion.y_test)
     assert read_dataset_file(npz, FASHION_MNIST, check_checksum=True).name == "fashion-mnist"
     one_file = keras_folder / "t10k-labels-idx1-ubyte.gz"
     assert load_dataset("fashion-mnist", one_file).source == str(one_file)
@@ -82,7 +83,7 @@ def test_a_truncated_idx_file_is_refused(tmp_path):
                  "t10k-labels-idx1-ubyte"):
         shutil.copy(SYSTEM_FOLDER / f"{name}.gz", tmp_path / f"{name}.gz")
     data = gzip.decompress((tmp_path / "t10k-images-idx3-ubyte.gz").read_bytes())
-    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(data[:-100]))
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(data[:-100], compresslevel=1))
     with pytest.raises(DataError, match="truncated"):
         read_dataset_file(tmp_path, FASHION_MNIST)
 
@@ -121,6 +122,7 @@ def test_data_command_for_fashion_mnist_and_the_fetch_listing(no_caches, capsys)
     assert "run `cnnviz data --fetch`" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_train_on_fashion_mnist_writes_the_class_names(tmp_path, capsys):
     out = tmp_path / "fm.keras"
     assert main(["train", "--dataset", "fashion-mnist", "--limit", "640", "--epochs", "1", "--out", str(out),
