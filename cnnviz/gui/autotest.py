@@ -5,7 +5,9 @@
 - `draw-and-screenshot`: draw a 7 on the canvas with mouse events, click a channel of the first
   convolution; prints the prediction;
 - `kill-and-recover`: train two epochs on a few thousand digits, SIGKILL the compute process
-  in the second, wait until the restarted process has the model back; prints how long it took.
+  in the second, wait until the restarted process has the model back; prints how long it took;
+- `open-image-and-screenshot`: open a photo-like picture of MNIST test digit 0 (a 7 on paper with
+  a light gradient, grain, saved as JPEG next to PATH); prints what was read and the prediction.
 All print "model ready" with both process ids when the first model is shown, then save a
 screenshot of the window to PATH and quit.
 """
@@ -20,7 +22,7 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 AUTOTEST_ENV = "CNNVIZ_AUTOTEST"
-MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover")
+MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
@@ -68,6 +70,9 @@ class _Autotest(QObject):
         self._started = True
         print(f"cnnviz autotest: model ready (gui pid {os.getpid()}, compute pid {self.window.client.pid})",
               flush=True)
+        if self.mode == "open-image-and-screenshot":
+            self._open_photo()
+            return
         if self.mode == "draw-and-screenshot":
             self._draw_seven()
             self._when(lambda: self.window.inspector.current_outputs() is not None, self._click_channel)
@@ -109,6 +114,25 @@ class _Autotest(QObject):
               f"banner: {self.window.banner.text()}", flush=True)
         self._when(lambda: self.window.inspector.current_outputs() is not None,
                    lambda: QTimer.singleShot(300, self._on_done))
+
+    def _open_photo(self) -> None:
+        """Open a photo-like JPEG of a 7 as the user would (File → Open image), then report."""
+        from cnnviz.core.data import load_mnist
+        from cnnviz.core.digit_styles import STYLES, render, save_picture
+
+        photo = render("photo", load_mnist(allow_download=False).x_test[0], seed=1)
+        path = save_picture(self.path.with_name(self.path.stem + "_input"), photo, STYLES["photo"].jpeg_quality)
+        inspector = self.window.inspector
+        inspector.open_image(path)
+
+        def report() -> None:
+            outputs = inspector.current_outputs()
+            reading = inspector.image_adjust.reading()
+            print(f"cnnviz autotest: opened {path.name}: {reading.describe()}; "
+                  f"predicted {int(outputs[-1].argmax())}", flush=True)
+            QTimer.singleShot(500, self._on_done)
+
+        self._when(lambda: inspector.current_outputs() is not None, report)
 
     def _draw_seven(self) -> None:
         """One left-button stroke through SEVEN, as mouse events on the canvas."""
