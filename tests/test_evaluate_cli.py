@@ -77,6 +77,18 @@ def test_train_writes_epochs_0_1_2_and_the_inner_ones_the_last_equal_to_the_mode
 
 
 @pytest.mark.slow
+def test_the_seed_fixes_the_initial_weights(trained_folder):
+    import keras
+
+    from cnnviz.core.model import build_seed_model, load_model
+
+    keras.utils.set_random_seed(1)
+    expected = build_seed_model().get_weights()
+    start = load_model(trained_folder / "checkpoints" / "epoch_00.keras").get_weights()
+    assert all(np.array_equal(a, b) for a, b in zip(start, expected))
+
+
+@pytest.mark.slow
 def test_evaluate_checkpoints_gives_every_test_accuracy(trained_folder, capsys):
     folder = trained_folder / "checkpoints"
     code, out, _ = run_in_process(capsys, "evaluate", "--checkpoints", str(folder), "--json")

@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                          learning_rate=args.learning_rate, limit=args.limit, seed=args.seed,
                          steps_per_execution=args.steps_per_execution or (10 if args.checkpoints else 32))
+    if args.seed is not None:  # before building: the seed must fix the initial weights too
+        import keras
+
+        keras.utils.set_random_seed(args.seed)
     model = build_architecture(args.architecture, args.optimizer, args.learning_rate)
     control = TrainingControl()
     bar = ProgressBar(sys.stderr)
