@@ -1,4 +1,9 @@
-"""Live loss and accuracy curves: per batch (raw and smoothed), per epoch, and on the test set."""
+"""Live loss and accuracy curves: per batch (raw and smoothed), per epoch, and on the test set.
+
+The smoothed curve is TensorBoard's: an exponential moving average with a start-up correction
+(debiased), so it follows the data from the first batch instead of rising from zero; the user
+sets its weight (0 = raw, 0.99 = very smooth), and the app remembers it.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +14,40 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QTimer, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from cnnviz.core.atomic import atomic_path
 from cnnviz.core.training import BatchProgress, EpochRecord
+from cnnviz.gui.qt_helpers import app_settings
 
-SMOOTHING = 0.05  # weight of the newest batch in the exponential moving average
+DEFAULT_SMOOTHING = 0.9   # TensorBoard's weight: the share of the running average kept at each batch
+MAX_SMOOTHING = 0.99
+SMOOTHING_KEY = "curves/smoothing"
 REDRAW_INTERVAL_MS = 100  # progress arrives at 25 Hz; the plots redraw at most 10 times a second
 RESCALE_INTERVAL_S = 2.0  # during a run the value axes follow the data every 2 s, not on every redraw
 _TRAIN_COLOUR = (64, 156, 255)
 _TEST_COLOUR = (255, 140, 40)
 _METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
+
+
+def smooth(values, weight: float, state: tuple[float, int] = (0.0, 0)) -> tuple[np.ndarray, tuple[float, int]]:
+    """TensorBoard's debiased exponential moving average of `values`, continuing from `state`.
+
+    `weight` in [0, 1) is the share of the running average kept at each value (0 = no smoothing).
+    The running average starts at 0 and is divided by 1 - weight**n after n values, which removes
+    the pull towards 0 of a plain average's start. A non-finite value is passed through unsmoothed.
+    Returns the smoothed values and the state to continue from with the next values.
+    """
+    last, count = state
+    out = np.empty(len(values))
+    for i, value in enumerate(np.asarray(values, dtype=np.float64)):
+        if not math.isfinite(value):
+            out[i] = value
+            continue
+        last = last * weight + (1.0 - weight) * value
+        count += 1
+        out[i] = last / (1.0 - weight ** count) if weight > 0 else last
+    return out, (last, count)
 
 
 class _Series:
@@ -82,7 +110,8 @@ class _MetricPlot:
         plot.addItem(self.readout, ignoreBounds=True)
         self.steps, self.values, self.smoothed = _Series(), _Series(), _Series()
         self.epochs, self.epoch_values, self.test_values = [], [], []
-        self._ema = math.nan
+        self.weight = DEFAULT_SMOOTHING
+        self._smoothing_state = (0.0, 0)
 
     def clear(self) -> None:
         for series in (self.steps, self.values, self.smoothed):
@@ -90,17 +119,19 @@ class _MetricPlot:
         self.epochs.clear()
         self.epoch_values.clear()
         self.test_values.clear()
-        self._ema = math.nan
+        self._smoothing_state = (0.0, 0)
 
     def add_batches(self, steps: np.ndarray, values: np.ndarray) -> None:
-        smoothed = np.empty(len(values))
-        ema = self._ema
-        for i, value in enumerate(values):
-            ema = value if math.isnan(ema) else (1 - SMOOTHING) * ema + SMOOTHING * value
-            smoothed[i] = ema
-        self._ema = ema
+        smoothed, self._smoothing_state = smooth(values, self.weight, self._smoothing_state)
         self.steps.extend(steps)
         self.values.extend(values)
+        self.smoothed.extend(smoothed)
+
+    def set_weight(self, weight: float) -> None:
+        """Smooth every batch value again with `weight`."""
+        self.weight = weight
+        smoothed, self._smoothing_state = smooth(self.values.values(), weight)
+        self.smoothed.clear()
         self.smoothed.extend(smoothed)
 
     def add_epoch(self, epoch: float, train_value: float, test_value: float) -> None:
@@ -175,6 +206,16 @@ class TrainingCurves(QWidget):
         for plot in self._plots:
             plot.plot.setLimits(yMin=0.0 if plot.key == "loss" else -0.02, yMax=None if plot.key == "loss" else 1.02)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self.smoothing_box = QDoubleSpinBox()
+        self.smoothing_box.setRange(0.0, MAX_SMOOTHING)
+        self.smoothing_box.setSingleStep(0.05)
+        self.smoothing_box.setDecimals(2)
+        self.smoothing_box.setToolTip("How smooth the batch curve's average is, as in TensorBoard: 0 follows "
+                                      "every batch, 0.99 averages over about a hundred (remembered)")
+        self.smoothing_box.setValue(self._remembered_smoothing())
+        for plot in self._plots:
+            plot.weight = self.smoothing_box.value()
+        self.smoothing_box.valueChanged.connect(self._on_smoothing_changed)
         self._history: list[EpochRecord] = []
         self._in_run = False
         self._last_rescale = 0.0
@@ -183,9 +224,24 @@ class TrainingCurves(QWidget):
         self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
         self._redraw_timer.timeout.connect(self._on_redraw_timer)
         self._redraw_timer.start()
+        header = QHBoxLayout()
+        header.setContentsMargins(4, 0, 4, 0)
+        header.addStretch(1)
+        header.addWidget(QLabel("Smoothing"))
+        header.addWidget(self.smoothing_box)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(header)
         layout.addWidget(self.graphics)
+
+    def smoothing(self) -> float:
+        """The weight of the smoothed curve's moving average (0 = raw)."""
+        return self.smoothing_box.value()
+
+    def set_smoothing(self, weight: float) -> None:
+        """Smooth with `weight` (clipped to 0 … 0.99), as if the user had set it."""
+        self.smoothing_box.setValue(weight)
 
     def clear(self) -> None:
         """Forget every point."""
@@ -254,6 +310,22 @@ class TrainingCurves(QWidget):
             if not exporter.export(str(tmp)) and not tmp.stat().st_size:
                 raise OSError(f"could not render the curves to {path.name}")
         return path
+
+    @staticmethod
+    def _remembered_smoothing() -> float:
+        try:
+            value = float(app_settings().value(SMOOTHING_KEY, DEFAULT_SMOOTHING))
+        except (TypeError, ValueError):
+            return DEFAULT_SMOOTHING
+        return min(max(value, 0.0), MAX_SMOOTHING) if math.isfinite(value) else DEFAULT_SMOOTHING
+
+    @Slot(float)
+    def _on_smoothing_changed(self, weight: float) -> None:
+        """Smooth everything again with the new weight, redraw, and remember it."""
+        for plot in self._plots:
+            plot.set_weight(weight)
+        app_settings().setValue(SMOOTHING_KEY, weight)
+        self._redraw()
 
     def _redraw(self) -> None:
         self._dirty = False
