@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cnnviz.core.colormaps import (ALL_COLORMAPS, COLORMAPS, DIVERGING_COLORMAP, centred_levels, channel_levels,
-                                   colorize, lookup_table, table_indices)
+from cnnviz.core.colormaps import (ALL_COLORMAPS, COLORMAPS, DIVERGING_COLORMAP, NORMALISATIONS, centred_levels,
+                                   channel_levels, colorize, lookup_table, table_indices)
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -80,3 +80,34 @@ def test_the_app_side_never_imports_matplotlib():
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, env={"QT_QPA_PLATFORM": "offscreen",
                                                                   "PATH": "/usr/bin:/bin"})
+
+
+def test_colour_scaling_has_one_name_everywhere(qtbot):
+    """The app says "channel" or "layer", as the command line (--normalisation) and the settings do."""
+    from PySide6.QtCore import QSettings
+    from PySide6.QtWidgets import QComboBox
+
+    from cnnviz.cli import build_parser
+    from cnnviz.gui.inspector import NORMALISATION_LABELS, InspectorWidget
+
+    assert NORMALISATIONS == ("channel", "layer")
+    assert NORMALISATION_LABELS == {mode: mode for mode in NORMALISATIONS}
+    inspector = InspectorWidget()
+    qtbot.addWidget(inspector)
+    boxes = [box for box in inspector.findChildren(QComboBox)
+             if [box.itemData(i) for i in range(box.count())] == list(NORMALISATIONS)]
+    assert len(boxes) == 1
+    assert [boxes[0].itemText(i) for i in range(boxes[0].count())] == list(NORMALISATIONS)
+    assert "per channel" in boxes[0].toolTip() and "per layer" in boxes[0].toolTip()
+    menus = [action.menu() for action in inspector.view_actions() if action.menu() is not None]
+    choices = [[a.text() for a in menu.actions()] for menu in menus
+               if [a.data() for a in menu.actions()] == list(NORMALISATIONS)]
+    assert choices == [list(NORMALISATIONS)]
+    boxes[0].setCurrentIndex(1)
+    settings = QSettings()
+    inspector.save_settings(settings)
+    assert "layer" in [settings.value(key) for key in settings.allKeys()]
+    parser = build_parser()
+    export = parser._subparsers._group_actions[0].choices["export"]
+    help_text = " ".join(export.format_help().split())
+    assert "channel or layer: colours scaled per channel" in help_text

@@ -35,7 +35,7 @@ from cnnviz.gui.qt_helpers import make_action
 from cnnviz.gui.test_digits import TestDigits
 from cnnviz.gui.vector_view import VectorView
 
-NORMALISATION_LABELS = {"channel": "map", "layer": "layer"}
+NORMALISATION_LABELS = {"channel": "channel", "layer": "layer"}  # the command line's words (--normalisation)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp);;All files (*)"
 _SETTINGS_GROUP = "inspector"
 
@@ -102,8 +102,8 @@ class InspectorWidget(QWidget):
         self._normalisation_box = QComboBox()
         for mode in NORMALISATIONS:
             self._normalisation_box.addItem(NORMALISATION_LABELS[mode], mode)
-        self._normalisation_box.setToolTip("Scale colours to each map's own range, or to the whole layer's range "
-                                           "(to compare maps)")
+        self._normalisation_box.setToolTip("Scale colours per channel (each map to its own range) or per layer "
+                                           "(one range for all its maps, to compare them)")
         self._brush_slider = QSlider(Qt.Orientation.Horizontal)
         self._brush_slider.setRange(6, 48)
         self._brush_slider.setValue(int(self.canvas.brush_width()))
