@@ -15,7 +15,8 @@ from cnnviz import __version__
 from cnnviz.commands.common import CliError
 
 # The order is the order of `cnnviz --help`.
-COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit")
+COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit",
+                                   "attribution", "filters")
 
 
 def build_parser() -> argparse.ArgumentParser:

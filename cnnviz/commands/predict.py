@@ -28,6 +28,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--preprocess", choices=PREPARATIONS, default="auto",
                         help="digit: MNIST's recipe (28×28 grey models only); resize: the image as it is, "
                              "resized; auto (default): digit for digit models, resize for others")
+    parser.add_argument("--ablate", action="append", default=[], metavar="LAYER:C1,C2",
+                        help="switch filters off: predict with these channels of LAYER set to zero after their "
+                             "activation, so every later layer sees zeros (repeatable), e.g. conv2d_1:3,7")
     parser.set_defaults(handler=run)
 
 
@@ -47,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnviz predict: the model outputs {scores}, not probabilities; cnnviz applies softmax to them.",
               file=sys.stderr)
     probe = ActivationProbe(model, info)
+    probabilities_of = _switched_off(model, args.ablate) if args.ablate else probe.probabilities
     failures = 0
     for path in args.images:
         try:
@@ -57,10 +61,26 @@ def run(args: argparse.Namespace) -> int:
             continue
         probabilities = None
         if prepared.array is not None:
-            values = probe.probabilities(prepared.array)
+            values = probabilities_of(prepared.array)
             probabilities = [float(p) for p in values] if np.isfinite(values).all() else "not finite"
         print(_format_line(str(path), probabilities, info.class_names, args.json), flush=True)
     return 1 if failures else 0
+
+
+def _switched_off(model, texts: list[str]):
+    """probabilities(image) with the --ablate channels zeroed after their activation."""
+    from cnnviz.commands.common import CliError
+    from cnnviz.core.ablation import AblatedProbe, check_switched_off, parse_switched_off
+    from cnnviz.core.layer_choice import LayerChoiceError
+    from cnnviz.core.network import layer_specs
+
+    try:
+        off = parse_switched_off(texts)
+        check_switched_off(layer_specs(model), off)
+    except LayerChoiceError as exc:
+        raise CliError(f"--ablate: {exc}") from exc
+    probe = AblatedProbe(model)
+    return lambda image: probe.probabilities(image, off)
 
 
 def _format_line(path: str, probabilities, class_names, as_json: bool) -> str:

@@ -1,0 +1,180 @@
+"""`cnnviz attribution`: where the network looks for one image (Grad-CAM or occlusion), as a PNG overlay."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int
+
+METHODS = ("gradcam", "occlusion")
+DEFAULT_SCALE = 10
+
+
+def add_parser(subparsers) -> None:
+    from cnnviz.core.occlusion import DEFAULT_FILL, DEFAULT_PATCH, DEFAULT_STRIDE, FILLS
+
+    parser = subparsers.add_parser(
+        "attribution", help="where the network looks: Grad-CAM or occlusion map of one image",
+        description="Explain one prediction with a heat map over the input. Grad-CAM: the gradient of the "
+                    "class's pre-softmax score weights the maps of a conv layer (default the last one); "
+                    "their weighted sum, clipped at zero, is a map at that layer's resolution (3×3 at "
+                    "conv2d_3, 11×11 at conv2d_2). Occlusion: a patch slides over the input and the map "
+                    "shows how much the class probability drops with each place covered. Writes the "
+                    "overlay PNG (--out) and, with --npy, the raw map.")
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, metavar="PATH",
+                        help="an image file (PNG, JPEG, GIF, BMP), prepared as `cnnviz predict` does")
+    source.add_argument("--test-index", type=int, metavar="N",
+                        help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
+    parser.add_argument("--method", choices=METHODS, default="gradcam", help="gradcam (default) or occlusion")
+    parser.add_argument("--layer", metavar="NAME",
+                        help="Grad-CAM: the conv or pooling layer to explain at (default: the last conv layer)")
+    parser.add_argument("--class", dest="class_index", type=int, metavar="K",
+                        help="the class to explain (default: the predicted one)")
+    add_model_arg(parser)
+    add_data_arg(parser)
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"),
+                        help="the dataset of --test-index (default: the one the model's classes match)")
+    parser.add_argument("--out", type=Path, required=True, metavar="PATH.png", help="the overlay picture to write")
+    parser.add_argument("--npy", type=Path, metavar="PATH.npy",
+                        help="also write the raw map (float32): Grad-CAM at the layer's resolution before any "
+                             "upsampling or scaling; occlusion per input pixel")
+    parser.add_argument("--json", action="store_true",
+                        help="print one JSON object: method, layer, class, map (the raw map as nested lists), "
+                             "predicted, probabilities, files")
+    parser.add_argument("--patch", type=positive_int, metavar="P",
+                        help=f"occlusion: the patch's side in pixels (default {DEFAULT_PATCH})")
+    parser.add_argument("--stride", type=positive_int, metavar="S",
+                        help=f"occlusion: pixels between patch positions (default {DEFAULT_STRIDE})")
+    parser.add_argument("--fill", choices=tuple(FILLS), default=DEFAULT_FILL,
+                        help=f"occlusion: the patch's colour (default {DEFAULT_FILL})")
+    parser.add_argument("--scale", type=positive_int, default=DEFAULT_SCALE, metavar="K",
+                        help=f"each input pixel becomes K×K in the PNG (default {DEFAULT_SCALE})")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnviz.commands.common import check_writable, open_model_or_fail
+
+    _check_options(args)
+    for path in (args.out, args.npy):
+        if path is not None:
+            check_writable(path)
+    model, info = open_model_or_fail(args.model)
+    if args.class_index is not None and not 0 <= args.class_index < info.num_classes:
+        raise CliError(f"--class must be from 0 to {info.num_classes - 1}, not {args.class_index}")
+    image = model_input(args, info)
+    result = _explain(args, model, image)
+    display = image / np.float32(info.input_scale)
+    _write_outputs(args, display, result)
+    probabilities = [_finite_or_none(p) for p in result["probabilities"]]
+    if args.json:
+        print(json.dumps({
+            "method": args.method, "layer": result["layer"], "class": result["class"],
+            "class_name": info.class_names[result["class"]], "predicted": result["predicted"],
+            "probabilities": probabilities, "map": _nested(result["map"]),
+            "map_shape": list(result["map"].shape), **result["extra"],
+            "png": str(args.out), "npy": None if args.npy is None else str(args.npy)}, allow_nan=False))
+    else:
+        name = "Grad-CAM" if args.method == "gradcam" else "Occlusion"
+        where = f" at {result['layer']}" if result["layer"] else ""
+        confidence = "" if probabilities[result["predicted"]] is None else f", {probabilities[result['predicted']]:.1%}"
+        shape = "×".join(str(d) for d in result["map"].shape)
+        files = ", ".join(str(p) for p in (args.out, args.npy) if p is not None)
+        print(f"{name} of class {info.class_names[result['class']]}{where} ({shape} map; predicted "
+              f"{info.class_names[result['predicted']]}{confidence}): wrote {files}")
+    return 0
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """Options that do not fit the method: one-line errors before anything is loaded."""
+    if args.method == "occlusion" and args.layer is not None:
+        raise CliError("--layer is for Grad-CAM; occlusion covers the input itself")
+    if args.method == "gradcam" and (args.patch is not None or args.stride is not None):
+        raise CliError("--patch and --stride are for --method occlusion")
+
+
+def model_input(args: argparse.Namespace, info) -> np.ndarray:
+    """The model input (H, W, C) float32 for --image (prepared as `predict` does) or --test-index."""
+    if args.image is not None:
+        from cnnviz.core.images import ImageFileError
+        from cnnviz.core.model_input import prepare_file
+
+        try:
+            prepared = prepare_file(args.image, info)
+        except ImageFileError as exc:
+            raise CliError(str(exc)) from exc
+        if prepared.array is None:
+            raise CliError(f"{args.image.name} is blank: there is nothing to explain")
+        return prepared.array
+    from cnnviz.commands.common import load_data_or_fail
+    from cnnviz.core.model_files import ModelFileError, dataset_for_model
+
+    try:
+        dataset = load_data_or_fail(args.data, dataset=dataset_for_model(info, args.dataset))
+    except ModelFileError as exc:
+        raise CliError(f"--test-index: {exc}") from exc
+    if not 0 <= args.test_index < len(dataset.x_test):
+        raise CliError(f"--test-index must be from 0 to {len(dataset.x_test) - 1}, not {args.test_index}")
+    return dataset.x_test[args.test_index].astype(np.float32)[..., None] * np.float32(info.input_scale / 255.0)
+
+
+def _explain(args: argparse.Namespace, model, image: np.ndarray) -> dict:
+    """The method's raw map, the class explained, the prediction and method-specific JSON keys."""
+    if args.method == "gradcam":
+        from cnnviz.core.gradcam import GradCam
+        from cnnviz.core.layer_choice import LayerChoiceError
+
+        try:
+            result = GradCam(model, args.layer)(image, args.class_index)
+        except (LayerChoiceError, ValueError) as exc:
+            raise CliError(str(exc)) from exc
+        return {"map": result.heatmap, "layer": result.layer, "class": result.class_index,
+                "predicted": result.predicted, "probabilities": result.probabilities,
+                "extra": {"channel_weights": [_finite_or_none(w) for w in result.channel_weights]}}
+    from cnnviz.core.occlusion import DEFAULT_PATCH, DEFAULT_STRIDE, FILLS, occlusion_map
+
+    patch, stride = args.patch or DEFAULT_PATCH, args.stride or DEFAULT_STRIDE
+    try:
+        result = occlusion_map(model, image, args.class_index, patch, stride, FILLS[args.fill])
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    return {"map": result.pixel_map, "layer": None, "class": result.class_index, "predicted": result.predicted,
+            "probabilities": result.probabilities,
+            "extra": {"patch": patch, "stride": stride, "fill": args.fill, "drops": _nested(result.drops),
+                      "patch_tops": result.tops.tolist(), "patch_lefts": result.lefts.tolist()}}
+
+
+def _write_outputs(args: argparse.Namespace, display: np.ndarray, result: dict) -> None:
+    """The overlay PNG (Pillow) and the raw map (.npy), each written atomically."""
+    from PIL import Image
+
+    from cnnviz.core.atomic import atomic_path, write_bytes_atomic
+    from cnnviz.core.gradcam import overlay
+
+    picture = overlay(display, np.nan_to_num(result["map"]), scale=args.scale)
+    try:
+        with atomic_path(args.out) as tmp:
+            Image.fromarray(picture).save(tmp, format="PNG")
+        if args.npy is not None:
+            buffer = io.BytesIO()
+            np.save(buffer, np.asarray(result["map"], np.float32))
+            write_bytes_atomic(args.npy, buffer.getvalue())
+    except OSError as exc:
+        raise CliError(f"cannot write {exc.filename or args.out}: {exc.strerror}") from exc
+
+
+def _finite_or_none(value) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _nested(array: np.ndarray) -> list:
+    """A 2-D map as nested lists of floats (non-finite values as null, so the JSON stays valid)."""
+    return [[_finite_or_none(v) for v in row] for row in np.asarray(array)]

@@ -1,0 +1,155 @@
+"""`cnnviz filters`: what each filter of a layer wants: its pattern (gradient ascent) and its top test digits."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int
+
+DEFAULT_SCALE = 4
+GAP_COLOUR = (70, 110, 170)  # between the digits of one filter's mosaic: neither ink nor paper
+
+
+def add_parser(subparsers) -> None:
+    from cnnviz.core.filter_patterns import PatternSettings
+    from cnnviz.core.top_activations import TOP_COUNT
+
+    parser = subparsers.add_parser(
+        "filters", help="each filter's pattern and the test digits that excite it most",
+        description="For every filter (channel) of a conv or pooling layer, write the input that excites it "
+                    "most, found by gradient ascent from a small random start (cached per model), and the "
+                    f"{TOP_COUNT} test digits whose maximum activation in that channel is highest, with the "
+                    "patches its units saw. Files in --out: pattern_NN.png per filter, patterns.npy "
+                    "(C, H, W) float32 in [0, 1], top_digits.json, and the grids patterns_grid.png, "
+                    "top_digits_grid.png, top_patches_grid.png.")
+    parser.add_argument("--layer", required=True, metavar="NAME", help="the layer, e.g. conv2d_2 (see cnnviz summary)")
+    add_model_arg(parser)
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write into")
+    parser.add_argument("--steps", type=positive_int, default=PatternSettings.steps, metavar="N",
+                        help=f"gradient-ascent steps (default {PatternSettings.steps})")
+    add_data_arg(parser)
+    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"),
+                        help="the test images to rank (default: the dataset the model's classes match)")
+    parser.add_argument("--scale", type=positive_int, default=DEFAULT_SCALE, metavar="K",
+                        help=f"each pixel of a pattern_NN.png becomes K×K (default {DEFAULT_SCALE})")
+    parser.add_argument("--no-cache", dest="use_cache", action="store_false",
+                        help="compute the patterns and top digits again instead of reusing cached ones")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from cnnviz.commands.common import open_model_or_fail
+    from cnnviz.core.layer_choice import LayerChoiceError, spatial_layer
+    from cnnviz.core.network import layer_specs
+
+    _make_folder(args.out)
+    model, info = open_model_or_fail(args.model)
+    specs = layer_specs(model)
+    try:
+        spatial_layer(specs, args.layer, "cnnviz filters")
+    except LayerChoiceError as exc:
+        raise CliError(str(exc)) from exc
+    images = _test_images(args, info)  # before the long part, so a missing dataset fails fast
+
+    from cnnviz.core.filter_patterns import PatternSettings, filter_patterns
+    from cnnviz.core.top_activations import top_activations, top_patches
+
+    started = time.perf_counter()
+    patterns = filter_patterns(model, args.layer, PatternSettings(steps=args.steps), use_cache=args.use_cache)
+    pattern_seconds = time.perf_counter() - started
+    scale = info.input_scale / 255.0
+    top = top_activations(model, images, [args.layer], scale=scale, use_cache=args.use_cache)[args.layer]
+    patches = top_patches(images, top, specs, info.input_shape, scale) / np.float32(info.input_scale)
+    _write_files(args, patterns, top, np.asarray(images[top.indices]) / 255.0, patches)
+    print(f"Wrote the patterns of the {len(patterns)} filters of {args.layer} ({args.steps} steps, "
+          f"{pattern_seconds:.1f} s) and each filter's top {top.indices.shape[1]} test digits to {args.out}")
+    return 0
+
+
+def _make_folder(folder: Path) -> None:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the folder {folder}: {exc.strerror}") from exc
+    if not folder.is_dir():
+        raise CliError(f"{folder} is not a folder")
+
+
+def _test_images(args: argparse.Namespace, info) -> np.ndarray:
+    """The test images (N, H, W) uint8 of the dataset the model classifies."""
+    from cnnviz.commands.common import load_data_or_fail
+    from cnnviz.core.model_files import ModelFileError, dataset_for_model
+
+    try:
+        name = dataset_for_model(info, args.dataset)
+    except ModelFileError as exc:
+        raise CliError(f"top digits: {exc}") from exc
+    return load_data_or_fail(args.data, dataset=name).x_test
+
+
+def _write_files(args: argparse.Namespace, patterns: np.ndarray, top, top_images: np.ndarray,
+                 patches: np.ndarray) -> None:
+    """Every file, each written atomically."""
+    from cnnviz.core.atomic import write_bytes_atomic, write_text_atomic
+    from cnnviz.core.figures import grid_figure
+    from cnnviz.core.tiling import upscale
+
+    out, layer = args.out, args.layer
+    labels = [f"{c}" for c in range(len(patterns))]
+    try:
+        for c, pattern in enumerate(patterns):
+            write_bytes_atomic(out / f"pattern_{c:0{len(str(len(patterns) - 1))}d}.png",
+                               _png_bytes(upscale(_to_uint8(pattern), args.scale)))
+        buffer = io.BytesIO()
+        np.save(buffer, patterns.astype(np.float32))
+        write_bytes_atomic(out / "patterns.npy", buffer.getvalue())
+        rows = [f'  "{c}": {json.dumps([int(i) for i in row])}' for c, row in enumerate(top.indices)]
+        write_text_atomic(out / "top_digits.json", "{\n" + ",\n".join(rows) + "\n}\n")  # a channel a line
+        figures = {
+            "patterns_grid.png": ([_to_uint8(p) for p in patterns], 3,
+                                  f"{layer}: the input that excites each filter most (gradient ascent)"),
+            "top_digits_grid.png": ([_mosaic(row) for row in top_images], 1,
+                                    f"{layer}: the {top.indices.shape[1]} test digits that excite each filter most"),
+            "top_patches_grid.png": ([_mosaic(row) for row in patches], 2,
+                                     f"{layer}: the part of each top digit the peak unit saw"),
+        }
+        for name, (cells, scale, title) in figures.items():
+            figure = grid_figure([_rgb(cell) for cell in cells], scale, cell_labels=labels, title=title)
+            write_bytes_atomic(out / name, figure.data)
+    except OSError as exc:
+        raise CliError(f"cannot write into {out}: {exc.strerror}") from exc
+
+
+def _to_uint8(values: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(values, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _rgb(cell: np.ndarray) -> np.ndarray:
+    return np.repeat(cell[..., None], 3, axis=-1) if cell.ndim == 2 else cell
+
+
+def _mosaic(images: np.ndarray, columns: int = 3, gap: int = 1) -> np.ndarray:
+    """(k, h, w[, 3]) images in [0, 1] -> one RGB uint8 image, `columns` a row, blue-grey gaps between them."""
+    count, height, width = images.shape[:3]
+    rows = -(-count // columns)
+    sheet = np.empty((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), np.uint8)
+    sheet[:] = GAP_COLOUR
+    for i, image in enumerate(images):
+        r, c = divmod(i, columns)
+        top, left = r * (height + gap), c * (width + gap)
+        sheet[top:top + height, left:left + width] = _rgb(_to_uint8(image))
+    return sheet
+
+
+def _png_bytes(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()

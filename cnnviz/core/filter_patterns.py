@@ -1,0 +1,210 @@
+"""Filter patterns: for each filter of a layer, an input that excites it strongly (gradient ascent).
+
+Every filter's image starts from the same small random noise around grey and climbs the gradient
+of that filter's mean activation with respect to the image (Erhan et al., 2009; Chollet, *Deep
+Learning with Python*, 5.4.2). All C filters of a layer climb together: one batch of C images, one
+gradient step updates all of them (image c only affects filter c's objective). So that the
+patterns are readable and every filter gets somewhere:
+
+- each image's gradient is normalised (the same step length for weak and strong filters);
+- the image is shifted by up to a pixel before each step and shifted back (jitter), which stops
+  single-pixel tricks; every few steps a light blur and a small pull towards grey remove noise;
+  values stay in the model's input range [0, 1];
+- the mean of a ReLU's output has no gradient where the ReLU is off, so a smooth version is
+  climbed instead: softplus of the pre-activation, with a softness of twice its spread over the
+  map, which lets positions that are nearly on take part (a plain ReLU mean leaves most filters
+  of the first layer stuck on a small local mark). A filter that no position activates at all
+  first climbs its best position's pre-activation until it wakes up.
+
+The result is checked by the tests: every filter's pattern excites that filter more than the
+other patterns of its layer do on average. A pattern is one input the filter likes, not the only
+one: `top_activations` shows the real digits that excite it most.
+
+Results are cached on disk per model (sha256 of the weights + settings), so asking again is instant.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from cnnviz.core.layer_choice import spatial_layer
+from cnnviz.core.model_cache import cache_path, load_arrays, save_arrays, weights_sha256
+
+CACHE_KIND = "filter_patterns"
+ALGORITHM_VERSION = 1  # bump when the ascent changes, so old cached patterns are not reused
+SOFTNESS = 2.0         # softplus softness, in units of the pre-activation's spread over the map
+
+Progress = Callable[[int, int], None]  # (steps done, steps in all)
+
+
+class Cancelled(Exception):
+    """The caller's cancel check said stop."""
+
+
+@dataclass(frozen=True)
+class PatternSettings:
+    """How the ascent runs; part of the cache key."""
+
+    steps: int = 80
+    step_size: float = 0.05      # in input units per step, after normalising the gradient
+    start_noise: float = 0.05    # spread of the random start around `start_level`
+    start_level: float = 0.5
+    jitter: int = 1              # random shift in pixels, each way
+    blur_every: int = 4          # steps between light blurs (0: never)
+    decay: float = 0.02          # pull towards grey at each blur
+    seed: int = 0
+
+    def key(self) -> dict:
+        return {**dataclasses.asdict(self), "algorithm": ALGORITHM_VERSION}
+
+
+class PatternAscent:
+    """The traced gradient step for one layer of one model: `step(images, shift, step_size)`.
+
+    `images` is (N, *input_shape); image i climbs filter i mod C (N = C: one image per filter).
+    """
+
+    def __init__(self, model, layer: str):
+        import tensorflow as tf
+
+        from cnnviz.core.layer_graph import run_layers
+        from cnnviz.core.network import input_shape_of, layer_specs
+
+        spec = spatial_layer(layer_specs(model), layer, "a filter pattern")
+        self.layer = layer
+        self.num_filters = count = spec.output_shape[-1]
+        self.input_shape = input_shape_of(model)
+
+        def responses(images):
+            """Per image i, for filter i mod C: mean activation, smooth mean, best pre-activation ((N,) each)."""
+            seen = {}
+
+            def visit(visited, layer_input, output):
+                if visited.name == layer:
+                    seen["maps"] = (pre_activation(visited, layer_input, output), output)
+                return output
+
+            run_layers(model, images, visit)
+            pre, post = seen["maps"]
+            own = tf.range(tf.shape(images)[0]) % count
+            mean = tf.gather(tf.reduce_mean(post, axis=(1, 2)), own, batch_dims=1)
+            pre = tf.gather(tf.transpose(pre, (0, 3, 1, 2)), own, batch_dims=1)  # (N, H, W)
+            spread = tf.stop_gradient(tf.math.reduce_std(pre, axis=(1, 2), keepdims=True))
+            softness = SOFTNESS * spread + 1e-6
+            smooth = tf.reduce_mean(softness * tf.nn.softplus(pre / softness), axis=(1, 2))
+            return mean, smooth, tf.reduce_max(pre, axis=(1, 2))
+
+        def step(images, shift, step_size):
+            moved = tf.roll(images, shift, axis=(1, 2))
+            with tf.GradientTape() as tape:
+                tape.watch(moved)
+                mean, smooth, peak = responses(moved)
+                dead = tf.cast(tf.stop_gradient(mean) <= 0.0, tf.float32)  # no position on: wake it
+                score = tf.reduce_sum((1.0 - dead) * smooth + dead * peak)
+            gradient = tape.gradient(score, moved)
+            norm = tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-8
+            moved = tf.clip_by_value(moved + step_size * gradient / norm, 0.0, 1.0)
+            return tf.roll(moved, -shift, axis=(1, 2))
+
+        spec_images = tf.TensorSpec((None, *self.input_shape), tf.float32)
+        self.step = tf.function(step, input_signature=[spec_images, tf.TensorSpec((2,), tf.int32),
+                                                       tf.TensorSpec((), tf.float32)])
+
+
+def pre_activation(layer, layer_input, output):
+    """A convolution's output before its activation, from its own kernel and bias; else `output`."""
+    from keras import ops
+
+    activation = layer.get_config().get("activation") if hasattr(layer, "convolution_op") else None
+    if activation in (None, "linear") or not hasattr(layer, "kernel"):
+        return output
+    maps = layer.convolution_op(layer_input, layer.kernel)
+    if layer.use_bias:
+        maps = maps + ops.reshape(layer.bias, (1,) * (len(maps.shape) - 1) + (-1,))
+    return maps
+
+
+def ascend(ascent: PatternAscent, settings: PatternSettings = PatternSettings(),
+           progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+           done_before: int = 0, total: int | None = None) -> np.ndarray:
+    """Run the ascent: (C, *input_shape) float32 images in [0, 1]. Raises Cancelled when `cancel()` is true.
+
+    `progress(done_before + steps done, total)` is called after each step.
+    """
+    rng = np.random.default_rng(settings.seed)
+    start = settings.start_level + settings.start_noise * rng.standard_normal((1, *ascent.input_shape))
+    images = np.clip(np.repeat(start, ascent.num_filters, axis=0), 0.0, 1.0).astype(np.float32)
+    total = total or settings.steps
+    for step in range(settings.steps):
+        if cancel is not None and cancel():
+            raise Cancelled(f"filter patterns of {ascent.layer} cancelled after {step} steps")
+        shift = rng.integers(-settings.jitter, settings.jitter + 1, size=2).astype(np.int32)
+        images = ascent.step(images, shift, np.float32(settings.step_size)).numpy()
+        if settings.blur_every and (step + 1) % settings.blur_every == 0 and step + 1 < settings.steps:
+            images = settings.start_level + (1.0 - settings.decay) * (blur(images) - settings.start_level)
+        if progress is not None:
+            progress(done_before + step + 1, total)
+    return images
+
+
+def blur(images: np.ndarray) -> np.ndarray:
+    """A light 3×3 binomial blur ([1, 2, 1]/4 each way) over axes 1 and 2, edges repeated."""
+    padded = np.pad(images, [(0, 0), (1, 1), (1, 1)] + [(0, 0)] * (images.ndim - 3), mode="edge")
+    rows = 0.25 * padded[:, :-2] + 0.5 * padded[:, 1:-1] + 0.25 * padded[:, 2:]
+    return (0.25 * rows[:, :, :-2] + 0.5 * rows[:, :, 1:-1] + 0.25 * rows[:, :, 2:]).astype(np.float32)
+
+
+def filter_patterns(model, layer: str, settings: PatternSettings = PatternSettings(),
+                    progress: Progress | None = None, cancel: Callable[[], bool] | None = None,
+                    use_cache: bool = True, done_before: int = 0, total: int | None = None) -> np.ndarray:
+    """Every filter's pattern of `layer`: (C, H, W) float32 in [0, 1] ((C, H, W, channels) for colour inputs).
+
+    Reuses the on-disk cache for the same weights and settings. `progress(done, total)` after each
+    step; `done_before`/`total` place this layer's steps within a longer job.
+    """
+    total = total or settings.steps
+    path = pattern_cache_path(model, layer, settings)
+    patterns = load_arrays(path) if use_cache else None
+    if patterns is not None:
+        patterns = patterns["patterns"]
+    else:
+        images = ascend(PatternAscent(model, layer), settings, progress, cancel, done_before, total)
+        patterns = images[..., 0] if images.shape[-1] == 1 else images
+        if use_cache:
+            save_arrays(path, {"patterns": patterns})
+    if progress is not None:
+        progress(done_before + settings.steps, total)
+    return patterns
+
+
+def all_filter_patterns(model, settings: PatternSettings = PatternSettings(), progress: Progress | None = None,
+                        cancel: Callable[[], bool] | None = None, use_cache: bool = True) -> dict[str, np.ndarray]:
+    """Patterns of every convolution layer, {name: (C, H, W)}; progress counts the steps of all layers."""
+    from cnnviz.core.layer_choice import is_conv
+    from cnnviz.core.network import layer_specs
+
+    layers = [spec.name for spec in layer_specs(model) if is_conv(spec)]
+    total = settings.steps * len(layers)
+    return {layer: filter_patterns(model, layer, settings, progress, cancel, use_cache, i * settings.steps, total)
+            for i, layer in enumerate(layers)}
+
+
+def pattern_cache_path(model, layer: str, settings: PatternSettings):
+    """The cache file for these weights, this layer and these settings."""
+    return cache_path(CACHE_KIND, weights_sha256(model), {"layer": layer, **settings.key()})
+
+
+def channel_response(model, layer: str, images: np.ndarray) -> np.ndarray:
+    """(N, C) each channel's mean activation (after its activation function) for each of N images."""
+    import tensorflow as tf
+
+    from cnnviz.core.layer_graph import collect_outputs
+    from cnnviz.core.network import input_shape_of
+
+    batch = tf.constant(np.asarray(images, np.float32).reshape(-1, *input_shape_of(model)))
+    maps = collect_outputs(model, batch, [layer])[layer]
+    return tf.reduce_mean(maps, axis=(1, 2)).numpy()
