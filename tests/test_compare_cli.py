@@ -86,6 +86,11 @@ def test_train_variant_gives_a_row_and_a_stopped_run_none(small_mnist):
     assert done.row.train_test_gap == pytest.approx(done.row.train_accuracy - done.row.test_accuracy)
     assert done.row.seconds_per_epoch > 0 and done.row.epochs == 1
 
+    again = train_variant("average-pooling", small_mnist, config)  # the same seed: the very same run
+    for ours, theirs in zip(done.model.get_weights(), again.model.get_weights()):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)  # unseeded initial weights differ by far more
+    assert again.row.test_accuracy == pytest.approx(done.row.test_accuracy, abs=0.002)
+
     control = TrainingControl()
     control.stop()  # lands after the first batch: no epoch finishes
     stopped = train_variant("seed", small_mnist, config, control=control)

@@ -79,6 +79,10 @@ def train_variant(name: str, data: Dataset, config, listener=None, control=None)
     from cnnviz.core.network import input_shape_of, layer_specs
     from cnnviz.core.training import Trainer
 
+    if config.seed is not None:  # before building: the seed fixes the initial weights too, not only the shuffles
+        import keras
+
+        keras.utils.set_random_seed(config.seed)
     model = build_architecture(name, config.optimizer, config.learning_rate)
     trainer = Trainer(model, data, config, listener=listener, control=control, keep="last_epoch")
     result = trainer.run()
