@@ -88,7 +88,8 @@ def test_train_variant_gives_a_row_and_a_stopped_run_none(small_mnist):
 
     again = train_variant("average-pooling", small_mnist, config)  # the same seed: the very same run
     for ours, theirs in zip(done.model.get_weights(), again.model.get_weights()):
-        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)  # unseeded initial weights differ by far more
+        # (without the seed the initial weights alone differ by far more than this)
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-6)
     assert again.row.test_accuracy == pytest.approx(done.row.test_accuracy, abs=0.002)
 
     control = TrainingControl()
@@ -110,7 +111,8 @@ def test_compare_seed_and_no_pooling_writes_two_full_rows(tmp_path, mnist):
     assert list(rows[0])[:8] == CONTRACT_COLUMNS
     assert all(value != "" for row in rows for value in row.values())
     seed, no_pooling = rows
-    assert (seed["params"], seed["last_conv_shape"], seed["last_conv_receptive_field"]) == ("93322", "3x3x64", "18")
+    assert (seed["params"], seed["last_conv_shape"], seed["last_conv_receptive_field"]) == \
+           ("93322", "3x3x64", "18")
     assert (no_pooling["params"], no_pooling["last_conv_shape"], no_pooling["last_conv_receptive_field"]) == \
            ("2038922", "22x22x64", "7")
     for row in rows:
