@@ -33,7 +33,7 @@ def test_pickle_layout_converts_to_exact_uint8(mnist, tmp_path):
               split(mnist.x_train[50_000:], mnist.y_train[50_000:]),
               split(mnist.x_test, mnist.y_test))
     path = tmp_path / "mnist.pkl.gz"
-    with gzip.open(path, "wb") as f:
+    with gzip.open(path, "wb", compresslevel=1) as f:
         pickle.dump(triple, f)
     loaded = read_mnist_file(path, check_checksum=True)
     np.testing.assert_array_equal(loaded.x_train, mnist.x_train)
