@@ -176,7 +176,11 @@ install_cnnviz() {  # "$1": the extras, e.g. "[test]"; "$2": cpu or gpu
         return 0
     fi
     started=$SECONDS
-    note "the first time downloads about 450 MB and takes a few minutes; the log is $VENV/$LOG_NAME"
+    if [[ -z "$(installed_version tensorflow-cpu)$(installed_version tensorflow)" ]]; then
+        note "the first time downloads about 450 MB and takes a few minutes; the log is $VENV/$LOG_NAME"
+    else
+        note "updating; the log is $VENV/$LOG_NAME"
+    fi
     if ! pip_install --upgrade pip || ! pip_install -e ".$extra"; then
         tail -n 30 "$VENV/$LOG_NAME" >&2
         fail "pip install failed; the whole log is in $VENV/$LOG_NAME"
