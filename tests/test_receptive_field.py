@@ -215,3 +215,31 @@ def test_random_stacks_match_brute_force(seed):
                 if expected is not None:
                     assert feeding_units(specs, input_shape, target, y, x, first) == expected, \
                         (specs[target].name, y, x, specs[first].name)
+
+
+def test_a_branched_functional_model_matches_brute_force():
+    import keras
+    from keras import layers
+
+    inputs = keras.Input((17, 15, 1))
+    narrow = layers.Conv2D(2, 3, padding="same", name="narrow")(inputs)
+    wide = layers.Conv2D(2, 5, padding="same", name="wide")(inputs)
+    merged = layers.Add(name="sum")([narrow, wide])
+    pooled = layers.MaxPooling2D(2, name="pool")(merged)
+    model = keras.Model(inputs, layers.Conv2D(2, 3, name="top")(pooled))
+    positive_weights(model)
+    specs = layer_specs(model)
+    assert [spec.name for spec in specs] == ["narrow", "wide", "sum", "pool", "top"]
+    assert specs[1].inputs == ("input",) and set(specs[2].inputs) == {"narrow", "wide"}
+    cells = 17 * 15
+    lit = np.eye(cells, dtype=np.float32).reshape(cells, 17, 15, 1)
+    probe = keras.Model(inputs, [model.get_layer(spec.name).output for spec in specs])
+    found = geometries(specs, (17, 15, 1))
+    assert (found[2].size, found[4].size, found[4].jump) == (5, 10, 2)
+    for spec, geometry, result in zip(specs, found, probe(lit)):
+        moved = np.asarray(result)[..., 0] > 0
+        for y in range(spec.output_shape[0]):
+            for x in range(spec.output_shape[1]):
+                box = unit_box(geometry, y, x, (17, 15))
+                assert (box.top, box.left, box.bottom, box.right) == bounding_box(moved[:, y, x], (17, 15)), \
+                    (spec.name, y, x)

@@ -31,9 +31,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cnnviz.core.network import LayerSpec
+from cnnviz.core.network import INPUT_NAME, LayerSpec, resolved_inputs
 
-MODEL_INPUT = "input"   # how `LayerSpec.inputs` names the model input
+MODEL_INPUT = INPUT_NAME   # how `LayerSpec.inputs` names the model input
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,10 @@ class Geometry:
     offset_y: int
     offset_x: int
     # The layers' windows along each axis, first layer first, for the exact walk of `unit_box`;
-    # empty (a hand-made or merged geometry): the box is the arithmetic one, clipped.
-    windows_y: tuple = field(default=(), compare=False, repr=False)
-    windows_x: tuple = field(default=(), compare=False, repr=False)
+    # () for a hand-made geometry and None after a merge (Add, Concatenate): the box is then the
+    # arithmetic one, clipped, which holds the exact one.
+    windows_y: tuple | None = field(default=(), compare=False, repr=False)
+    windows_x: tuple | None = field(default=(), compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -185,7 +186,7 @@ def feeding_units(specs: Sequence[LayerSpec], input_shape: Sequence[int], layer:
     return box.top, box.left, box.bottom, box.right
 
 
-def _axis_span(start: int, size: int, limit: int, windows: tuple, unit: int) -> tuple[int, int, bool]:
+def _axis_span(start: int, size: int, limit: int, windows: tuple | None, unit: int) -> tuple[int, int, bool]:
     """Along one axis: the input cells [low, high) a unit can be changed by, and whether its full field
     [start, start + size) reaches beyond them (into padding). Exact through `windows` when given."""
     if windows:
@@ -247,10 +248,7 @@ def _propagate(specs: Sequence[LayerSpec], input_shape: Sequence[int], source: s
     """
     shapes = {MODEL_INPUT: tuple(input_shape)}
     found: dict[str, Geometry | None] = {source: UNIT} if source == MODEL_INPUT else {}
-    previous = MODEL_INPUT
-    for spec in specs:
-        inputs = spec.inputs or (previous,)
-        previous = spec.name
+    for spec, inputs in zip(specs, resolved_inputs(specs)):
         shapes[spec.name] = spec.output_shape
         if spec.name == source:
             found[source] = UNIT
@@ -289,8 +287,8 @@ def _through_layer(spec: LayerSpec, geometry: Geometry, input_shape: tuple[int, 
         geometry.jump_x * window_x.stride,
         geometry.offset_y - window_y.pad_before * geometry.jump_y,
         geometry.offset_x - window_x.pad_before * geometry.jump_x,
-        geometry.windows_y + (window_y,),
-        geometry.windows_x + (window_x,),
+        None if geometry.windows_y is None else geometry.windows_y + (window_y,),
+        None if geometry.windows_x is None else geometry.windows_x + (window_x,),
     )
 
 
@@ -342,4 +340,4 @@ def _merge(spec: LayerSpec, feeding: list[Geometry], shapes: list[tuple[int, ...
     left = min(g.offset_x for g in feeding)
     bottom = max(g.offset_y + g.size_y for g in feeding)
     right = max(g.offset_x + g.size_x for g in feeding)
-    return Geometry(bottom - top, right - left, feeding[0].jump_y, feeding[0].jump_x, top, left)
+    return Geometry(bottom - top, right - left, feeding[0].jump_y, feeding[0].jump_x, top, left, None, None)
