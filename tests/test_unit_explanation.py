@@ -194,3 +194,14 @@ def test_out_of_range_units_and_unexplained_layers_raise():
         explain(SEED_SPECS, SEED_INPUT_SHAPE, "flatten_1", np.zeros((3, 3, 64)), [], 0)
     with pytest.raises(UnitError, match="unit 64"):
         explain(SEED_SPECS, SEED_INPUT_SHAPE, "dense_1", np.zeros(576), [np.zeros((576, 64)), np.zeros(64)], 64)
+
+
+def test_non_finite_weights_give_null_not_nan_in_json():
+    image = np.random.default_rng(2).random((28, 28, 1)).astype(np.float32)
+    kernel = np.full((3, 3, 1, 32), np.nan, np.float32)
+    conv = explain(SEED_SPECS, SEED_INPUT_SHAPE, "conv2d_1", image, [kernel, np.zeros(32)], 0, 5, 5).to_json()
+    assert conv["value"] is None and conv["pre_activation"] is None and conv["kernel"][0][0] == [None]
+    json.dumps(conv, allow_nan=False)
+    maps = np.full((26, 26, 32), np.nan, np.float32)
+    pool = explain(SEED_SPECS, SEED_INPUT_SHAPE, "max_pooling2d_1", maps, [], 1, 2, 3).to_json()
+    assert pool["value"] is None and pool["window"] == [[[None], [None]], [[None], [None]]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -71,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnviz unit: warning: the explanation gives {unit.value:.6g} but the model output is {own:.6g}",
               file=sys.stderr)
     if args.json:
-        print(json.dumps({**unit.to_json(top=args.top), "model_value": own}, allow_nan=False))
+        print(json.dumps({**unit.to_json(top=args.top), "model_value": own if math.isfinite(own) else None},
+                         allow_nan=False))
     else:
         print(describe(unit, input_shape, args.top, _flattened_map(specs, index)))
     return 0

@@ -84,13 +84,13 @@ class ConvUnit:
 
     def to_json(self, top: int = TOP_CONTRIBUTIONS) -> dict:
         shown, rest, num_rest = self.top_contributions(top)
-        return {**_head(self), "source": self.source,
-                "window": _nested(self.window), "kernel": _nested(self.kernel), "bias": self.bias,
-                "products": _nested(self.products), "window_origin": list(self.origin),
+        return _json_safe({**_head(self), "source": self.source,
+                "window": self.window.tolist(), "kernel": self.kernel.tolist(), "bias": self.bias,
+                "products": self.products.tolist(), "window_origin": list(self.origin),
                 "window_step": list(self.step), "inside": self.inside.tolist(),
                 "pre_activation": self.pre_activation, "activation": self.activation,
                 "contributions": [{"channel": c.index, "value": c.value} for c in shown],
-                "rest": {"channels": num_rest, "value": rest}}
+                "rest": {"channels": num_rest, "value": rest}})
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,9 +112,9 @@ class PoolUnit:
 
     def to_json(self, top: int = TOP_CONTRIBUTIONS) -> dict:
         """The `cnnviz unit --json` keys (`top` is accepted for symmetry: a window has no ranking)."""
-        return {**_head(self), "source": self.source, "mode": self.mode,
-                "window": _nested(self.window[:, :, None]), "window_origin": list(self.origin),
-                "argmax": None if self.argmax is None else list(self.argmax)}
+        return _json_safe({**_head(self), "source": self.source, "mode": self.mode,
+                "window": self.window[:, :, None].tolist(), "window_origin": list(self.origin),
+                "argmax": None if self.argmax is None else list(self.argmax)})
 
 
 @dataclass(frozen=True, eq=False)
@@ -147,11 +147,11 @@ class DenseUnit:
 
     def to_json(self, top: int = TOP_CONTRIBUTIONS) -> dict:
         shown, rest, num_rest = self.top_contributions(top)
-        return {**_head(self), "y": None, "x": None, "unit": self.unit, "source": self.source,
+        return _json_safe({**_head(self), "y": None, "x": None, "unit": self.unit, "source": self.source,
                 "contributions": [{"index": c.index, "input": float(self.inputs[c.index]),
                                    "weight": float(self.weights[c.index]), "value": c.value} for c in shown],
                 "rest": {"inputs": num_rest, "value": rest},
-                "bias": self.bias, "pre_activation": self.pre_activation, "activation": self.activation}
+                "bias": self.bias, "pre_activation": self.pre_activation, "activation": self.activation})
 
 
 UnitExplanation = ConvUnit | PoolUnit | DenseUnit
@@ -231,9 +231,10 @@ def explain_pool(spec: LayerSpec, previous_output: np.ndarray, channel: int, y: 
     window, inside, origin, _ = _cut_window(spec, previous, as_pair(spec.config["pool_size"]), y, x, fill=np.nan)
     window = window[:, :, 0]
     if mode == "max":
-        flat = int(np.nanargmax(window))
+        candidates = np.where(inside, window, -np.inf)   # padding never wins (a NaN output would)
+        flat = int(np.argmax(candidates))
         argmax = divmod(flat, window.shape[1])
-        value = float(window.flat[flat])
+        value = float(candidates.flat[flat])
     else:
         argmax = None
         value = float(window[inside].mean())
@@ -351,7 +352,12 @@ def _head(unit) -> dict:
             "receptive_field": None if unit.receptive_field is None else unit.receptive_field.to_json()}
 
 
-def _nested(array: np.ndarray) -> list:
-    """A nested list of floats for JSON, with None for NaN (padding cells)."""
-    values = np.asarray(array, np.float64)
-    return np.where(np.isnan(values), None, values).tolist() if np.isnan(values).any() else values.tolist()
+def _json_safe(value):
+    """`value` with every NaN or infinite float as None (null): JSON has no NaN; padding cells are NaN."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
