@@ -165,7 +165,10 @@ pip_install() {  # pip install "$@" into "$VENV", a line per step on screen, eve
 }
 
 install_cnnviz() {  # "$1": the extras, e.g. "[test]"; "$2": cpu or gpu
-    local extra=$1 build=$2 started stamp test_stamp
+    local extra=$1 build=$2 started stamp test_stamp old
+    for old in "$VENV/.cnnviz-installed" "$VENV/.cnnviz-installed[test]"; do  # stamps of cnnviz 0.1's setup
+        if [[ "$build" == cpu && -f "$old" ]]; then mv "$old" "$old-cpu"; fi
+    done
     stamp="$VENV/.cnnviz-installed$extra-$build"
     test_stamp="$VENV/.cnnviz-installed[test]-$build"  # the test install includes the app's
     if [[ -f "$test_stamp" && ! pyproject.toml -nt "$test_stamp" ]]; then
