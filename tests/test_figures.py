@@ -193,3 +193,13 @@ def test_export_manifest_figure_boxes_match_the_png(tmp_path, outputs):
     assert manifest["options"]["figure_format"] == "png"
     strip = next(e for e in manifest["files"] if e["type"] == "strip_png")
     assert strip["values_per_row"] == 10 and len(strip["cells"]) == 10
+
+
+def test_figures_are_reproducible(outputs):
+    """The same values give the same bytes (no dates, fixed SVG ids): exports can be diffed and cached."""
+    cells = [colorize(outputs[3][..., c], 0, 5) for c in range(12)]
+    for fmt in figures.FIGURE_FORMATS:
+        made = [figures.grid_figure(cells, 2, cell_labels=[str(c) for c in range(12)], title="max_pooling2d_2",
+                                    colour_scale=figures.ColourScale(lookup_table("plasma"), 0, 5), fmt=fmt).data
+                for _ in range(2)]
+        assert made[0] == made[1], fmt

@@ -450,7 +450,8 @@ class _Writer:
         else:
             title = f"{common['layer']} · {len(vector)} values"
         rendered = figures.image_figure(pixels, self.options.scale, colour_scale=scale, fmt=fmt, **ticks,
-                                        min_side=STRIP_MIN_WIDTH, **self._titles(common, title, self._colours_note(True)))
+                                        min_side=STRIP_MIN_WIDTH,
+                                        **self._titles(common, title, self._colours_note(True)))
         self._figure(f"{prefix}_strip", "strip", rendered, common, vector, [low, high], "index", [0],
                      values_per_row=layout.columns)
 
