@@ -124,6 +124,21 @@ def _assert_colour_bar(image, box, colormap):
     assert np.abs(drawn - expected).mean() <= 2
 
 
+def test_channel_pngs_are_what_the_app_shows(qtbot, full_export, seven_outputs):
+    """The app's layer grid (its own colouring code) and the exported maps have the same pixels."""
+    from cnnviz.gui.layer_grid import LayerGrid
+
+    grid = LayerGrid()
+    qtbot.addWidget(grid)
+    grid.resize(600, 400)
+    grid.set_lookup_table(lookup_table("viridis"))
+    maps = seven_outputs[2]                                   # conv2d_2, (11, 11, 64)
+    grid.set_maps(np.ascontiguousarray(np.moveaxis(maps, -1, 0)), channel_levels(maps, "channel"))
+    for channel in (0, 5, 63):
+        exported = _blocks(read_png(full_export.folder / f"L3_conv2d_2/ch{channel:02d}.png"), SCALE)
+        np.testing.assert_array_equal(exported, grid.cell_pixels(channel))
+
+
 def test_grid_cells_are_the_channel_images(full_export):
     grids = _entries(full_export, "grid_png")
     assert [g["layer"] for g in grids] == list(SPATIAL)
