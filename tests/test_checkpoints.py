@@ -196,3 +196,14 @@ def test_preparing_a_folder_empties_an_earlier_run_but_never_other_files(trained
     assert (folder / "notes.txt").exists() and (folder / "epoch_00.keras").exists()
     prepare_checkpoint_folder(tmp_path / "new" / "folder")
     assert (tmp_path / "new" / "folder").is_dir()
+
+
+def test_the_shipped_model_ships_its_checkpoints(shipped_model, shipped_model_path):
+    folder = checkpoints_folder_for(shipped_model_path)
+    index = read_checkpoint_index(folder)
+    assert index.status == "finished" and index.training["seed"] == 1
+    assert [c.epoch for c in index.checkpoints if c.batch == 0] == [0, 1, 2, 3, 4, 5]
+    assert [c.batch for c in index.checkpoints if c.batch] == [16, 32, 104, 304]  # steps_per_execution 8
+    assert index.checkpoints[-1].test_accuracy >= 0.99
+    assert same_weights(checkpoint_weights(index.checkpoints[-1]), shipped_model.get_weights())
+    assert sum(p.stat().st_size for p in folder.iterdir()) < 5_000_000
