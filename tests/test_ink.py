@@ -187,15 +187,22 @@ def test_overrides_invert_and_threshold(mnist):
     assert flipped.inverted is False and (not flipped.found or flipped.box != auto.box)
 
 
-def test_thin_strokes_are_thickened_only_when_much_thinner_than_mnist(mnist):
+def test_stroke_width_is_changed_only_when_far_from_mnists(mnist):
     from PIL import Image, ImageFilter
+
+    from cnnviz.core.ink import stroke_width
 
     digit = np.pad(big_digit(mnist, 0), 12)
     thin = np.asarray(Image.fromarray(digit).filter(ImageFilter.MinFilter(5)))
+    thick = np.asarray(Image.fromarray(digit).filter(ImageFilter.MaxFilter(9)))
     assert find_ink(digit / 255.0).thickened == 0
-    reading = find_ink(thin / 255.0)
-    assert reading.thickened >= 1
-    assert "thickened" in reading.describe()
+    thickened, thinned = find_ink(thin / 255.0), find_ink(thick / 255.0)
+    assert thickened.thickened >= 1 and "thin strokes thickened" in thickened.describe()
+    assert thinned.thickened <= -1 and "thick strokes thinned" in thinned.describe()
+    normal = stroke_width(find_ink(digit / 255.0).image > 0.5)
+    for reading, before in ((thickened, thin), (thinned, thick)):
+        after = stroke_width(reading.image > 0.5)
+        assert abs(after - normal) < abs(stroke_width(before > 128) - normal)   # closer to the usual width
 
 
 @pytest.mark.parametrize("picture", [
@@ -220,22 +227,31 @@ def test_near_blank_picture_with_a_few_specks_gives_no_digit():
 
 # --- the styles of scripts/bench_real_digits.py, a fast subset -------------------------------------
 @pytest.fixture(scope="module")
-def style_indices(mnist):
-    return np.random.default_rng(9).choice(len(mnist.x_test), FAST_COUNT, replace=False)
+def style_accuracy(mnist, shipped_model, tmp_path_factory):
+    """accuracy(style): the shipped model on FAST_COUNT test digits in `style`, read from files."""
+    indices = np.random.default_rng(9).choice(len(mnist.x_test), FAST_COUNT, replace=False)
+    folder = tmp_path_factory.mktemp("styles")
+
+    def accuracy(style: str) -> float:
+        inputs = [digit_model_input(read_digit(save_style(folder, style, mnist.x_test[i], int(i), f"{style}{i}")))
+                  for i in indices]
+        assert all(x is not None for x in inputs), f"{style}: some digits were not found"
+        predicted = np.argmax(shipped_model.predict(np.stack(inputs)[..., None], verbose=0), axis=1)
+        return float((predicted == mnist.y_test[indices]).mean())
+
+    return accuracy
+
+
+@pytest.fixture(scope="module")
+def plain_accuracy(style_accuracy) -> float:
+    return style_accuracy("plain")
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("style", [name for name in STYLES if name != "plain"])
-def test_every_style_reads_within_two_points_of_plain(style, mnist, shipped_model, style_indices, tmp_path):
+def test_every_style_reads_within_two_points_of_plain(style, style_accuracy, plain_accuracy):
     """The issue's target on a fast subset: every style within 2 points of plain MNIST, read from files."""
-    def accuracy(style_name):
-        inputs = [digit_model_input(read_digit(save_style(tmp_path, style_name, mnist.x_test[i], int(i), f"{style_name}{i}")))
-                  for i in style_indices]
-        assert all(x is not None for x in inputs), f"{style_name}: some digits were not found"
-        predicted = np.argmax(shipped_model.predict(np.stack(inputs)[..., None], verbose=0), axis=1)
-        return float((predicted == mnist.y_test[style_indices]).mean())
-
-    assert accuracy(style) >= accuracy("plain") - 0.02
+    assert style_accuracy(style) >= plain_accuracy - 0.02
 
 
 def test_styles_are_repeatable(mnist):
