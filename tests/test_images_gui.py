@@ -167,3 +167,20 @@ def test_inspector_open_image_uses_the_widget(qtbot, tmp_path, mnist):
     assert inspector.image_adjust.isVisible() and inspector.canvas.overlay() is not None
     qtbot.waitUntil(lambda: inspector.current_input() is not None)
     np.testing.assert_array_equal(inspector.current_input(), digit_model_input(read_digit(path)))
+
+
+def test_adjusting_is_one_undo_step(qtbot, adjust, photo_of_seven, digit_seven):
+    """Opening a picture is undoable; re-reading it (slider, invert) replaces it in place."""
+    from cnnviz.core.preprocess import fit_into_square
+
+    widget, canvas = adjust
+    canvas.set_image(fit_into_square(digit_seven, canvas.canvas_size), exact_input=digit_seven)
+    before = canvas.image()
+    widget.open_picture(photo_of_seven)
+    for value in (50, 60, 70):
+        widget.set_overrides(threshold=value / 100)
+    widget.set_overrides(invert=False)
+    assert canvas.undo()
+    np.testing.assert_array_equal(canvas.image(), before)
+    np.testing.assert_array_equal(canvas.exact_input(), digit_seven)
+    assert canvas.overlay() is None and not widget.isVisible()

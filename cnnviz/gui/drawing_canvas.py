@@ -104,8 +104,8 @@ class DrawingCanvas(QWidget):
         return self._empty
 
     def set_image(self, image: np.ndarray, exact_input: np.ndarray | None = None,
-                  overlay: PictureOverlay | None = None) -> None:
-        """Replace the canvas with `image` (size×size floats in [0, 1]); undoable.
+                  overlay: PictureOverlay | None = None, undoable: bool = True) -> None:
+        """Replace the canvas with `image` (size×size floats in [0, 1]); undoable unless told not.
 
         With an `overlay`, the canvas shows that picture and what was read in it until the next
         stroke, clear, undo or image; `image` is still what the canvas holds (and draws on).
@@ -113,7 +113,8 @@ class DrawingCanvas(QWidget):
         image = np.asarray(image, dtype=np.float32)
         if image.shape != (self.canvas_size, self.canvas_size):
             raise ValueError(f"the canvas is {self.canvas_size}×{self.canvas_size}, not {image.shape}")
-        self._push_undo()
+        if undoable:
+            self._push_undo()
         self._set_overlay(overlay)
         pixels = np.ascontiguousarray(np.round(np.clip(image, 0.0, 1.0) * 255).astype(np.uint8))
         self._pixels = QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],

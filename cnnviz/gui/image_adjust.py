@@ -39,6 +39,7 @@ class ImageAdjust(QWidget):
         self._component: int | None = None
         self._reading: InkReading | None = None
         self._reread_scheduled = False
+        self._reading_shown = False   # this picture's reading is on the canvas
         self._build()
         canvas.overlay_changed.connect(self._on_overlay_changed)
         canvas.mark_clicked.connect(self._on_mark_clicked)
@@ -84,6 +85,7 @@ class ImageAdjust(QWidget):
         self._name = name
         self._strengths = {}
         self._invert = self._threshold = self._component = None
+        self._reading_shown = False
         return self._reread()
 
     def reading(self) -> InkReading | None:
@@ -110,7 +112,10 @@ class ImageAdjust(QWidget):
         model_input = digit_model_input(reading)
         pixels = image_on_canvas(reading.digit) if reading.found else np.zeros((self._canvas.canvas_size,) * 2,
                                                                                   np.float32)
-        self._canvas.set_image(pixels, exact_input=model_input, overlay=self._overlay(reading))
+        # Re-reading the picture on show replaces it in place: one undo step per picture opened.
+        rereading = self._canvas.overlay() is not None and self._reading_shown
+        self._canvas.set_image(pixels, exact_input=model_input, overlay=self._overlay(reading), undoable=not rereading)
+        self._reading_shown = True
         self._show_controls(reading)
         self.setVisible(True)
         self.reading_changed.emit(reading)
