@@ -3,6 +3,7 @@ TensorFlow and loads the model while the user takes a first look)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +13,9 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz import __version__
 from cnnviz.core.paths import resources_dir
-from cnnviz.gui.autotest import autotest_request, start_autotest
 from cnnviz.gui.qt_helpers import APPLICATION, ORGANISATION
+
+AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # cnnviz.gui.autotest's hook, imported only when asked for
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -37,7 +39,12 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
     window.show()
     # After the window's first events: spawning costs the GUI a few ms, TensorFlow loads over there.
     QTimer.singleShot(0, lambda: window.load_model_file(model_path))
-    mode, path = autotest_request(screenshot)
+    if screenshot or os.environ.get(AUTOTEST_ENV):
+        from cnnviz.gui.autotest import autotest_request, start_autotest
+
+        mode, path = autotest_request(screenshot)
+    else:
+        mode = None
     if mode:
         autotest = start_autotest(window, mode, path)
         app.aboutToQuit.connect(autotest.deleteLater)

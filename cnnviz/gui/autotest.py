@@ -21,7 +21,8 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt, QTimer, Slot
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
-AUTOTEST_ENV = "CNNVIZ_AUTOTEST"
+from cnnviz.gui.app import AUTOTEST_ENV
+
 MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000

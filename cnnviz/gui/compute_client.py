@@ -19,7 +19,6 @@ and `restarted` is emitted (the owner reloads its model then); `ready` follows w
 from __future__ import annotations
 
 import functools
-import multiprocessing
 import os
 import signal
 import threading
@@ -85,7 +84,6 @@ class ComputeClient(QObject):
     def __init__(self, parent: QObject | None = None, *, restart: bool = True):
         super().__init__(parent)
         self.restart_on_crash = restart
-        self._context = multiprocessing.get_context("spawn")
         self._process = None
         self._conn = None
         self._reader: threading.Thread | None = None
@@ -104,13 +102,16 @@ class ComputeClient(QObject):
         """Spawn the compute process (returns at once; `ready` when it listens)."""
         if self.is_running():
             return
+        import multiprocessing  # here, not at the top: the window paints before this is needed
+
         from cnnviz.compute.server import main
 
+        context = multiprocessing.get_context("spawn")
         self._closing = False
         self._is_ready = False
         self._number += 1
-        ours, theirs = self._context.Pipe()
-        process = self._context.Process(target=main, args=(theirs, os.getpid()), name="cnnviz-compute", daemon=True)
+        ours, theirs = context.Pipe()
+        process = context.Process(target=main, args=(theirs, os.getpid()), name="cnnviz-compute", daemon=True)
         process.start()
         theirs.close()
         self._process, self._conn = process, ours

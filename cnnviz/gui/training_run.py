@@ -38,6 +38,7 @@ class TrainingRun(QObject):
     finished = Signal(object)          # TrainingOutcome
     failed = Signal(str, str)          # message, error type (e.g. "DataError")
     cut = Signal(str)                  # the compute process died mid-run (what happened)
+    steps_per_execution: int | None = None   # batches per compiled call; None: the compute process's choice
 
     def __init__(self, client, config: TrainConfig, from_scratch: bool, dataset: Dataset | None = None,
                  data_path: str | None = None, parent: QObject | None = None):
@@ -59,6 +60,8 @@ class TrainingRun(QObject):
             args["dataset"] = self.dataset
         elif self.data_path is not None:
             args["data_path"] = self.data_path
+        if self.steps_per_execution is not None:
+            args["steps_per_execution"] = self.steps_per_execution
         self._request = self.client.request("train", args, on_reply=self._on_reply, on_error=self._on_error,
                                             on_event=self._on_event)
 
