@@ -13,6 +13,7 @@ import numpy as np
 from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int
 
 DEFAULT_SCALE = 4
+GRID_CELL = 84  # about this many pixels a side for each filter's cell in the grid pictures
 GAP_COLOUR = (70, 110, 170)  # between the digits of one filter's mosaic: neither ink nor paper
 
 
@@ -57,18 +58,20 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     images = _test_images(args, info)  # before the long part, so a missing dataset fails fast
 
-    from cnnviz.core.filter_patterns import PatternSettings, filter_patterns
+    from cnnviz.core.filter_patterns import PatternSettings, filter_patterns, pattern_cache_path
     from cnnviz.core.top_activations import top_activations, top_patches
 
+    settings = PatternSettings(steps=args.steps)
+    cached = args.use_cache and pattern_cache_path(model, args.layer, settings).is_file()
     started = time.perf_counter()
-    patterns = filter_patterns(model, args.layer, PatternSettings(steps=args.steps), use_cache=args.use_cache)
-    pattern_seconds = time.perf_counter() - started
+    patterns = filter_patterns(model, args.layer, settings, use_cache=args.use_cache)
+    how = "reused from the cache" if cached else f"{args.steps} steps, {time.perf_counter() - started:.1f} s"
     scale = info.input_scale / 255.0
     top = top_activations(model, images, [args.layer], scale=scale, use_cache=args.use_cache)[args.layer]
     patches = top_patches(images, top, specs, info.input_shape, scale) / np.float32(info.input_scale)
     _write_files(args, patterns, top, np.asarray(images[top.indices]) / 255.0, patches)
-    print(f"Wrote the patterns of the {len(patterns)} filters of {args.layer} ({args.steps} steps, "
-          f"{pattern_seconds:.1f} s) and each filter's top {top.indices.shape[1]} test digits to {args.out}")
+    print(f"Wrote the patterns of the {len(patterns)} filters of {args.layer} ({how}) and each filter's "
+          f"top {top.indices.shape[1]} test digits to {args.out}")
     return 0
 
 
@@ -112,14 +115,15 @@ def _write_files(args: argparse.Namespace, patterns: np.ndarray, top, top_images
         rows = [f'  "{c}": {json.dumps([int(i) for i in row])}' for c, row in enumerate(top.indices)]
         write_text_atomic(out / "top_digits.json", "{\n" + ",\n".join(rows) + "\n}\n")  # a channel a line
         figures = {
-            "patterns_grid.png": ([_to_uint8(p) for p in patterns], 3,
+            "patterns_grid.png": ([_to_uint8(p) for p in patterns],
                                   f"{layer}: the input that excites each filter most (gradient ascent)"),
-            "top_digits_grid.png": ([_mosaic(row) for row in top_images], 1,
+            "top_digits_grid.png": ([_mosaic(row) for row in top_images],
                                     f"{layer}: the {top.indices.shape[1]} test digits that excite each filter most"),
-            "top_patches_grid.png": ([_mosaic(row) for row in patches], 2,
+            "top_patches_grid.png": ([_mosaic(row) for row in patches],
                                      f"{layer}: the part of each top digit the peak unit saw"),
         }
-        for name, (cells, scale, title) in figures.items():
+        for name, (cells, title) in figures.items():
+            scale = max(1, round(GRID_CELL / max(cells[0].shape[:2])))
             figure = grid_figure([_rgb(cell) for cell in cells], scale, cell_labels=labels, title=title)
             write_bytes_atomic(out / name, figure.data)
     except OSError as exc:

@@ -1,10 +1,10 @@
 """Filter patterns: for each filter of a layer, an input that excites it strongly (gradient ascent).
 
-Every filter's image starts from the same small random noise around grey and climbs the gradient
-of that filter's mean activation with respect to the image (Erhan et al., 2009; Chollet, *Deep
-Learning with Python*, 5.4.2). All C filters of a layer climb together: one batch of C images, one
-gradient step updates all of them (image c only affects filter c's objective). So that the
-patterns are readable and every filter gets somewhere:
+Every filter's image starts from small random noise around grey and climbs the gradient of that
+filter's mean activation with respect to the image (Erhan et al., 2009; Chollet, *Deep Learning
+with Python*, 5.4.2). All C filters of a layer climb together: one batch of images, one gradient
+step updates all of them (image i only affects filter i mod C's objective). So that the patterns
+are readable and every filter gets somewhere:
 
 - each image's gradient is normalised (the same step length for weak and strong filters);
 - the image is shifted by up to a pixel before each step and shifted back (jitter), which stops
@@ -13,8 +13,10 @@ patterns are readable and every filter gets somewhere:
 - the mean of a ReLU's output has no gradient where the ReLU is off, so a smooth version is
   climbed instead: softplus of the pre-activation, with a softness of twice its spread over the
   map, which lets positions that are nearly on take part (a plain ReLU mean leaves most filters
-  of the first layer stuck on a small local mark). A filter that no position activates at all
-  first climbs its best position's pre-activation until it wakes up.
+  of the first layer stuck on a small local mark);
+- every filter climbs twice at once from two random starts: once as above, once first climbing
+  its best position's pre-activation while no position activates it at all (waking it up); of
+  every image either climb passes through, the one that excites the filter most is kept.
 
 The result is checked by the tests: every filter's pattern excites that filter more than the
 other patterns of its layer do on average. A pattern is one input the filter likes, not the only
@@ -35,7 +37,7 @@ from cnnviz.core.layer_choice import spatial_layer
 from cnnviz.core.model_cache import cache_path, load_arrays, save_arrays, weights_sha256
 
 CACHE_KIND = "filter_patterns"
-ALGORITHM_VERSION = 1  # bump when the ascent changes, so old cached patterns are not reused
+ALGORITHM_VERSION = 3  # bump when the ascent changes, so old cached patterns are not reused
 SOFTNESS = 2.0         # softplus softness, in units of the pre-activation's spread over the map
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
@@ -63,9 +65,10 @@ class PatternSettings:
 
 
 class PatternAscent:
-    """The traced gradient step for one layer of one model: `step(images, shift, step_size)`.
+    """The traced gradient step for one layer of one model: `step(images, shift, step_size)`, and
+    `responses(images)`: (mean activation, best pre-activation) of each image's own filter.
 
-    `images` is (N, *input_shape); image i climbs filter i mod C (N = C: one image per filter).
+    `images` is (N, *input_shape); image i climbs filter i mod C (N = 2·C: two climbs per filter).
     """
 
     def __init__(self, model, layer: str):
@@ -103,8 +106,11 @@ class PatternAscent:
             with tf.GradientTape() as tape:
                 tape.watch(moved)
                 mean, smooth, peak = responses(moved)
-                dead = tf.cast(tf.stop_gradient(mean) <= 0.0, tf.float32)  # no position on: wake it
-                score = tf.reduce_sum((1.0 - dead) * smooth + dead * peak)
+                # The first C images wake a filter no position activates by climbing its best
+                # position; the other C climb the smooth mean only. Each finds filters the other misses.
+                dead = tf.cast(tf.stop_gradient(mean) <= 0.0, tf.float32)
+                waking = tf.cast(tf.range(tf.shape(images)[0]) < count, tf.float32) * dead
+                score = tf.reduce_sum((1.0 - waking) * smooth + waking * peak)
             gradient = tape.gradient(score, moved)
             norm = tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-8
             moved = tf.clip_by_value(moved + step_size * gradient / norm, 0.0, 1.0)
@@ -113,6 +119,7 @@ class PatternAscent:
         spec_images = tf.TensorSpec((None, *self.input_shape), tf.float32)
         self.step = tf.function(step, input_signature=[spec_images, tf.TensorSpec((2,), tf.int32),
                                                        tf.TensorSpec((), tf.float32)])
+        self.responses = tf.function(lambda images: responses(images)[::2], input_signature=[spec_images])
 
 
 def pre_activation(layer, layer_input, output):
@@ -133,11 +140,17 @@ def ascend(ascent: PatternAscent, settings: PatternSettings = PatternSettings(),
            done_before: int = 0, total: int | None = None) -> np.ndarray:
     """Run the ascent: (C, *input_shape) float32 images in [0, 1]. Raises Cancelled when `cancel()` is true.
 
-    `progress(done_before + steps done, total)` is called after each step.
+    Every filter climbs twice at once (see `PatternAscent`), each from its own random start; of all
+    the images seen over the steps of both climbs, the one that excites the filter most is kept
+    (a climb can overshoot, and a filter that has just woken up can fall asleep again). `progress(done_before + steps done, total)` is
+    called after each step.
     """
     rng = np.random.default_rng(settings.seed)
-    start = settings.start_level + settings.start_noise * rng.standard_normal((1, *ascent.input_shape))
-    images = np.clip(np.repeat(start, ascent.num_filters, axis=0), 0.0, 1.0).astype(np.float32)
+    count = ascent.num_filters
+    starts = settings.start_level + settings.start_noise * rng.standard_normal((2, 1, *ascent.input_shape))
+    images = np.clip(np.repeat(starts, count, axis=1), 0.0, 1.0).reshape(2 * count, *ascent.input_shape)
+    images = images.astype(np.float32)
+    best, best_score = images.copy(), np.full(2 * count, -np.inf)
     total = total or settings.steps
     for step in range(settings.steps):
         if cancel is not None and cancel():
@@ -146,9 +159,19 @@ def ascend(ascent: PatternAscent, settings: PatternSettings = PatternSettings(),
         images = ascent.step(images, shift, np.float32(settings.step_size)).numpy()
         if settings.blur_every and (step + 1) % settings.blur_every == 0 and step + 1 < settings.steps:
             images = settings.start_level + (1.0 - settings.decay) * (blur(images) - settings.start_level)
+        score = _ranking_score(*(value.numpy() for value in ascent.responses(images)))
+        better = score > best_score
+        best[better], best_score[better] = images[better], score[better]
         if progress is not None:
             progress(done_before + step + 1, total)
-    return images
+    winner = best_score.reshape(2, count).argmax(axis=0)  # per filter, the better of its two climbs
+    return best.reshape(2, count, *ascent.input_shape)[winner, np.arange(count)]
+
+
+def _ranking_score(mean: np.ndarray, peak: np.ndarray) -> np.ndarray:
+    """Orders images for keeping the best one seen: any mean activation above zero beats none; among
+    images that leave the filter off, the higher best pre-activation (nearer to waking) wins."""
+    return np.where(mean > 0, mean, np.minimum(peak, 0.0) - 1e6)
 
 
 def blur(images: np.ndarray) -> np.ndarray:
