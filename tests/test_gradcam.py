@@ -149,3 +149,16 @@ def test_overlay_colours_only_where_the_heat_is(digit_seven):
     assert np.array_equal(warm[-10:, -10:], cold[-10:, -10:])  # far from the heat: unchanged
     colour = np.random.default_rng(2).random((6, 6, 3))
     assert overlay(colour, np.zeros((2, 2)), scale=1).tolist() == np.round(colour * 255).astype(np.uint8).tolist()
+
+
+def test_one_traced_explainer_per_model_and_layer(fresh_model, digit_seven):
+    from cnnviz.core import gradcam
+
+    gradcam._CACHE.clear()
+    first = grad_cam(fresh_model, digit_seven, "conv2d_2")
+    explainer = gradcam._CACHE[(id(fresh_model), "conv2d_2")][1]
+    second = grad_cam(fresh_model, digit_seven, "conv2d_2", class_index=first.class_index)
+    assert gradcam._CACHE[(id(fresh_model), "conv2d_2")][1] is explainer and len(gradcam._CACHE) == 1
+    np.testing.assert_array_equal(first.heatmap, second.heatmap)
+    grad_cam(fresh_model, digit_seven)
+    assert len(gradcam._CACHE) == 2

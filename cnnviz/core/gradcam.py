@@ -13,6 +13,7 @@ keeps one per (model, layer). `upsample` and `overlay` turn the map into a pictu
 from __future__ import annotations
 
 import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,15 +94,20 @@ class GradCam:
                              weights.numpy(), self.layer)
 
 
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHE: OrderedDict = OrderedDict()  # (id(model), layer) -> (weak reference to the model, GradCam)
+CACHE_SIZE = 8  # explainers kept; each holds its model, so a bound, not weak keys, lets old models go
 
 
 def grad_cam(model, image: np.ndarray, layer: str | None = None, class_index: int | None = None) -> GradCamResult:
     """Grad-CAM of `image` at `layer` (default: the last conv layer), reusing a traced function per (model, layer)."""
-    explainers = _CACHE.setdefault(model, {})
-    if layer not in explainers:
-        explainers[layer] = GradCam(model, layer)
-    return explainers[layer](image, class_index)
+    key = (id(model), layer)
+    entry = _CACHE.get(key)
+    if entry is None or entry[0]() is not model:
+        entry = _CACHE[key] = (weakref.ref(model), GradCam(model, layer))
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    _CACHE.move_to_end(key)
+    return entry[1](image, class_index)
 
 
 def upsample(heatmap: np.ndarray, height: int, width: int) -> np.ndarray:
