@@ -37,7 +37,7 @@ from cnnviz.core.layer_choice import spatial_layer
 from cnnviz.core.model_cache import cache_path, load_arrays, save_arrays, weights_sha256
 
 CACHE_KIND = "filter_patterns"
-ALGORITHM_VERSION = 3  # bump when the ascent changes, so old cached patterns are not reused
+ALGORITHM_VERSION = 4  # bump when the ascent changes, so old cached patterns are not reused
 SOFTNESS = 2.0         # softplus softness, in units of the pre-activation's spread over the map
 
 Progress = Callable[[int, int], None]  # (steps done, steps in all)
@@ -65,8 +65,11 @@ class PatternSettings:
 
 
 class PatternAscent:
-    """The traced gradient step for one layer of one model: `step(images, shift, step_size)`, and
-    `responses(images)`: (mean activation, best pre-activation) of each image's own filter.
+    """The traced gradient step for one layer of one model, and what each image does to its filter.
+
+    `step(images, shift, step_size)` -> (climbed images; the shifted images the step measured, with
+    their mean activation and best pre-activation of their own filter); `responses(images)` -> that
+    mean activation and best pre-activation of the images as given.
 
     `images` is (N, *input_shape); image i climbs filter i mod C (N = 2·C: two climbs per filter).
     """
@@ -93,9 +96,9 @@ class PatternAscent:
 
             run_layers(model, images, visit)
             pre, post = seen["maps"]
-            own = tf.range(tf.shape(images)[0]) % count
-            mean = tf.gather(tf.reduce_mean(post, axis=(1, 2)), own, batch_dims=1)
-            pre = tf.gather(tf.transpose(pre, (0, 3, 1, 2)), own, batch_dims=1)  # (N, H, W)
+            own = tf.one_hot(tf.range(tf.shape(images)[0]) % count, count)[:, None, None, :]  # (N, 1, 1, C)
+            mean = tf.reduce_mean(tf.reduce_sum(post * own, axis=-1), axis=(1, 2))
+            pre = tf.reduce_sum(pre * own, axis=-1)  # (N, H, W): image i's own filter
             spread = tf.stop_gradient(tf.math.reduce_std(pre, axis=(1, 2), keepdims=True))
             softness = SOFTNESS * spread + 1e-6
             smooth = tf.reduce_mean(softness * tf.nn.softplus(pre / softness), axis=(1, 2))
@@ -113,8 +116,8 @@ class PatternAscent:
                 score = tf.reduce_sum((1.0 - waking) * smooth + waking * peak)
             gradient = tape.gradient(score, moved)
             norm = tf.sqrt(tf.reduce_mean(tf.square(gradient), axis=(1, 2, 3), keepdims=True)) + 1e-8
-            moved = tf.clip_by_value(moved + step_size * gradient / norm, 0.0, 1.0)
-            return tf.roll(moved, -shift, axis=(1, 2))
+            climbed = tf.clip_by_value(moved + step_size * gradient / norm, 0.0, 1.0)
+            return tf.roll(climbed, -shift, axis=(1, 2)), moved, mean, peak
 
         spec_images = tf.TensorSpec((None, *self.input_shape), tf.float32)
         self.step = tf.function(step, input_signature=[spec_images, tf.TensorSpec((2,), tf.int32),
@@ -141,8 +144,9 @@ def ascend(ascent: PatternAscent, settings: PatternSettings = PatternSettings(),
     """Run the ascent: (C, *input_shape) float32 images in [0, 1]. Raises Cancelled when `cancel()` is true.
 
     Every filter climbs twice at once (see `PatternAscent`), each from its own random start; of all
-    the images seen over the steps of both climbs, the one that excites the filter most is kept
-    (a climb can overshoot, and a filter that has just woken up can fall asleep again). `progress(done_before + steps done, total)` is
+    the images measured over the steps of both climbs (each step measures the jittered image it
+    climbs from), the one that excites the filter most is kept (a climb can overshoot, and a filter
+    that has just woken up can fall asleep again). `progress(done_before + steps done, total)` is
     called after each step.
     """
     rng = np.random.default_rng(settings.seed)
@@ -156,16 +160,21 @@ def ascend(ascent: PatternAscent, settings: PatternSettings = PatternSettings(),
         if cancel is not None and cancel():
             raise Cancelled(f"filter patterns of {ascent.layer} cancelled after {step} steps")
         shift = rng.integers(-settings.jitter, settings.jitter + 1, size=2).astype(np.int32)
-        images = ascent.step(images, shift, np.float32(settings.step_size)).numpy()
+        images, measured, mean, peak = (value.numpy() for value in
+                                        ascent.step(images, shift, np.float32(settings.step_size)))
+        _keep_better(best, best_score, measured, _ranking_score(mean, peak))
         if settings.blur_every and (step + 1) % settings.blur_every == 0 and step + 1 < settings.steps:
             images = settings.start_level + (1.0 - settings.decay) * (blur(images) - settings.start_level)
-        score = _ranking_score(*(value.numpy() for value in ascent.responses(images)))
-        better = score > best_score
-        best[better], best_score[better] = images[better], score[better]
         if progress is not None:
             progress(done_before + step + 1, total)
+    _keep_better(best, best_score, images, _ranking_score(*(value.numpy() for value in ascent.responses(images))))
     winner = best_score.reshape(2, count).argmax(axis=0)  # per filter, the better of its two climbs
     return best.reshape(2, count, *ascent.input_shape)[winner, np.arange(count)]
+
+
+def _keep_better(best: np.ndarray, best_score: np.ndarray, images: np.ndarray, score: np.ndarray) -> None:
+    better = score > best_score
+    best[better], best_score[better] = images[better], score[better]
 
 
 def _ranking_score(mean: np.ndarray, peak: np.ndarray) -> np.ndarray:
