@@ -159,15 +159,17 @@ def _write_outputs(args: argparse.Namespace, display: np.ndarray, result: dict) 
     from cnnviz.core.gradcam import overlay
 
     picture = overlay(display, np.nan_to_num(result["map"]), scale=args.scale)
+    target = args.out
     try:
-        with atomic_path(args.out) as tmp:
+        with atomic_path(target) as tmp:
             Image.fromarray(picture).save(tmp, format="PNG")
         if args.npy is not None:
+            target = args.npy
             buffer = io.BytesIO()
             np.save(buffer, np.asarray(result["map"], np.float32))
-            write_bytes_atomic(args.npy, buffer.getvalue())
+            write_bytes_atomic(target, buffer.getvalue())
     except OSError as exc:
-        raise CliError(f"cannot write {exc.filename or args.out}: {exc.strerror}") from exc
+        raise CliError(f"cannot write {target}: {exc.strerror}") from exc
 
 
 def _finite_or_none(value) -> float | None:
