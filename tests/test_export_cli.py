@@ -110,7 +110,7 @@ def _blank_image(tmp_path):
     (lambda t: ["--test-index", "-1"], "--test-index must be from 0 to 9999, not -1"),
     (_unreadable_image, "broken.png is not a readable image"),
     (lambda t: ["--image", str(t / "missing.png")], "No file at"),
-    (_blank_image, "blank.png is blank"),
+    (_blank_image, "blank.png has nothing to export: the image is blank"),
     (lambda t: ["--test-index", "0", "--layers", "conv9"], "unknown layer 'conv9'"),
     (lambda t: ["--test-index", "0", "--colormap", "jet"], "unknown colormap 'jet'"),
     (lambda t: ["--test-index", "0", "--normalisation", "global"], "unknown normalisation 'global'"),

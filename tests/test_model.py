@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cnnviz.core.model import (ModelFileError, build_seed_model, format_layer_table, layer_table, load_model,
+from cnnviz.core.model import (ModelFileError, format_layer_table, layer_table, load_model,
                                save_model)
 
 EXPECTED_SHAPES = [(26, 26, 32), (13, 13, 32), (11, 11, 64), (5, 5, 64), (3, 3, 64), (576,), (64,), (10,)]

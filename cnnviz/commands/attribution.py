@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int
+from cnnviz.commands.common import CliError, add_input_args, add_model_arg, model_input_or_fail, positive_int
 
 METHODS = ("gradcam", "occlusion")
 DEFAULT_SCALE = 10
@@ -27,20 +27,13 @@ def add_parser(subparsers) -> None:
                     "conv2d_3, 11×11 at conv2d_2). Occlusion: a patch slides over the input and the map "
                     "shows how much the class probability drops with each place covered. Writes the "
                     "overlay PNG (--out) and, with --npy, the raw map.")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--image", type=Path, metavar="PATH",
-                        help="an image file (PNG, JPEG, GIF, BMP), prepared as `cnnviz predict` does")
-    source.add_argument("--test-index", type=int, metavar="N",
-                        help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
+    add_input_args(parser, "an image file (PNG, JPEG, GIF, BMP), prepared as `cnnviz predict` does")
     parser.add_argument("--method", choices=METHODS, default="gradcam", help="gradcam (default) or occlusion")
     parser.add_argument("--layer", metavar="NAME",
                         help="Grad-CAM: the conv or pooling layer to explain at (default: the last conv layer)")
     parser.add_argument("--class", dest="class_index", type=int, metavar="K",
                         help="the class to explain (default: the predicted one)")
     add_model_arg(parser)
-    add_data_arg(parser)
-    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"),
-                        help="the dataset of --test-index (default: the one the model's classes match)")
     parser.add_argument("--out", type=Path, required=True, metavar="PATH.png", help="the overlay picture to write")
     parser.add_argument("--npy", type=Path, metavar="PATH.npy",
                         help="also write the raw map (float32): Grad-CAM at the layer's resolution before any "
@@ -69,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     model, info = open_model_or_fail(args.model)
     if args.class_index is not None and not 0 <= args.class_index < info.num_classes:
         raise CliError(f"--class must be from 0 to {info.num_classes - 1}, not {args.class_index}")
-    image = model_input(args, info)
+    image = model_input_or_fail(args, info, purpose="explain")
     result = _explain(args, model, image)
     display = image / np.float32(info.input_scale)
     _write_outputs(args, display, result)
@@ -98,31 +91,6 @@ def _check_options(args: argparse.Namespace) -> None:
         raise CliError("--layer is for Grad-CAM; occlusion covers the input itself")
     if args.method == "gradcam" and (args.patch is not None or args.stride is not None):
         raise CliError("--patch and --stride are for --method occlusion")
-
-
-def model_input(args: argparse.Namespace, info) -> np.ndarray:
-    """The model input (H, W, C) float32 for --image (prepared as `predict` does) or --test-index."""
-    if args.image is not None:
-        from cnnviz.core.images import ImageFileError
-        from cnnviz.core.model_input import prepare_file
-
-        try:
-            prepared = prepare_file(args.image, info)
-        except ImageFileError as exc:
-            raise CliError(str(exc)) from exc
-        if prepared.array is None:
-            raise CliError(f"{args.image.name} is blank: there is nothing to explain")
-        return prepared.array
-    from cnnviz.commands.common import load_data_or_fail
-    from cnnviz.core.model_files import ModelFileError, dataset_for_model
-
-    try:
-        dataset = load_data_or_fail(args.data, dataset=dataset_for_model(info, args.dataset))
-    except ModelFileError as exc:
-        raise CliError(f"--test-index: {exc}") from exc
-    if not 0 <= args.test_index < len(dataset.x_test):
-        raise CliError(f"--test-index must be from 0 to {len(dataset.x_test) - 1}, not {args.test_index}")
-    return dataset.x_test[args.test_index].astype(np.float32)[..., None] * np.float32(info.input_scale / 255.0)
 
 
 def _explain(args: argparse.Namespace, model, image: np.ndarray) -> dict:

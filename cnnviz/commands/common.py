@@ -29,6 +29,19 @@ def add_dataset_arg(parser: argparse.ArgumentParser, default: str | None = "mnis
                         help=f"which dataset (default {default or 'the one that matches the model'})")
 
 
+def add_input_args(parser: argparse.ArgumentParser, image_help: str) -> None:
+    """`--image PATH | --test-index N` (one of them required), `--data` and `--dataset` for the test image."""
+    from cnnviz.core.data import DATASET_NAMES
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, metavar="PATH", help=image_help)
+    source.add_argument("--test-index", type=int, metavar="N",
+                        help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
+    add_data_arg(parser)
+    parser.add_argument("--dataset", choices=DATASET_NAMES,
+                        help="the dataset of --test-index (default: the one the model's classes match)")
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""
     value = int(text)
@@ -100,3 +113,61 @@ def check_writable(path: Path) -> None:
         raise CliError(f"cannot create the folder {folder}: {exc.strerror}") from exc
     if not os.access(folder, os.W_OK):
         raise CliError(f"cannot write to {folder}")
+
+
+def test_set_or_fail(args: argparse.Namespace, info, purpose: str = "--test-index"):
+    """The dataset whose classes the model predicts (or `--dataset`), or CliError."""
+    from cnnviz.core.model_files import ModelFileError, dataset_for_model
+
+    try:
+        name = dataset_for_model(info, getattr(args, "dataset", None))
+    except ModelFileError as exc:
+        raise CliError(f"{purpose}: {exc}") from exc
+    return load_data_or_fail(getattr(args, "data", None), dataset=name)
+
+
+def test_input_or_fail(args: argparse.Namespace, info):
+    """(model input (H, W, C) float32, a description) for `--test-index`, or CliError."""
+    import numpy as np
+
+    dataset = test_set_or_fail(args, info)
+    count = len(dataset.x_test)
+    if not 0 <= args.test_index < count:
+        raise CliError(f"--test-index must be from 0 to {count - 1}, not {args.test_index}")
+    image = dataset.x_test[args.test_index].astype(np.float32)[..., None] * np.float32(info.input_scale / 255.0)
+    label = dataset.class_names[int(dataset.y_test[args.test_index])]
+    return image, f"{dataset.spec.title} test {dataset.spec.item} {args.test_index} (label {label})"
+
+
+def image_input_or_fail(path: Path, info, preparation: str = "auto", purpose: str = "read"):
+    """(the picture in grey, PreparedInput, a description) for an image file, or CliError.
+
+    A picture with no digit in it is an error that says why; a picture with several marks is read
+    (the largest) with a note on stderr.
+    """
+    import sys
+
+    from cnnviz.core.images import ImageFileError, read_pixels, to_greyscale
+    from cnnviz.core.model_input import prepare_pixels
+
+    try:
+        pixels = read_pixels(path)
+        prepared = prepare_pixels(pixels, info, preparation)
+    except ImageFileError as exc:
+        raise CliError(str(exc)) from exc
+    except ValueError as exc:
+        raise CliError(f"--preprocess {preparation}: {exc}") from exc
+    if prepared.array is None:
+        why = (prepared.note or "no ink stands out from the paper").rstrip(".")
+        raise CliError(f"{path.name} has nothing to {purpose}: {why[:1].lower()}{why[1:]}")
+    if prepared.note:
+        print(f"cnnviz: {path.name}: {prepared.note}", file=sys.stderr)
+    return to_greyscale(pixels), prepared, f"image {path} ({prepared.preparation})"
+
+
+def model_input_or_fail(args: argparse.Namespace, info, purpose: str = "read"):
+    """The model input (H, W, C) float32 for `--image` (as `predict` reads it) or `--test-index`."""
+    if args.image is not None:
+        preparation = getattr(args, "preprocess", "auto")
+        return image_input_or_fail(args.image, info, preparation, purpose)[1].array
+    return test_input_or_fail(args, info)[0]

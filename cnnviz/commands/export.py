@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cnnviz.commands.common import add_input_args, add_model_arg, image_input_or_fail, test_input_or_fail
 from cnnviz.core.colormaps import COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS
 from cnnviz.core.export import DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE
 
@@ -20,18 +21,9 @@ def add_parser(subparsers) -> None:
                     "pooling layer, a strip figure per dense layer (PNG, SVG or PDF: --figure-format) "
                     "and manifest.json. Nothing is written "
                     "if anything fails; an existing non-empty folder is kept unless --overwrite.")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--image", type=Path, metavar="PATH",
-                        help="an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made for digit "
-                             "models, resized for others (see --preprocess)")
-    source.add_argument("--test-index", type=int, metavar="N",
-                        help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
-    parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras or .h5 model file (default: the shipped, pre-trained model)")
-    parser.add_argument("--data", metavar="PATH", type=Path,
-                        help="a copy of the dataset for --test-index (default: the cached one)")
-    parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"),
-                        help="the dataset of --test-index (default: the one the model's classes match)")
+    add_input_args(parser, "an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made for digit "
+                           "models, resized for others (see --preprocess)")
+    add_model_arg(parser)
     parser.add_argument("--preprocess", choices=("auto", "digit", "resize"), default="auto",
                         help="how --image becomes the model input: digit (MNIST's recipe), resize (as it "
                              "is), auto (default: digit for digit models)")
@@ -82,9 +74,10 @@ def run(args: argparse.Namespace) -> int:
     model_path = args.model or default_model_path()
     model, info = open_model_or_fail(model_path)
     if args.image is not None:
-        source_image, image, source = _image_input(args, info)
+        source_image, prepared, source = image_input_or_fail(args.image, info, args.preprocess, "export")
+        image = prepared.array
     else:
-        source_image, image, source = None, *_test_image(args, info)
+        source_image, (image, source) = None, test_input_or_fail(args, info)
     probe = ActivationProbe(model, info)
     outputs = probe(image)
     probabilities = probe.probabilities_from(outputs)
@@ -106,37 +99,3 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _image_input(args: argparse.Namespace, info):
-    """(source image for 00_input.png, model input, source text) for --image."""
-    from cnnviz.commands.common import CliError
-    from cnnviz.core.images import ImageFileError, read_pixels, to_greyscale
-    from cnnviz.core.model_input import prepare_pixels
-
-    try:
-        pixels = read_pixels(args.image)
-        prepared = prepare_pixels(pixels, info, args.preprocess)
-    except ImageFileError as exc:
-        raise CliError(str(exc)) from exc
-    except ValueError as exc:
-        raise CliError(f"--preprocess {args.preprocess}: {exc}") from exc
-    if prepared.array is None:
-        raise CliError(f"{args.image.name} is blank: there is no digit to export")
-    return to_greyscale(pixels), prepared.array, f"image {args.image} ({prepared.preparation})"
-
-
-def _test_image(args: argparse.Namespace, info):
-    """(model input, source text) for --test-index, from the dataset the model classifies."""
-    from cnnviz.commands.common import CliError, load_data_or_fail
-    from cnnviz.core.model_files import ModelFileError, dataset_for_model
-
-    try:
-        name = dataset_for_model(info, args.dataset)
-    except ModelFileError as exc:
-        raise CliError(f"--test-index: {exc}") from exc
-    dataset = load_data_or_fail(args.data, dataset=name)
-    count = len(dataset.x_test)
-    if not 0 <= args.test_index < count:
-        raise CliError(f"--test-index must be from 0 to {count - 1}, not {args.test_index}")
-    image = dataset.x_test[args.test_index].astype(np.float32)[..., None] * np.float32(info.input_scale / 255.0)
-    label = dataset.class_names[int(dataset.y_test[args.test_index])]
-    return image, f"{dataset.spec.title} test {dataset.spec.item} {args.test_index} (label {label})"

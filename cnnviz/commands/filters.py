@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int
+from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int, test_set_or_fail
 
 DEFAULT_SCALE = 4
 GRID_CELL = 84  # about this many pixels a side for each filter's cell in the grid pictures
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         spatial_layer(specs, args.layer, "cnnviz filters")
     except LayerChoiceError as exc:
         raise CliError(str(exc)) from exc
-    images = _test_images(args, info)  # before the long part, so a missing dataset fails fast
+    images = test_set_or_fail(args, info, "top digits").x_test  # before the long part, so a missing dataset fails fast
 
     from cnnviz.core.filter_patterns import PatternSettings, filter_patterns, pattern_cache_path
     from cnnviz.core.top_activations import top_activations, top_patches
@@ -82,18 +82,6 @@ def _make_folder(folder: Path) -> None:
         raise CliError(f"cannot create the folder {folder}: {exc.strerror}") from exc
     if not folder.is_dir():
         raise CliError(f"{folder} is not a folder")
-
-
-def _test_images(args: argparse.Namespace, info) -> np.ndarray:
-    """The test images (N, H, W) uint8 of the dataset the model classifies."""
-    from cnnviz.commands.common import load_data_or_fail
-    from cnnviz.core.model_files import ModelFileError, dataset_for_model
-
-    try:
-        name = dataset_for_model(info, args.dataset)
-    except ModelFileError as exc:
-        raise CliError(f"top digits: {exc}") from exc
-    return load_data_or_fail(args.data, dataset=name).x_test
 
 
 def _write_files(args: argparse.Namespace, patterns: np.ndarray, top, top_images: np.ndarray,

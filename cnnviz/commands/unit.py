@@ -6,11 +6,10 @@ import argparse
 import json
 import math
 import sys
-from pathlib import Path
 
 import numpy as np
 
-from cnnviz.commands.common import CliError, add_data_arg, add_dataset_arg, add_model_arg, positive_int
+from cnnviz.commands.common import CliError, add_input_args, add_model_arg, model_input_or_fail, positive_int
 
 
 def add_parser(subparsers) -> None:
@@ -21,19 +20,13 @@ def add_parser(subparsers) -> None:
                     "previous layer's output times the filter's weights, summed, plus the bias, then "
                     "ReLU; a pooling unit is the largest (or mean) value of its 2×2 window; a dense unit "
                     "is the sum of input × weight plus the bias.")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--image", type=Path, metavar="PATH",
-                        help="an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made")
-    source.add_argument("--test-index", type=int, metavar="N",
-                        help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
+    add_input_args(parser, "an image file (PNG, JPEG, GIF, BMP), prepared as MNIST was made")
     parser.add_argument("--layer", required=True, metavar="NAME", help="the layer, e.g. conv2d_2 (see cnnviz summary)")
     parser.add_argument("--channel", type=int, required=True, metavar="C",
                         help="the channel (filter) of a conv or pooling layer, or the unit of a dense layer")
     parser.add_argument("--y", type=int, metavar="Y", help="the unit's row in the map (not for dense layers)")
     parser.add_argument("--x", type=int, metavar="X", help="the unit's column in the map (not for dense layers)")
     add_model_arg(parser)
-    add_data_arg(parser)
-    add_dataset_arg(parser, default=None)
     parser.add_argument("--top", type=positive_int, default=8, metavar="K",
                         help="list the K strongest input channels (conv) or inputs (dense), the rest summed "
                              "(default 8)")
@@ -57,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
         index = check_unit(specs, args.layer, args.channel, args.y, args.x)
     except UnitError as exc:
         raise CliError(str(exc)) from exc
-    image = _model_input(args, info)
+    image = model_input_or_fail(args, info, purpose="explain")
     outputs = ActivationProbe(model, info)(image)
     input_shape = tuple(info.input_shape)
     feeding = resolved_inputs(specs)[index][0]  # conv, pooling and dense layers have one input
@@ -77,31 +70,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(describe(unit, input_shape, args.top, _flattened_map(specs, index)))
     return 0
-
-
-def _model_input(args: argparse.Namespace, info) -> np.ndarray:
-    """The model input (H, W, C) float32: the image prepared as the app and `predict` do, or a test image."""
-    if args.image is not None:
-        from cnnviz.core.images import ImageFileError
-        from cnnviz.core.model_input import prepare_file
-
-        try:
-            prepared = prepare_file(args.image, info)
-        except ImageFileError as exc:
-            raise CliError(str(exc)) from exc
-        if prepared.array is None:
-            raise CliError(f"{args.image.name} is blank: there is no digit to explain")
-        return prepared.array
-    from cnnviz.commands.common import load_data_or_fail
-    from cnnviz.core.model_files import ModelFileError, dataset_for_model
-
-    try:
-        dataset = load_data_or_fail(args.data, dataset=dataset_for_model(info, args.dataset))
-    except ModelFileError as exc:
-        raise CliError(f"--test-index: {exc}") from exc
-    if not 0 <= args.test_index < len(dataset.x_test):
-        raise CliError(f"--test-index must be from 0 to {len(dataset.x_test) - 1}, not {args.test_index}")
-    return dataset.x_test[args.test_index].astype(np.float32)[..., None] * np.float32(info.input_scale / 255.0)
 
 
 def describe(unit, input_shape, top: int = 8, flattened=None) -> str:

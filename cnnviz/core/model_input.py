@@ -30,6 +30,8 @@ class PreparedInput:
     array: np.ndarray | None     # the model's input shape (H, W, C), float32; None when there is no digit
     preparation: str             # "digit" or "resize"
     scale: float                 # the value of white in `array` (1 or 255)
+    note: str | None = None      # what the reading found worth saying: why there is no digit, or
+                                 # that the picture holds several marks and the largest was read
 
     @property
     def display(self) -> np.ndarray | None:
@@ -66,14 +68,27 @@ def prepare_pixels(pixels: np.ndarray, info, preparation: str = "auto") -> Prepa
     if chosen == "digit":
         from cnnviz.core.images import digit_model_input, read_digit
 
-        digit = digit_model_input(read_digit(pixels))
+        reading = read_digit(pixels)
+        digit = digit_model_input(reading)
         array = None if digit is None else digit.reshape(28, 28, 1)
+        note = reading_note(reading)
     else:
         height, width, channels = info.input_shape
         array = resize_image(colour_channels(pixels, channels), height, width)
+        note = None
     if array is not None and info.input_scale != 1:
         array = array * np.float32(info.input_scale)
-    return PreparedInput(array, chosen, float(info.input_scale))
+    return PreparedInput(array, chosen, float(info.input_scale), note)
+
+
+def reading_note(reading) -> str | None:
+    """One sentence on an ink reading: why nothing was found, or that several marks were found."""
+    if not reading.found:
+        return reading.message or "the picture is blank: no ink stands out from the paper"
+    if len(reading.components) > 1:
+        return (f"the picture holds {len(reading.components)} separate marks; the largest was read "
+                "(in the app, click another to read it)")
+    return None
 
 
 def colour_channels(pixels: np.ndarray, channels: int) -> np.ndarray:
