@@ -5,6 +5,7 @@
     python scripts/bench_gui.py responsiveness [--limit N]   # gaps between 10 ms GUI timer ticks while training
     python scripts/bench_gui.py memory [--epochs 5]          # peak memory of both processes during a run
     python scripts/bench_gui.py recovery [--repeats 3]       # SIGKILL the compute process mid-run -> model back
+    python scripts/bench_gui.py strokes-while-training       # move -> its maps while training; weights' age
 
 `launch` needs an X server: it uses $DISPLAY, or starts its own Xvfb. The other modes use the
 real display when $DISPLAY is set, else Qt's offscreen platform. The machine's load average is
@@ -30,6 +31,9 @@ from pathlib import Path
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+HEADLESS_STEPS_PER_EXECUTION = 32  # what `cnnviz train` uses when --steps-per-execution is not given
 
 
 def load() -> str:
@@ -225,10 +229,11 @@ def headless_child(args) -> None:
     from cnnviz.core.training import Trainer, TrainConfig
 
     defaults = build_parser().parse_args(["train"])
+    steps = defaults.steps_per_execution or HEADLESS_STEPS_PER_EXECUTION
     config = TrainConfig(epochs=1, batch_size=defaults.batch_size, optimizer=defaults.optimizer,
-                         limit=args.limit, steps_per_execution=defaults.steps_per_execution)
+                         limit=args.limit, steps_per_execution=steps)
     result = Trainer(build_seed_model(), load_mnist(allow_download=False), config).run()
-    print(f"{result.samples_per_second:.1f} {defaults.steps_per_execution}")
+    print(f"{result.samples_per_second:.1f} {steps}")
 
 
 def _headless_rate(args) -> tuple[float, int]:
@@ -364,10 +369,72 @@ def bench_recovery(args) -> None:
     window.close()
 
 
+def bench_strokes_while_training(args) -> None:
+    """Replay strokes on the canvas while the app trains: move -> that input's maps shown, and how
+    old the weights were that computed them (issue 8: p95 <= 100 ms, weights <= 0.5 s old)."""
+    from PySide6.QtCore import QEvent, QEventLoop, QPointF, Qt, QTimer
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_draw_latency import recorded_stroke, send_mouse, wait_until
+
+    app, window = _app_and_window()
+    inspector, canvas = window.inspector, window.inspector.canvas
+    ages, latencies = [], []
+    request = window.client.request
+
+    def recording_request(method, args=None, **kwargs):
+        if method == "probe":
+            on_reply = kwargs["on_reply"]
+            kwargs["on_reply"] = lambda result: (ages.append(result.get("weights_age_s")), on_reply(result))
+        return request(method, args, **kwargs)
+
+    window.client.request = recording_request
+
+    def draw_while_training(run):
+        def strokes():
+            side = min(canvas.width(), canvas.height())
+            origin = QPointF((canvas.width() - side) / 2, (canvas.height() - side) / 2)
+            stroke = [origin + QPointF(x * side, y * side) for x, y in recorded_stroke(args.moves)]
+            for _ in range(args.strokes):
+                if window.training is None:
+                    return
+                canvas.clear()
+                send_mouse(canvas, QEvent.Type.MouseButtonPress, stroke[0], Qt.MouseButton.LeftButton)
+                for position in stroke[1:]:
+                    started = time.perf_counter()
+                    send_mouse(canvas, QEvent.Type.MouseMove, position, Qt.MouseButton.LeftButton)
+                    app.processEvents()
+                    wait_until(lambda: inspector.current_outputs() is not None, inspector.outputs_shown)
+                    latencies.append((time.perf_counter() - started) * 1000)
+                    app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 15)  # a hand moves every ~16 ms
+                send_mouse(canvas, QEvent.Type.MouseButtonRelease, stroke[-1], Qt.MouseButton.NoButton)
+            window.training.stop()
+
+        begun = []
+
+        def begin(progress):
+            if not begun:
+                begun.append(progress)
+                QTimer.singleShot(0, strokes)
+
+        run.progress.connect(begin)
+
+    result, _ = _train_in_window(window, 100, args.limit or 20000, on_event=draw_while_training)
+    trained_ages = [age * 1000 for age in ages if age is not None]
+    print(f"strokes while training ({result.status}, {result.samples_per_second:,.0f} digits/s): "
+          f"{len(latencies)} moves, move -> its maps shown p50 {percentile(latencies, 0.5):.1f} ms, "
+          f"p95 {percentile(latencies, 0.95):.1f} ms, max {max(latencies):.1f} ms (target p95 <= 100); weights "
+          f"age p50 {percentile(trained_ages, 0.5):.0f} ms, p95 {percentile(trained_ages, 0.95):.0f} ms, "
+          f"max {max(trained_ages):.0f} ms (target <= 500); {load()}")
+    window.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["launch", "throughput", "headless-child", "responsiveness", "memory",
-                                         "recovery"])
+                                         "recovery", "strokes-while-training"])
+    parser.add_argument("--moves", type=int, default=120, help="strokes-while-training: moves per stroke")
+    parser.add_argument("--strokes", type=int, default=4, help="strokes-while-training: strokes to draw")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N digits (default all)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs for the memory run (default 5)")
     parser.add_argument("--repeats", type=int, default=None, help="runs (launch 5, throughput 3, recovery 3)")
@@ -377,7 +444,8 @@ def main() -> None:
     if args.repeats is None:
         args.repeats = {"launch": 5, "throughput": 3, "recovery": 3}.get(args.mode, 1)
     {"launch": bench_launch, "throughput": bench_throughput, "headless-child": headless_child,
-     "responsiveness": bench_responsiveness, "memory": bench_memory, "recovery": bench_recovery}[args.mode](args)
+     "responsiveness": bench_responsiveness, "memory": bench_memory, "recovery": bench_recovery,
+     "strokes-while-training": bench_strokes_while_training}[args.mode](args)
 
 
 if __name__ == "__main__":

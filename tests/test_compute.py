@@ -187,7 +187,7 @@ def test_test_mistakes_match_keras_predict(peer, shipped, shipped_model, mnist):
     result = peer.call("test_mistakes")
     guesses = np.argmax(shipped_model.predict(mnist.x_test[..., None] / np.float32(255), verbose=0), axis=1)
     np.testing.assert_array_equal(result["indices"], np.flatnonzero(guesses != mnist.y_test))
-    assert len(result["indices"]) == 71  # 99.29 % of 10,000
+    assert len(result["indices"]) == round((1 - shipped.test_accuracy) * 10_000)  # as its history says
 
 
 def test_training_streams_events_and_the_serving_copy_follows(peer, shipped, small_mnist, digit_seven):
@@ -223,7 +223,7 @@ def test_training_on_from_the_current_weights_extends_the_history(peer, shipped,
     reply = peer.wait(peer.send("train", {"config": TrainConfig(epochs=1), "from_scratch": False,
                                           "dataset": small_mnist}))
     info = reply.result["info"]
-    assert [r.epoch for r in info.history] == [1, 2, 3, 4, 5, 1]
+    assert [r.epoch for r in info.history] == [*(r.epoch for r in shipped.history), 1]
     assert info.path == shipped.path  # the same file, now with unsaved changes
 
 
@@ -240,21 +240,35 @@ def test_pause_resume_and_cancel(peer, shipped, small_mnist):
             peer.events.setdefault(message.id, []).append(message)
         return peer.kinds(train).count("progress")
 
+    def second_epoch_under_way():  # past the first test pass (it traces Keras's test step: seconds here)
+        progress_count()
+        kinds = peer.kinds(train)
+        return "epoch" in kinds and "progress" in kinds[kinds.index("epoch"):]
+
     deadline = time.monotonic() + TIMEOUT_S
-    while progress_count() < 3 and time.monotonic() < deadline:
+    while not second_epoch_under_way() and time.monotonic() < deadline:
         pass
-    peer.conn.send(Pause(train))
-    time.sleep(1.0)
-    held = progress_count()
-    time.sleep(1.0)
-    assert progress_count() == held
-    peer.conn.send(Resume(train))
-    while progress_count() < held + 3 and time.monotonic() < deadline:
-        pass
-    assert progress_count() >= held + 3
-    peer.conn.send(Cancel(train))
+    while_training = peer.call("probe", {"image": np.zeros((28, 28), np.float32)})
+    assert while_training["weights_age_s"] >= 0.0  # the serving copy follows the run (bench: how closely)
+    try:
+        peer.conn.send(Pause(train))
+        # The pause lands after the current call (or the call after a test pass under way).
+        held = progress_count()
+        while time.monotonic() < deadline:
+            time.sleep(1.5)
+            if progress_count() == held:
+                break
+            held = progress_count()
+        assert held <= progress_count() == held and time.monotonic() < deadline
+        peer.conn.send(Resume(train))
+        while progress_count() < held + 3 and time.monotonic() < deadline:
+            pass
+        assert progress_count() >= held + 3
+    finally:
+        peer.conn.send(Cancel(train))
     reply = peer.wait(train)
     assert reply.ok and reply.result["result"].status == "stopped"
+    assert peer.call("probe", {"image": np.zeros((28, 28), np.float32)})["weights_age_s"] is None
 
 
 def test_export_task_writes_the_arrays_it_is_given(peer, shipped, tmp_path, digit_seven):

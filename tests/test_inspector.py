@@ -254,13 +254,17 @@ def test_settings_round_trip(qtbot, inspector, tmp_path):
 
 
 def test_misclassified_test_digit(qtbot, inspector, mnist):
-    """The model's mistakes are found on a worker thread; the digit shown is one it gets wrong."""
+    """The compute process finds the model's mistakes; the digit shown is one it gets wrong."""
+    said = []
+    inspector.status_message.connect(said.append)
     inspector._wrong_action.trigger()
     qtbot.waitUntil(lambda: inspector.canvas.exact_input() is not None, timeout=60_000)
     qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
     shown = inspector.current_input()
     index = int(np.flatnonzero((mnist.x_test / np.float32(255) == shown).all(axis=(1, 2)))[0])
     assert inspector.top_guess.guess()[0] != mnist.y_test[index]
+    qtbot.waitUntil(lambda: any("the model says" in text for text in said))
+    assert f"#{index}: labelled {mnist.y_test[index]}, the model says {inspector.top_guess.guess()[0]}" in said[-1]
 
 
 def test_cli_and_app_read_an_image_the_same_way(qtbot, inspector, tmp_path, mnist):

@@ -35,12 +35,15 @@ QUICK_IDLE_S = 0.05          # the quick thread runs idle hooks at least this of
 WATCHDOG_INTERVAL_S = 0.5
 SHUTDOWN_GRACE_S = 1.0       # how long a running task may take to stop before the process exits anyway
 MAX_ERROR_CHARS = 4000
+MALLOC_ARENAS = 2            # glibc malloc arenas ($CNNVIZ_MALLOC_ARENAS overrides; 0 keeps glibc's default)
 _PR_SET_PDEATHSIG = 1
+_M_ARENA_MAX = -8
 
 
 def main(conn, parent_pid: int | None = None) -> None:
     """Entry point of the compute process: serve `conn` until Shutdown or until the GUI is gone."""
     lower_priority()
+    limit_malloc_arenas()
     die_with_parent(parent_pid)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     server = Server(conn, ComputeState(), load_handlers(), parent_pid)
@@ -58,6 +61,18 @@ def lower_priority(increment: int | None = None) -> None:
         os.nice(increment)
     except (AttributeError, OSError):
         pass
+
+
+def limit_malloc_arenas(arenas: int | None = None) -> None:
+    """Cap glibc's malloc arenas (before any thread starts): TensorFlow's many threads otherwise
+    each get an arena, and the process keeps far more memory than it uses."""
+    if arenas is None:
+        arenas = int(os.environ.get("CNNVIZ_MALLOC_ARENAS", MALLOC_ARENAS))
+    if arenas > 0 and sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas)
+        except (OSError, AttributeError):
+            pass
 
 
 def die_with_parent(parent_pid: int | None) -> None:

@@ -24,7 +24,7 @@ from cnnviz.compute.protocol import ModelInfo
 from cnnviz.core.network import LayerSpec
 from cnnviz.core.training import EpochRecord
 
-PUBLISH_INTERVAL_S = 0.25  # weights reach the serving copy at most this often while training
+PUBLISH_INTERVAL_S = 0.15  # weights reach the serving copy at most this often while training
 
 
 @dataclass
@@ -96,8 +96,11 @@ class ComputeState:
         self.live_input: np.ndarray | None = None   # the input of the latest probe (live maps)
         self._serving: Serving | None = None
         self._serving_lock = threading.RLock()
+        self.training = False                # a training run is publishing weights
+        self.weights_frozen = False          # …but is testing now (or about to), so they do not change
         self._pending_weights: list[np.ndarray] | None = None
         self._published_at = 0.0
+        self._serving_weights_at = 0.0       # when the serving copy's weights were snapshot
         self._weights_lock = threading.Lock()
         self._idle_hooks: list[Callable[[], None]] = []
 
@@ -176,9 +179,19 @@ class ComputeState:
                 raise RuntimeError("no model is loaded yet")
             with self._weights_lock:
                 pending, self._pending_weights = self._pending_weights, None
+                taken_at = self._published_at
             if pending is not None:
                 self._serving.model.set_weights(pending)
+                self._serving_weights_at = taken_at
             yield self._serving
+
+    def serving_weights_age(self) -> float | None:
+        """How far the serving copy's weights are behind the model in training, in seconds: the time
+        since their snapshot, or 0 while the run tests (weights unchanged since). None when no run
+        is going (then they are the current model's)."""
+        if not self.training:
+            return None
+        return 0.0 if self.weights_frozen else time.monotonic() - self._serving_weights_at
 
     def probe(self, image: np.ndarray) -> list[np.ndarray]:
         """Every layer's output for `image` from the serving copy; remembers it as the live input."""

@@ -136,6 +136,7 @@ class ComputeClient(QObject):
         self._closing = True
         process, conn = self._process, self._conn
         self._pending.clear()
+        self._latest_by_key.clear()
         if process is None:
             return
         try:

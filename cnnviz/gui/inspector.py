@@ -447,8 +447,8 @@ class InspectorWidget(QWidget):
     def _show_misclassified(self, index: int) -> None:
         """Show test digit `index`; say what the model makes of it once its outputs arrive."""
         if self.show_test_digit(index):
-            _, label = self._test_digits.digit(index)
-            self._announce = (self._state.model_input, f"MNIST test digit #{index}: labelled {label}")
+            digit, label = self._test_digits.digit(index)
+            self._announce = (digit, f"MNIST test digit #{index}: labelled {label}")
 
     def _on_brush_changed(self, width: int) -> None:
         self.canvas.set_brush_width(width)
@@ -504,7 +504,7 @@ class InspectorWidget(QWidget):
             return
         self._outputs_for = image
         self._state.set_outputs(result["outputs"])
-        if self._announce is not None and self._announce[0] is image:
+        if self._announce is not None and np.array_equal(self._announce[0], image):
             guess = self.prediction_bars.top_guess()
             said = f", the model says {guess[0]} ({guess[1]:.0%})" if guess else ""
             self.status_message.emit(f"{self._announce[1]}{said}.")

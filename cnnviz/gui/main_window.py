@@ -52,6 +52,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.client = client or ComputeClient(self)
         self._owns_client = client is None
+        self._detached = False
         self.current: ModelInfo | None = None
         self.unsaved = False
         self.training: TrainingRun | None = None
@@ -639,6 +640,11 @@ class MainWindow(QMainWindow):
             self.training = None
         if self._owns_client:
             self.client.shutdown(CLOSE_TIMEOUT_S)
+        elif not self._detached:  # a shared client (tests) outlives this window: stop reacting to it
+            self._detached = True
+            self.client.crashed.disconnect(self._on_compute_crashed)
+            self.client.restarted.disconnect(self._on_compute_restarted)
+            self.client.gave_up.disconnect(self._on_compute_gave_up)
         if self._data_task is not None:
             self._data_task.wait()
         event.accept()

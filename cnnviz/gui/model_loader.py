@@ -49,5 +49,7 @@ class ModelLoader(QObject):
         self.loaded.emit(model)
 
     def _on_failed(self, error: ComputeError) -> None:
+        """Say why the model could not be opened; a crash is not that (the window reloads after the restart)."""
         self._request = None
-        self.failed.emit(str(self.path or ""), error.message)
+        if not error.crashed:
+            self.failed.emit(str(self.path or ""), error.message)

@@ -7,6 +7,8 @@ batched pass of the model), once per model generation.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
@@ -38,9 +40,11 @@ class TestDigits(QObject):
         """The MNIST test set (raises DataError with FETCH_HINT when it is not cached)."""
         if self._dataset is None:
             try:
-                self._dataset = load_mnist(allow_download=False)
+                full = load_mnist(allow_download=False)
             except DataError as exc:
                 raise DataError(FETCH_HINT) from exc
+            # Keep the 10,000 test digits only (the compute process trains on the 60,000 others).
+            self._dataset = dataclasses.replace(full, x_train=full.x_train[:0].copy(), y_train=full.y_train[:0].copy())
         return self._dataset
 
     def count(self) -> int:

@@ -54,8 +54,10 @@ def model_info(state, include_weights: bool = True) -> ModelInfo:
 
 @handler("probe")
 def probe(state, image) -> dict:
-    """Every layer's output for one image (the serving copy's weights, fresh while training)."""
-    return {"outputs": state.probe(image), "generation": state.generation}
+    """Every layer's output for one image (the serving copy's weights, fresh while training:
+    `weights_age_s` says how fresh, None when no run is going)."""
+    outputs = state.probe(image)
+    return {"outputs": outputs, "generation": state.generation, "weights_age_s": state.serving_weights_age()}
 
 
 @handler("save_model", kind="task")
@@ -89,9 +91,15 @@ def test_mistakes(state, task, batch_size: int = MISTAKES_BATCH) -> dict:
 
 
 def test_set(state):
-    """MNIST from the local cache, loaded once per process (raises DataError when it is not here)."""
+    """MNIST from the local cache (raises DataError when it is not here)."""
+    return mnist(state)
+
+
+def mnist(state, path=None):
+    """MNIST (a file the user named, else the local cache), loaded once per process and path."""
     from cnnviz.core.data import load_mnist
 
-    if "mnist" not in state.features:
-        state.features["mnist"] = load_mnist(allow_download=False)
-    return state.features["mnist"]
+    key = ("mnist", str(path or ""))
+    if key not in state.features:
+        state.features[key] = load_mnist(path, allow_download=False)
+    return state.features[key]

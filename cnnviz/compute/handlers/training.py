@@ -18,6 +18,7 @@ import dataclasses
 import math
 import time
 
+from cnnviz.compute.handlers.model import mnist
 from cnnviz.compute.registry import handler
 from cnnviz.compute.state import layer_weights
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainingControl
@@ -36,7 +37,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
     config = dataclasses.replace(config, steps_per_execution=steps_per_execution or APP_STEPS_PER_EXECUTION)
     if dataset is None:
         task.emit("preparing", "Loading MNIST…")
-    data = dataset if dataset is not None else training_set(state, data_path)
+    data = dataset if dataset is not None else mnist(state, data_path)
     task.check_cancelled()
     previous = state.hold()
     from_scratch = from_scratch or previous is None
@@ -54,6 +55,8 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
         model = state.model
     run = _LiveRun(state, task, model)
     state.add_idle_hook(run.serve_activations)
+    state.publish_weights(model, force=True)
+    state.training = True
     try:
         result = _trainer(model, data, config, task.control, run).run()
     except BaseException:
@@ -61,6 +64,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
             state.restore(previous)
         raise
     finally:
+        state.training = state.weights_frozen = False
         state.remove_idle_hook(run.serve_activations)
     kept = run.batches_done > 0 or not from_scratch or previous is None
     if kept:
@@ -71,22 +75,11 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
             "kept": kept}
 
 
-def training_set(state, data_path=None):
-    """MNIST (a file the user named, else the local cache), loaded once per process."""
-    from cnnviz.core.data import load_mnist
-
-    key = ("mnist_training", str(data_path or ""))
-    if key not in state.features:
-        state.features[key] = load_mnist(data_path, allow_download=False)
-    return state.features[key]
-
-
 def _trainer(model, data, config: TrainConfig, control: TrainingControl, run: "_LiveRun"):
     from cnnviz.core.training import Trainer
 
     return Trainer(model, data, config, listener=run, control=control, keep="current",
-                   between_batches=run.between_batches,
-                   extra_callbacks=(_stop_testing_callback(control, run.on_test_cut),))
+                   between_batches=run.between_batches, extra_callbacks=(_test_pass_callback(run, control),))
 
 
 class _LiveRun:
@@ -118,6 +111,11 @@ class _LiveRun:
         """Snapshot the weights for the serving copy (throttled inside)."""
         self.state.publish_weights(self.model)
 
+    def weights_frozen(self, frozen: bool) -> None:
+        """A test pass begins (the weights stop changing) or ends (training goes on from now)."""
+        self.state.publish_weights(self.model, force=True)
+        self.state.weights_frozen = frozen
+
     # idle hook (the quick thread)
     def serve_activations(self) -> None:
         """The latest probed input's outputs with the newest weights, at most every LIVE_INTERVAL_S."""
@@ -130,18 +128,25 @@ class _LiveRun:
         self.task.emit("activations", {"image": image, "outputs": outputs})
 
 
-def _stop_testing_callback(control: TrainingControl, on_cut):
-    """A Keras callback that ends testing early when a stop was requested.
+def _test_pass_callback(run: "_LiveRun", control: TrainingControl):
+    """A Keras callback for each epoch's test pass: the serving copy gets the epoch's final weights
+    as it begins (they do not change while testing), and a stop ends it early.
 
     Keras tests on all 10,000 digits even after a stop lands mid-epoch (0.7-1.9 s here);
     a stop, and closing the window, should not wait for that.
     """
     import keras
 
-    class StopTesting(keras.callbacks.Callback):
+    class TestPass(keras.callbacks.Callback):
+        def on_test_begin(self, logs=None):
+            run.weights_frozen(True)
+
         def on_test_batch_end(self, batch, logs=None):
             if control.stop_requested:
                 self.model.stop_evaluating = True
-                on_cut()
+                run.on_test_cut()
 
-    return StopTesting()
+        def on_test_end(self, logs=None):
+            run.weights_frozen(False)
+
+    return TestPass()
