@@ -139,3 +139,18 @@ def test_resize_area_equals_the_overlap_average():
     expected = [(row_means[0] + row_means[1] + 0.5 * row_means[2]) / 2.5,
                 (0.5 * row_means[2] + row_means[3] + row_means[4]) / 2.5]
     np.testing.assert_allclose(cells[0], expected, rtol=1e-6)
+
+
+def test_input_mapping_sends_the_digit_box_back_onto_the_ink():
+    """A model-input box maps back onto the source pixels it was shrunk from (receptive fields on the drawing)."""
+    from cnnviz.core.preprocess import exact_mapping, preprocess
+
+    source = np.zeros((280, 280), np.float32)
+    source[60:200, 100:160] = 1.0          # a tall bar: 140×60 pixels of ink
+    prepared = preprocess(source)
+    (height, width), (row, col) = prepared.scaled_size, prepared.offset
+    top, left, bottom, right = prepared.mapping.box_to_source(row, col, row + height, col + width)
+    assert (top, left, bottom, right) == pytest.approx((60, 100, 200, 160), abs=1e-6)
+    # one model pixel is the ink's height / the scaled height
+    assert prepared.mapping.scale[0] == pytest.approx(140 / height)
+    assert exact_mapping(280).box_to_source(0, 0, 28, 28) == (0.0, 0.0, 280.0, 280.0)

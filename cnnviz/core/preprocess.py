@@ -25,6 +25,31 @@ INK_FLOOR = 1.0 / 255.0
 
 
 @dataclass(frozen=True)
+class InputMapping:
+    """How model-input pixels sit on the source image (the canvas): source = origin + model × scale.
+
+    Coordinates are pixel edges (row, column), so a model box [top, bottom) maps to the source box
+    that was shrunk into it. Receptive fields and Grad-CAM maps use it to land on the user's strokes.
+    """
+
+    origin: tuple[float, float]   # source (row, column) of model-input coordinate (0, 0)
+    scale: tuple[float, float]    # source pixels per model-input pixel (rows, columns)
+
+    def to_source(self, row: float, col: float) -> tuple[float, float]:
+        return self.origin[0] + row * self.scale[0], self.origin[1] + col * self.scale[1]
+
+    def box_to_source(self, top: float, left: float, bottom: float, right: float) -> tuple[float, float, float, float]:
+        """A model-input box (bottom/right exclusive) in source pixels, (top, left, bottom, right)."""
+        (y0, x0), (y1, x1) = self.to_source(top, left), self.to_source(bottom, right)
+        return y0, x0, y1, x1
+
+
+def exact_mapping(source_size: int, model_size: int = MODEL_SIZE) -> InputMapping:
+    """The mapping of a model input shown whole on a source_size² canvas (an MNIST digit as stored)."""
+    return InputMapping((0.0, 0.0), (source_size / model_size, source_size / model_size))
+
+
+@dataclass(frozen=True)
 class Preprocessed:
     """The model input and how it was made from the source image (for showing the steps)."""
 
@@ -33,6 +58,13 @@ class Preprocessed:
     scaled_size: tuple[int, int]            # height, width of the digit inside the 28×28 field
     offset: tuple[int, int]                 # row, column where the scaled digit was placed
     centre_of_mass: tuple[float, float]     # row, column in the 28×28 field
+
+    @property
+    def mapping(self) -> InputMapping:
+        """Where each model-input pixel came from in the source (the inverse of scale-and-shift)."""
+        top, left, bottom, right = self.ink_box
+        scale = ((bottom - top) / self.scaled_size[0], (right - left) / self.scaled_size[1])
+        return InputMapping((top - self.offset[0] * scale[0], left - self.offset[1] * scale[1]), scale)
 
 
 def ink_box(image: np.ndarray, floor: float = INK_FLOOR) -> tuple[int, int, int, int] | None:

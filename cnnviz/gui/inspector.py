@@ -21,13 +21,14 @@ from cnnviz.compute.protocol import ComputeError, ModelInfo
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, lookup_table
 from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
-from cnnviz.core.preprocess import centre_of_mass, fit_into_square, preprocess
+from cnnviz.core.preprocess import InputMapping, centre_of_mass, exact_mapping, fit_into_square, preprocess
 from cnnviz.gui.channel_view import ChannelView
 from cnnviz.gui.colorbar import ColorBar
 from cnnviz.gui.drawing_canvas import DrawingCanvas
 from cnnviz.gui.image_adjust import ImageAdjust
 from cnnviz.gui.latest_request import LatestRequest
 from cnnviz.gui.layer_grid import LayerGrid
+from cnnviz.gui.layer_modes import MAPS, LayerMode, LayerModeBar
 from cnnviz.gui.model_input_view import ModelInputView
 from cnnviz.gui.pipeline_overview import PipelineOverview
 from cnnviz.gui.prediction_bars import PredictionBars, TopGuess
@@ -61,6 +62,8 @@ class InspectorWidget(QWidget):
         self._refresh_scheduled = False
         self._last_folder = ""
         self._maps_cache: tuple[int, np.ndarray] | None = None   # (layer, channel-first maps)
+        self._input_mapping: InputMapping | None = None   # model input -> canvas pixels
+        self._restored_layer_mode = MAPS   # the view remembered in the settings (modes are added later)
         self._test_digits = TestDigits(client, self)
         self.setAcceptDrops(True)
         self._build_views()
@@ -81,6 +84,7 @@ class InspectorWidget(QWidget):
         self.vector_view = VectorView()
         self.channel_view = ChannelView()
         self.colorbar = ColorBar()
+        self.layer_modes = LayerModeBar()   # Maps | Kernels | Patterns …: what the grid's tiles show
         self._message = QLabel("Loading the model…")
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setWordWrap(True)
@@ -152,6 +156,7 @@ class InspectorWidget(QWidget):
         right.setContentsMargins(0, 0, 0, 0)
         right.addWidget(self._layer_title)
         right.addWidget(self._layer_explanation)
+        right.addWidget(self.layer_modes)
         right.addLayout(maps, 1)
         right.addLayout(footer)
 
@@ -256,6 +261,7 @@ class InspectorWidget(QWidget):
         self._state.subscribe("layer", self._on_layer_changed)
         self._state.subscribe("channel", self._on_channel_changed)
         self._state.subscribe("display", self._on_display_changed)
+        self.layer_modes.mode_changed.connect(self._on_layer_mode_changed)
 
     # --- public API (docs/ARCHITECTURE.md) -----------------------------------------------------
     def set_client(self, client) -> None:
@@ -278,6 +284,22 @@ class InspectorWidget(QWidget):
 
     def model(self) -> ModelInfo | None:
         return self._model
+
+    def add_layer_mode(self, mode: LayerMode) -> None:
+        """Offer another view of a layer's channels in the grid (see `gui/layer_modes.py`)."""
+        self.layer_modes.add_mode(mode)
+        mode.changed.connect(self._on_layer_mode_data)
+        self.layer_modes.set_layer(self._current_description())
+        if mode.name == self._restored_layer_mode:
+            self.layer_modes.set_current(mode.name)
+
+    def current_layer_mode(self) -> str:
+        """The name of the view the grid shows: "maps", or an added mode's name."""
+        return self.layer_modes.current()
+
+    def current_input_mapping(self) -> InputMapping | None:
+        """Where the current model input's pixels lie on the canvas (None when nothing is drawn)."""
+        return self._input_mapping
 
     def set_training(self, training: bool) -> None:
         """True while the model trains: its test-set mistakes are unknown until it has finished."""
@@ -345,6 +367,7 @@ class InspectorWidget(QWidget):
         settings.setValue("colormap", self._state.colormap)
         settings.setValue("normalisation", self._state.normalisation)
         settings.setValue("layer", self._state.layer)
+        settings.setValue("layer_mode", self.layer_modes.current())
         settings.setValue("brush_width", int(self.canvas.brush_width()))
         settings.setValue("last_folder", self._last_folder)
         settings.endGroup()
@@ -354,6 +377,7 @@ class InspectorWidget(QWidget):
         colormap = str(settings.value("colormap", self._state.colormap))
         normalisation = str(settings.value("normalisation", self._state.normalisation))
         layer = _to_int(settings.value("layer", 0), 0)
+        self._restored_layer_mode = str(settings.value("layer_mode", MAPS) or MAPS)
         self._brush_slider.setValue(_to_int(settings.value("brush_width", self._brush_slider.value()), 22))
         self._last_folder = str(settings.value("last_folder", "") or "")
         settings.endGroup()
@@ -479,6 +503,10 @@ class InspectorWidget(QWidget):
         else:
             self.canvas.set_guides(prepared.ink_box, centre_of_mass(source))
         model_input = exact if exact is not None else (None if prepared is None else prepared.image)
+        if exact is not None:
+            self._input_mapping = exact_mapping(self.canvas.canvas_size, exact.shape[0])
+        else:
+            self._input_mapping = None if prepared is None else prepared.mapping
         self._state.set_input(source, model_input)
 
     def _on_input_changed(self) -> None:
@@ -540,6 +568,7 @@ class InspectorWidget(QWidget):
         self._layer_title.setToolTip(layer.explanation)
         self._layer_explanation.setText(_first_sentence(layer.explanation))
         self._layer_explanation.setToolTip(layer.explanation)
+        self.layer_modes.set_layer(layer)
         self._maps_cache = None
         if layer.is_spatial and self._state.channel is None:
             self._state.set_channel(0)  # notifies _on_channel_changed
@@ -585,6 +614,11 @@ class InspectorWidget(QWidget):
         """Fill the grid (conv/pool) or the bars (flat layers) with the current layer's output."""
         layer = self._current_description()
         outputs = self._state.outputs
+        mode = self.layer_modes.mode(self.layer_modes.current())
+        if layer.is_spatial and mode is not None:
+            self._show_tiles(mode, layer)
+            return
+        self.layer_grid.set_lookup_table(lookup_table(self._state.colormap))
         self._side_panel.setVisible(layer.is_spatial and outputs is not None)
         if outputs is None:
             self._message.setText("Loading the model…" if self._model is None else
@@ -605,6 +639,37 @@ class InspectorWidget(QWidget):
             self.vector_view.set_values(values, tuple(levels[0]), "digit" if is_classes else "unit", is_classes)
             self._layer_stack.setCurrentWidget(self.vector_view)
             self.colorbar.set_levels(tuple(levels[0]), "all units")
+
+    def _show_tiles(self, mode: LayerMode, layer: LayerDescription) -> None:
+        """Fill the grid with an added mode's tiles (kernels, patterns…) instead of the maps."""
+        tiles = mode.tiles(layer.index)
+        if tiles is None:
+            self._message.setText(mode.message(layer.index))
+            self._layer_stack.setCurrentWidget(self._message)
+            self._side_panel.setVisible(False)
+            return
+        self.layer_grid.set_lookup_table(tiles.lookup_table)
+        self.layer_grid.set_maps(np.ascontiguousarray(tiles.images, dtype=np.float32), tiles.levels)
+        self.layer_grid.set_selected(self._state.channel)
+        self._layer_stack.setCurrentWidget(self.layer_grid)
+        self._side_panel.setVisible(self._state.outputs is not None)
+        if self._state.outputs is not None:
+            self._show_channel()
+        channel = self._state.channel if self._state.channel is not None else 0
+        if channel < len(tiles.levels):
+            self.colorbar.set_colormap(tiles.colormap or self._state.colormap)
+            self.colorbar.set_levels(tuple(tiles.levels[channel]), tiles.caption)
+
+    def _on_layer_mode_changed(self, _name: str) -> None:
+        """Maps, kernels, patterns…: show the chosen view of the current layer."""
+        self.colorbar.set_colormap(self._state.colormap)
+        self._show_layer()
+
+    def _on_layer_mode_data(self) -> None:
+        """A mode has new tiles (new weights, a finished computation): redraw if it is shown."""
+        mode = self.sender()
+        if isinstance(mode, LayerMode) and mode.name == self.layer_modes.current():
+            self._show_layer()
 
     def _show_channel(self) -> None:
         """Enlarge the selected channel; the colour bar shows its levels."""
@@ -636,7 +701,11 @@ class InspectorWidget(QWidget):
         self._state.set_normalisation(self._normalisation_box.itemData(index))
 
     def _on_channel_hovered(self, channel: int, x: int, y: int) -> None:
-        """Status line: the map pixel under the cursor in the grid."""
+        """Status line: the map pixel (or mode tile pixel) under the cursor in the grid."""
+        mode = self.layer_modes.mode(self.layer_modes.current())
+        if channel >= 0 and mode is not None:
+            self._hover_label.setText(mode.describe_tile(self._state.layer, channel, y, x))
+            return
         if channel < 0 or self._state.outputs is None:
             self._hover_label.setText(" ")
             return

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import importlib
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QProgressBar,
+from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
                                QVBoxLayout, QWidget)
 
 from cnnviz import __version__
@@ -33,6 +34,10 @@ from cnnviz.gui.training_curves import TrainingCurves
 from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel
 from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
 
+# GUI modules that add a feature to the window: each has `install(window)`, which may add panels
+# (`window.add_panel`), menu actions (`window.menu(title)`), layer modes
+# (`window.inspector.add_layer_mode`) and listen to the window's and the inspector's signals.
+FEATURE_MODULES: tuple[str, ...] = ()
 DEFAULT_SIZE = (1280, 800)
 CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
@@ -85,19 +90,46 @@ class MainWindow(QMainWindow):
         self._create_toolbar()
         self._create_status_bar()
         self._connect()
+        self.features = [importlib.import_module(f"cnnviz.gui.{name}").install(self) for name in FEATURE_MODULES]
         self._restore_settings()
         self._update_title()
         self._update_actions()
 
     # building
-    def _add_dock(self, title: str, widget: QWidget, name: str) -> QDockWidget:
+    def add_panel(self, title: str, widget: QWidget, name: str,
+                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea,
+                  tabify_with: QDockWidget | None = None, visible: bool = True) -> QDockWidget:
+        """A dockable panel for a feature, with a Show/Hide toggle in the View menu; its place and
+        visibility are remembered with the window's layout (`name` must be unique and stable)."""
+        dock = self._add_dock(title, widget, name, area)
+        if tabify_with is not None:
+            self.tabifyDockWidget(tabify_with, dock)
+        dock.setVisible(visible)
+        toggle = dock.toggleViewAction()
+        toggle.setToolTip(f"Show or hide the {title.lower()} panel")
+        self._view_menu.insertAction(self._panels_end, toggle)
+        return dock
+
+    def menu(self, title: str) -> QMenu:
+        """The menu-bar menu called `title` ("File", "Input", "Train", "View", "Help", or a new one,
+        made on first use and placed before Help)."""
+        wanted = title.replace("&", "")
+        for action in self.menuBar().actions():
+            if action.menu() is not None and action.text().replace("&", "") == wanted:
+                return action.menu()
+        menu = QMenu(f"&{wanted}", self)
+        self.menuBar().insertMenu(self._help_menu.menuAction(), menu)
+        return menu
+
+    def _add_dock(self, title: str, widget: QWidget, name: str,
+                  area: Qt.DockWidgetArea = Qt.DockWidgetArea.RightDockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
         dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+        self.addDockWidget(area, dock)
         return dock
 
     def _create_actions(self) -> None:
@@ -130,7 +162,8 @@ class MainWindow(QMainWindow):
         view_menu.addActions(self.inspector.view_actions())
         view_menu.addSeparator()
         self._view_menu = view_menu
-        bar.addMenu("&Help").addAction(self.about_action)
+        self._help_menu = bar.addMenu("&Help")
+        self._help_menu.addAction(self.about_action)
 
     def _create_toolbar(self) -> None:
         toolbar = self.addToolBar("Main toolbar")
@@ -144,6 +177,7 @@ class MainWindow(QMainWindow):
             toggle = dock.toggleViewAction()
             toggle.setToolTip(f"Show or hide the {dock.windowTitle().lower()} panel")
             self._view_menu.addAction(toggle)
+        self._panels_end = self._view_menu.addSeparator()   # feature panels' toggles go before it
         toggle = toolbar.toggleViewAction()
         toggle.setToolTip("Show or hide the toolbar")
         self._view_menu.addAction(toggle)

@@ -1,0 +1,35 @@
+"""How features plug into the main window: panels in docks with View-menu toggles, menus on demand,
+install(window) modules listed in FEATURE_MODULES."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from PySide6.QtWidgets import QLabel
+
+
+def test_a_feature_module_installs_a_panel_and_a_menu(qtbot, compute_client, monkeypatch):
+    from cnnviz.gui import main_window
+
+    feature = types.ModuleType("cnnviz.gui._test_feature")
+
+    def install(window):
+        panel = QLabel("a feature's panel")
+        dock = window.add_panel("Test panel", panel, "test_panel_dock")
+        window.menu("Explain").addAction("Explain something")
+        return dock
+
+    feature.install = install
+    monkeypatch.setitem(sys.modules, "cnnviz.gui._test_feature", feature)
+    monkeypatch.setattr(main_window, "FEATURE_MODULES", ("_test_feature",))
+    window = main_window.MainWindow(client=compute_client)
+    qtbot.addWidget(window)
+    dock = window.features[0]
+    assert dock.objectName() == "test_panel_dock" and dock.widget().text() == "a feature's panel"
+    titles = [action.text().replace("&", "") for action in window.menuBar().actions()]
+    assert titles.index("Explain") == titles.index("Help") - 1          # new menus go before Help
+    assert window.menu("Explain") is window.menu("&Explain")            # made once
+    view_texts = [action.text() for action in window.menu("View").actions()]
+    assert "Test panel" in view_texts                                    # a show/hide toggle
+    assert view_texts.index("Test panel") < view_texts.index("Main toolbar")
