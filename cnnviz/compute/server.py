@@ -8,8 +8,9 @@ then serves:
 - the main thread receives messages and routes them;
 - the quick thread runs quick handlers in arrival order. Before each round it drains its queue
   and keeps, for each request key, only the newest request (the older ones get a SUPERSEDED
-  reply), so a burst of strokes costs one forward pass. When idle it runs the state's idle hooks
-  (live activations while training);
+  reply), so a burst of strokes costs one forward pass. After each round, and whenever training
+  publishes new weights, it runs the state's idle hooks (live activations while training); it
+  never polls, so it costs a training run nothing while nobody asks;
 - the task thread runs task handlers one at a time (training, loading, saving, exports, test-set
   passes), with events, cancel, pause and resume;
 - `Shutdown` (or the GUI going away) stops a running task within a batch and exits at once.
@@ -31,7 +32,6 @@ from cnnviz.compute.registry import Cancelled, HandlerSpec, TaskContext, load_ha
 from cnnviz.compute.state import ComputeState
 
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
-QUICK_IDLE_S = 0.05          # the quick thread runs idle hooks at least this often
 WATCHDOG_INTERVAL_S = 0.5
 SHUTDOWN_GRACE_S = 1.0       # how long a running task may take to stop before the process exits anyway
 MAX_ERROR_CHARS = 4000
@@ -110,8 +110,9 @@ class _QuickQueue:
         with self._ready:
             self._ready.notify_all()
 
-    def take(self, timeout: float) -> tuple[list[Request], list[Request]]:
-        """(requests to run in arrival order, superseded requests); waits up to `timeout` for one."""
+    def take(self, timeout: float | None = None) -> tuple[list[Request], list[Request]]:
+        """(requests to run in arrival order, superseded requests); waits for one, or for `wake()`
+        (or `timeout` seconds)."""
         with self._ready:
             if not self._items:
                 self._ready.wait(timeout)
@@ -136,6 +137,7 @@ class Server:
         self._tasks: deque[tuple[Request, TaskContext]] = deque()
         self._task_ready = threading.Condition()
         self._running: TaskContext | None = None
+        state.wake_quick = self._quick.wake  # new weights: the idle hooks have work
         self._threads = [threading.Thread(target=self._quick_loop, name="cnnviz-quick", daemon=True),
                          threading.Thread(target=self._task_loop, name="cnnviz-task", daemon=True)]
         if parent_pid is not None:
@@ -245,7 +247,7 @@ class Server:
 
     def _quick_loop(self) -> None:
         while not self._stopping.is_set():
-            requests, superseded = self._quick.take(QUICK_IDLE_S)
+            requests, superseded = self._quick.take()
             for request in superseded:
                 self._reply_error(request, "superseded by a newer request", SUPERSEDED)
             for request in requests:

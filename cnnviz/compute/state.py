@@ -103,6 +103,7 @@ class ComputeState:
         self._serving_weights_at = 0.0       # when the serving copy's weights were snapshot
         self._weights_lock = threading.Lock()
         self._idle_hooks: list[Callable[[], None]] = []
+        self.wake_quick: Callable[[], None] = lambda: None   # the server's: run the idle hooks soon
 
     # --- the current model (task thread) -------------------------------------------------------
     def set_model(self, model, path: Path | None = None, history=(), class_names=None,
@@ -165,6 +166,7 @@ class ComputeState:
         with self._weights_lock:
             self._pending_weights = weights
             self._published_at = now
+        self.wake_quick()
         return True
 
     def weights_published_at(self) -> float:
@@ -207,7 +209,7 @@ class ComputeState:
 
     # --- work the quick thread does when it has no request ---------------------------------------
     def add_idle_hook(self, hook: Callable[[], None]) -> None:
-        """Run `hook()` on the quick thread whenever it is idle (about every 50 ms)."""
+        """Run `hook()` on the quick thread after each round of requests and after new weights."""
         self._idle_hooks.append(hook)
 
     def remove_idle_hook(self, hook: Callable[[], None]) -> None:

@@ -191,6 +191,8 @@ class TrainingPanel(QWidget):
         self._last_progress_shown = time.perf_counter()
         total = progress.num_epochs * progress.num_batches
         done = progress.epoch * progress.num_batches + progress.batch
+        if self.progress_bar.maximum() == 0:  # the busy indicator of show_preparing animates all the time
+            self.progress_bar.setRange(0, 1000)
         self.progress_bar.setValue(round(1000 * done / max(total, 1)))
         self.progress_bar.setFormat(f"Epoch {progress.epoch + 1}/{progress.num_epochs} · "
                                     f"batch {progress.batch}/{progress.num_batches}")
