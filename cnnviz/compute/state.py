@@ -94,6 +94,8 @@ class ComputeState:
         self.generation = 0                  # +1 for every model made current
         self.features: dict = {}             # state handlers add (caches, masks, checkpoints, …)
         self.live_input: np.ndarray | None = None   # the input of the latest probe (live maps)
+        # A feature's own forward pass for `probe` (filters switched off): (serving, image) -> outputs
+        self.probe_variant: Callable[[Serving, np.ndarray], list[np.ndarray]] | None = None
         self._serving: Serving | None = None
         self._serving_lock = threading.RLock()
         self.training = False                # a training run is publishing weights
@@ -196,10 +198,12 @@ class ComputeState:
         return 0.0 if self.weights_frozen else time.monotonic() - self._serving_weights_at
 
     def probe(self, image: np.ndarray) -> list[np.ndarray]:
-        """Every layer's output for `image` from the serving copy; remembers it as the live input."""
+        """Every layer's output for `image` from the serving copy (through `probe_variant` when a
+        feature set one); remembers it as the live input."""
         image = np.asarray(image, dtype=np.float32)
         with self.serving() as serving:
-            outputs = serving.probe(image)
+            variant = self.probe_variant
+            outputs = serving.probe(image) if variant is None else variant(serving, image)
         self.live_input = image
         return outputs
 
