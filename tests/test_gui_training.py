@@ -83,7 +83,7 @@ def test_gui_modules_do_not_import_tensorflow():
 
 
 def test_window_has_menus_shortcuts_and_tooltips(window):
-    assert window.windowTitle().startswith("cnnviz — mnist_convnet.keras")
+    assert window.windowTitle().startswith("mnist_convnet.keras")  # Qt appends " — cnnviz"
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
     assert menus == ["File", "Input", "Train", "View", "Help"]
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in
@@ -240,7 +240,7 @@ def test_bad_model_file_shows_an_error_and_keeps_the_model(window, qtbot, bad_mo
     assert box is not None and box.isVisible() and box.icon() == QMessageBox.Icon.Critical
     assert path.name in failed.args[0]
     assert "keeps showing mnist_convnet.keras" in box.informativeText()
-    assert window.windowTitle().startswith("cnnviz — mnist_convnet.keras")
+    assert window.windowTitle().startswith("mnist_convnet.keras")  # Qt appends " — cnnviz"
     assert window.open_action.isEnabled()
     box.close()
 
@@ -253,7 +253,7 @@ def test_save_model_atomically_and_reload(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.model_saved, timeout=30_000):
         window.save_model_file(target)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine.keras", "mine_history.csv"]
-    assert not window.unsaved and window.windowTitle() == "cnnviz — mine.keras"
+    assert not window.unsaved and window.windowTitle() == "mine.keras"
     with qtbot.waitSignal(window.model_ready, timeout=30_000):
         window.load_model_file(target)
     for saved, loaded in zip(trained, window.current.weights, strict=True):

@@ -55,6 +55,7 @@ class _Autotest(QObject):
         self.mode = mode
         self.path = path
         window.remember_settings = False  # a scripted run's settings are not the user's
+        window.ask_to_save = False        # nor is its trained model: quit without asking
         self._started = False
         self._done = False
         self._killed = False

@@ -4,9 +4,11 @@
 compute process's "export" task (the core exporter) and returns at once: `exported(folder)` or
 `export_failed(message)` follows, and `accept()` closes the dialog when the export worked.
 `run_export()` waits for the result (tests and scripts). `export_with_dialog` is the thin
-modal wrapper the main window calls. The folder, scale, colour bar, labels and scope are
-remembered in QSettings; colormap and normalisation start as the inspector shows them, so the
-files match the screen.
+modal wrapper the main window calls. While the compute process makes the files a progress bar
+counts them; Cancel stops the export there (nothing is written: the exporter renames a finished
+hidden folder into place) and closes the dialog once the compute process has stopped.
+The folder, scale, figure format, colour bar, labels and scope are remembered in QSettings;
+colormap and normalisation start as the inspector shows them, so the files match the screen.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from __future__ import annotations
 import datetime as _dt
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QSettings, Qt, Signal
-from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox,
-                               QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox,
+from PySide6.QtCore import QEventLoop, QSettings, Signal
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar,
                                QPushButton, QRadioButton, QSpinBox, QVBoxLayout, QWidget)
 
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS
-from cnnviz.core.export import DEFAULT_SCALE, MAX_SCALE, ExportOptions
+from cnnviz.core.export import DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE, ExportOptions
 from cnnviz.gui.qt_helpers import app_settings
 
 SCOPES = ("channel", "layer", "all")
 _SETTINGS_GROUP = "export"
 _NOTE = "Writes PNGs, the exact activations (.npy) and manifest.json."
+FIGURE_FORMAT_LABELS = {"png": "PNG", "svg": "SVG (text stays text)", "pdf": "PDF"}
 
 
 class ExportDialog(QDialog):
@@ -34,6 +37,7 @@ class ExportDialog(QDialog):
 
     exported = Signal(object)      # the folder written
     export_failed = Signal(str)    # why nothing was written ("" when the user declined to replace a folder)
+    export_cancelled = Signal()    # the user cancelled a running export: nothing was written
 
     def __init__(self, inspector, scope: str = "all", layer: int = 0, channel: int = -1,
                  model_path: str | Path | None = None, parent: QWidget | None = None,
@@ -44,6 +48,7 @@ class ExportDialog(QDialog):
         self.client = client
         self._request: int | None = None
         self._close_when_done = False
+        self._cancelling = False
         self.layer = layer
         self.channel = channel
         self.model_path = model_path
@@ -72,6 +77,11 @@ class ExportDialog(QDialog):
         self.normalisation_combo = QComboBox()
         for mode in NORMALISATIONS:
             self.normalisation_combo.addItem(f"per {mode}", mode)
+        self.figure_format_combo = QComboBox()
+        for fmt in FIGURE_FORMATS:
+            self.figure_format_combo.addItem(FIGURE_FORMAT_LABELS.get(fmt, fmt.upper()), fmt)
+        self.figure_format_combo.setToolTip("The format of the grids, strips and one-channel figures (for slides "
+                                            "and papers); the single-map images are always exact PNGs")
         self.colorbar_check = QCheckBox("Colour bar")
         self.labels_check = QCheckBox("Labels (title, channel numbers)")
         plain = "on grids, strips and the one-channel figure; single-map PNGs stay plain (pixels are data)"
@@ -101,6 +111,7 @@ class ExportDialog(QDialog):
         form.addRow("Scale:", self.scale_spin)
         form.addRow("Colormap:", self.colormap_combo)
         form.addRow("Colour range:", self.normalisation_combo)
+        form.addRow("Figures as:", self.figure_format_combo)
         form.addRow("", self.colorbar_check)
         form.addRow("", self.labels_check)
         form.addRow("Export:", scope_box)
@@ -109,11 +120,17 @@ class ExportDialog(QDialog):
         self.export_button.setText("Export")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.cancel_button = buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self._note = QLabel(_NOTE)
         self._note.setWordWrap(True)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setFormat("%v of %m files")
+        self.progress_bar.setToolTip("Files made so far (in memory: nothing is written until all are made)")
+        self.progress_bar.hide()
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self._note)
+        layout.addWidget(self.progress_bar)
         layout.addWidget(buttons)
 
     def _is_spatial(self, layer: int) -> bool:
@@ -128,7 +145,9 @@ class ExportDialog(QDialog):
         scale = int(s.value("scale", DEFAULT_SCALE))
         colorbar = s.value("colorbar", True, type=bool)
         labels = s.value("labels", True, type=bool)
+        figure_format = str(s.value("figure_format", DEFAULT_FIGURE_FORMAT))
         s.endGroup()
+        self.figure_format_combo.setCurrentIndex(max(self.figure_format_combo.findData(figure_format), 0))
         self.folder_edit.setText(str(folder))
         self.scale_spin.setValue(scale)
         self.colorbar_check.setChecked(colorbar)
@@ -147,6 +166,7 @@ class ExportDialog(QDialog):
         s.setValue("scale", self.scale_spin.value())
         s.setValue("colorbar", self.colorbar_check.isChecked())
         s.setValue("labels", self.labels_check.isChecked())
+        s.setValue("figure_format", self.figure_format_combo.currentData())
         s.endGroup()
         s.sync()
 
@@ -181,7 +201,8 @@ class ExportDialog(QDialog):
     def options(self) -> ExportOptions:
         return ExportOptions(scale=self.scale_spin.value(), colormap=self.colormap_combo.currentText(),
                              normalisation=self.normalisation_combo.currentData(),
-                             colorbar=self.colorbar_check.isChecked(), labels=self.labels_check.isChecked())
+                             colorbar=self.colorbar_check.isChecked(), labels=self.labels_check.isChecked(),
+                             figure_format=self.figure_format_combo.currentData())
 
     def _on_scope_toggled(self, button, checked: bool) -> None:
         """Follow the scope in the suggested folder name, unless the user typed their own."""
@@ -220,8 +241,15 @@ class ExportDialog(QDialog):
                          channel=self.channel if scope == "channel" else None, overwrite=overwrite)
         self._set_exporting(True)
         self._request = self.client.request("export", arguments, on_reply=self._on_exported,
-                                            on_error=self._on_export_error)
+                                            on_error=self._on_export_error, on_event=self._on_export_event)
         return True
+
+    def _on_export_event(self, kind: str, payload) -> None:
+        """Count the files made so far."""
+        if kind != "progress" or not isinstance(payload, dict) or "total" not in payload:
+            return
+        self.progress_bar.setRange(0, int(payload["total"]))
+        self.progress_bar.setValue(int(payload["done"]))
 
     def is_exporting(self) -> bool:
         return self._request is not None
@@ -233,22 +261,29 @@ class ExportDialog(QDialog):
         loop = QEventLoop()
         self.exported.connect(loop.quit)
         self.export_failed.connect(loop.quit)
+        self.export_cancelled.connect(loop.quit)
         if self.is_exporting():
             loop.exec()
         return self.result_path
 
     def _on_exported(self, result) -> None:
-        """The folder is in place."""
+        """The folder is in place (even if a cancel came too late to stop it)."""
         self._set_exporting(False)
         self._save()
         self.result_path = result.folder
         self.exported.emit(result.folder)
-        if self._close_when_done:
+        if self._close_when_done or self._cancelling:
+            self._cancelling = False
             super().accept()
 
     def _on_export_error(self, error: ComputeError) -> None:
         """Replace an earlier export if the user agrees; otherwise say why nothing was written."""
         self._set_exporting(False)
+        if self._cancelling:   # stopped (CANCELLED), or failed before the cancel landed: nothing written
+            self._cancelling = False
+            self.export_cancelled.emit()
+            super().reject()
+            return
         if error.error_type == "TargetExistsError" and self._ask_overwrite(self.target()):
             self.start_export(overwrite=True)
             return
@@ -258,14 +293,14 @@ class ExportDialog(QDialog):
         self._fail(error.message)
 
     def _set_exporting(self, exporting: bool) -> None:
+        """While the compute process exports: a progress bar, Export disabled, Cancel stops it."""
         if not exporting:
             self._request = None
         self.export_button.setEnabled(not exporting)
-        self._note.setText("Exporting…" if exporting else _NOTE)
-        if exporting:
-            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        else:
-            QApplication.restoreOverrideCursor()
+        self.cancel_button.setEnabled(True)
+        self._note.setText("Exporting… (Cancel stops it; nothing is written then)" if exporting else _NOTE)
+        self.progress_bar.setRange(0, 0)   # busy until the first count arrives
+        self.progress_bar.setVisible(exporting)
 
     def _ask_overwrite(self, folder: Path) -> bool:
         """Ask before replacing an existing, non-empty folder."""
@@ -288,12 +323,16 @@ class ExportDialog(QDialog):
             self._close_when_done = False
 
     def reject(self) -> None:
-        """Cancel: an export not yet writing is dropped (the exporter writes all or nothing)."""
-        if self._request is not None:
+        """Cancel: stop a running export (nothing is written; the dialog closes when the compute process
+        has stopped it), else close."""
+        if self._request is None:
+            super().reject()
+            return
+        if not self._cancelling:
+            self._cancelling = True
             self.client.cancel(self._request)
-            self.client.forget(self._request)
-            self._set_exporting(False)
-        super().reject()
+            self.cancel_button.setEnabled(False)
+            self._note.setText("Cancelling…")
 
 
 def export_with_dialog(parent: QWidget | None, inspector, scope: str, layer: int, channel: int,

@@ -22,6 +22,7 @@ from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, loo
 from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
 from cnnviz.core.preprocess import InputMapping, centre_of_mass, exact_mapping, fit_into_square, preprocess
+from cnnviz.core.tiling import strip_layout
 from cnnviz.gui.channel_view import ChannelView
 from cnnviz.gui.colorbar import ColorBar
 from cnnviz.gui.drawing_canvas import DrawingCanvas
@@ -39,6 +40,7 @@ from cnnviz.gui.vector_view import VectorView
 NORMALISATION_LABELS = {"channel": "channel", "layer": "layer"}  # the command line's words (--normalisation)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp);;All files (*)"
 _SETTINGS_GROUP = "inspector"
+LOADING_TEXT = "Loading the model…"   # what the map area says until a model is shown
 
 
 class InspectorWidget(QWidget):
@@ -64,6 +66,7 @@ class InspectorWidget(QWidget):
         self._maps_cache: tuple[int, np.ndarray] | None = None   # (layer, channel-first maps)
         self._input_mapping: InputMapping | None = None   # model input -> canvas pixels
         self._restored_layer_mode = MAPS   # the view remembered in the settings (modes are added later)
+        self._no_model_text = LOADING_TEXT   # or why there is none (set_no_model_text)
         self._test_digits = TestDigits(client, self)
         self.setAcceptDrops(True)
         self._build_views()
@@ -85,7 +88,7 @@ class InspectorWidget(QWidget):
         self.channel_view = ChannelView()
         self.colorbar = ColorBar()
         self.layer_modes = LayerModeBar()   # Maps | Kernels | Patterns …: what the grid's tiles show
-        self._message = QLabel("Loading the model…")
+        self._message = QLabel(LOADING_TEXT)
         self._message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self._message.setWordWrap(True)
         self._layer_stack = QStackedWidget()
@@ -138,7 +141,7 @@ class InspectorWidget(QWidget):
         left.setContentsMargins(0, 0, 0, 0)
 
         footer = QHBoxLayout()
-        footer.addWidget(self._hover_label, 1)
+        footer.addStretch(1)   # the hover read-out has its own row above: nothing cuts it off
         footer.addWidget(QLabel("Colours"))
         footer.addWidget(self._colormap_box)
         footer.addWidget(QLabel("scaled per"))
@@ -158,6 +161,7 @@ class InspectorWidget(QWidget):
         right.addWidget(self._layer_explanation)
         right.addWidget(self.layer_modes)
         right.addLayout(maps, 1)
+        right.addWidget(self._hover_label)
         right.addLayout(footer)
 
         body = QHBoxLayout()
@@ -238,6 +242,8 @@ class InspectorWidget(QWidget):
         mnist_menu.addActions([self._index_action, self._random_action, self._wrong_action])
         self._tool_buttons["mnist"].setMenu(mnist_menu)
         self._tool_buttons["mnist"].setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        # One arrow: the typed ▾ (centred with the text), not Qt's small menu indicator in the corner too.
+        self._tool_buttons["mnist"].setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         self._tool_buttons["undo"].clicked.connect(self._on_undo)
         self._tool_buttons["clear"].clicked.connect(self._on_clear)
         self._tool_buttons["open"].clicked.connect(self._on_open_image)
@@ -284,6 +290,13 @@ class InspectorWidget(QWidget):
 
     def model(self) -> ModelInfo | None:
         return self._model
+
+    def set_no_model_text(self, text: str | None) -> None:
+        """What the map area and the prediction say while there is no model: `LOADING_TEXT` (None),
+        or why there is none (a model that failed to load)."""
+        self._no_model_text = text or LOADING_TEXT
+        if self._model is None:
+            self._on_outputs_changed()
 
     def add_layer_mode(self, mode: LayerMode) -> None:
         """Offer another view of a layer's channels in the grid (see `gui/layer_modes.py`)."""
@@ -549,7 +562,8 @@ class InspectorWidget(QWidget):
         self._maps_cache = None
         outputs = self._state.outputs
         if outputs is None:
-            placeholder = "Loading the model…" if self._model is None else "Draw a digit"
+            placeholder = "Draw a digit" if self._model is not None else (
+                LOADING_TEXT if self._no_model_text == LOADING_TEXT else "No model")
             self.prediction_bars.set_probabilities(None)
             self.top_guess.set_probabilities(None, placeholder)
         else:
@@ -621,7 +635,7 @@ class InspectorWidget(QWidget):
         self.layer_grid.set_lookup_table(lookup_table(self._state.colormap))
         self._side_panel.setVisible(layer.is_spatial and outputs is not None)
         if outputs is None:
-            self._message.setText("Loading the model…" if self._model is None else
+            self._message.setText(self._no_model_text if self._model is None else
                                   "Draw a digit on the left (or open an image, or pick an MNIST digit) "
                                   "to see what every layer makes of it.")
             self._layer_stack.setCurrentWidget(self._message)
@@ -634,9 +648,14 @@ class InspectorWidget(QWidget):
             self._layer_stack.setCurrentWidget(self.layer_grid)
             self._show_channel()
         else:
-            values = outputs[self._state.layer]
+            index = self._state.layer
+            values = outputs[index]
             is_classes = values.shape == (10,)
-            self.vector_view.set_values(values, tuple(levels[0]), "digit" if is_classes else "unit", is_classes)
+            # A Flatten of maps is drawn as a heat strip laid out like them (3×3×64: rows y,x, columns c).
+            layout = strip_layout(values.size, outputs[index - 1].shape) if index > 0 else None
+            source = self.layer_names()[index - 1] if index > 0 else ""
+            self.vector_view.set_values(values, tuple(levels[0]), "digit" if is_classes else "unit", is_classes,
+                                        layout=layout, source_name=source)
             self._layer_stack.setCurrentWidget(self.vector_view)
             self.colorbar.set_levels(tuple(levels[0]), "all units")
 
@@ -704,22 +723,34 @@ class InspectorWidget(QWidget):
         """Status line: the map pixel (or mode tile pixel) under the cursor in the grid."""
         mode = self.layer_modes.mode(self.layer_modes.current())
         if channel >= 0 and mode is not None:
-            self._hover_label.setText(mode.describe_tile(self._state.layer, channel, y, x))
+            self._set_hover_text(mode.describe_tile(self._state.layer, channel, y, x))
             return
         if channel < 0 or self._state.outputs is None:
-            self._hover_label.setText(" ")
+            self._set_hover_text(" ")
             return
         value = self._channel_first_maps()[channel, y, x]
-        self._hover_label.setText(f"channel {channel}  ·  x {x}, y {y}  ·  value {value:.4f}  "
-                                  f"(click to enlarge, right-click to export)")
+        self._set_hover_text(f"channel {channel}  ·  x {x}, y {y}  ·  value {value:.4f}  "
+                             f"(click to enlarge, right-click to export)")
 
     def _on_unit_hovered(self, unit: int) -> None:
         if unit < 0 or self._state.outputs is None:
-            self._hover_label.setText(" ")
+            self._set_hover_text(" ")
             return
         value = self._state.outputs[self._state.layer][unit]
-        name = "digit" if self._state.outputs[self._state.layer].shape == (10,) else "unit"
-        self._hover_label.setText(f"{name} {unit}  ·  value {value:.4f}")
+        if self._state.outputs[self._state.layer].shape == (10,):
+            self._set_hover_text(f"digit {unit}  ·  value {value:.4f}")
+            return
+        self._set_hover_text(f"{self.vector_view.describe_unit(unit)}  ·  value {value:.4f}")
+
+    def _set_hover_text(self, text: str) -> None:
+        """The read-out in its own row under the grid: elided if the row is ever too narrow for it
+        (the whole text is then its tooltip)."""
+        width = self._hover_label.contentsRect().width()
+        shown = text
+        if width > 0 and self._hover_label.fontMetrics().horizontalAdvance(text) > width:
+            shown = self._hover_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width)
+        self._hover_label.setText(shown)
+        self._hover_label.setToolTip(text if shown != text else "")
 
     # --- export menu ---------------------------------------------------------------------------
     def _on_grid_context_menu(self, channel: int, position) -> None:

@@ -15,7 +15,7 @@ import importlib
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, Qt, Signal, Slot
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
                                QVBoxLayout, QWidget)
@@ -71,6 +71,10 @@ class MainWindow(QMainWindow):
         self._saving = False
         self._last_dir = str(Path.home())
         self.remember_settings = True  # False for throwaway runs (the autotest)
+        # Closing with an unsaved trained model asks Save / Discard / Cancel. On by default in the app
+        # (the window owns its compute process); off for windows on a shared client (tests) and the autotest.
+        self.ask_to_save = client is None
+        self._close_after_save = False
 
         self.banner = ComputeBanner()
         self.inspector = InspectorWidget(self, client=self.client)
@@ -227,6 +231,7 @@ class MainWindow(QMainWindow):
         path = Path(path) if path else default_model_path()
         if self.current is None:
             self._first_path = path
+            self.inspector.set_no_model_text(None)   # "Loading the model…"
         self.start_compute()
         self._loader.load(path)
         self._set_busy(f"Loading {path.name}…" if self.current else f"Loading TensorFlow and {path.name}…")
@@ -257,11 +262,15 @@ class MainWindow(QMainWindow):
         self.unsaved = False
         self._update_title()
         self._update_actions()
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.statusBar().showMessage(f"Saved {shown_path(path)}", 5000)
         self.model_saved.emit(path)
+        if self._close_after_save:
+            self._close_after_save = False
+            QTimer.singleShot(0, self.close)
 
     def _on_save_failed(self, error: ComputeError) -> None:
         self._saving = False
+        self._close_after_save = False
         self._set_busy("")
         self._update_actions()
         self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not save model",
@@ -291,7 +300,7 @@ class MainWindow(QMainWindow):
         if model.history and not self.is_training():
             self.curves.show_history(model.history)
         self.show_model(model)
-        self.statusBar().showMessage(f"Loaded {model.path}", 5000)
+        self.statusBar().showMessage(f"Loaded {shown_path(model.path)}", 5000)
 
     @Slot(str, str)
     def _on_model_failed(self, path: str, message: str) -> None:
@@ -305,6 +314,8 @@ class MainWindow(QMainWindow):
             return
         keep = f"cnnviz keeps showing {self._model_name()}." if self.current else \
             "Open another model, or train a fresh one (Train → Start)."
+        if self.current is None:
+            self.inspector.set_no_model_text(f"No model: {Path(path).name} could not be opened. {keep}")
         self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, "Could not open model",
                                                  message, keep)
         self.statusBar().showMessage(f"Could not open {Path(path).name}", 8000)
@@ -534,13 +545,18 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_save(self) -> None:
         """Ask where to save the current model, then save it atomically."""
+        path = self._ask_save_path()
+        if path:
+            self.save_model_file(path)
+
+    def _ask_save_path(self) -> str:
+        """Where to save the current model (a file dialog); "" if the user cancelled."""
         suggested = self.current.path.name if self.current and self.current.path else "cnnviz-model.keras"
         path, _ = QFileDialog.getSaveFileName(self, "Save model", str(Path(self._last_dir) / suggested),
                                               "Keras models (*.keras)")
-        if not path:
-            return
-        self._last_dir = str(Path(path).parent)
-        self.save_model_file(path)
+        if path:
+            self._last_dir = str(Path(path).parent)
+        return path
 
     @Slot()
     def _on_save_curves(self) -> None:
@@ -566,7 +582,7 @@ class MainWindow(QMainWindow):
             self.last_message_box = show_message_box(self, QMessageBox.Icon.Critical, f"Could not save {what}",
                                                      str(exc))
             return
-        self.statusBar().showMessage(f"Saved {path}", 5000)
+        self.statusBar().showMessage(f"Saved {shown_path(path)}", 5000)
 
     @Slot()
     def _on_export(self) -> None:
@@ -585,7 +601,7 @@ class MainWindow(QMainWindow):
         model_path = str(self.current.path) if self.current.path else ""
         folder = export_with_dialog(self, self.inspector, scope, layer, channel, model_path, self.client)
         if folder is not None:
-            self.statusBar().showMessage(f"Exported to {folder}", 8000)
+            self.statusBar().showMessage(f"Exported to {shown_path(folder)}", 8000)
 
     @Slot()
     def _on_about(self) -> None:
@@ -609,8 +625,13 @@ class MainWindow(QMainWindow):
         return self.current.path.name
 
     def _update_title(self) -> None:
-        self.setWindowTitle(f"cnnviz — {self._model_name()}{' (unsaved)' if self.unsaved else ''}")
-        self._model_label.setText(f"Model: {self._model_name()}{' (unsaved)' if self.unsaved else ''}")
+        unsaved = " (unsaved)" if self.unsaved else ""
+        # Qt itself appends the application's display name (" — cnnviz") to the title it shows.
+        self.setWindowTitle(f"{self._model_name()}{unsaved}")
+        self._model_label.setText(f"Model: {self._model_name()}{unsaved}")
+        path = self.current.path if self.current is not None else None
+        self._model_label.setToolTip(f"The model shown and trained: {shown_path(path, full=True)}" if path
+                                     else "The model shown and trained")
         accuracy = self.current.test_accuracy if self.current else None
         self._accuracy_label.setText("" if accuracy is None else f"Test accuracy: {accuracy:.2%}")
         self._accuracy_label.setVisible(accuracy is not None)
@@ -664,9 +685,42 @@ class MainWindow(QMainWindow):
         self.inspector.save_settings(settings)
         settings.sync()
 
+    def _may_close(self) -> bool:
+        """Whether closing may go on. With an unsaved trained model (and `ask_to_save`) ask: Save (the
+        window closes once the file is written), Discard, or Cancel."""
+        if self._saving and self.ask_to_save:
+            self._close_after_save = True   # the file is being written: close once it is
+            self.statusBar().showMessage("Closing once the model is saved…")
+            return False
+        if not (self.ask_to_save and self.unsaved and self.current is not None) or self.is_training():
+            return True
+        buttons = QMessageBox.StandardButton
+        box = QMessageBox(QMessageBox.Icon.Warning, "Save the trained model?",
+                          f"The trained model ({self._model_name()}) has not been saved.",
+                          buttons.Save | buttons.Discard | buttons.Cancel, self)
+        box.setInformativeText("Save it before closing? Discard loses the training.")
+        box.setDefaultButton(buttons.Save)
+        self.last_message_box = box
+        box.exec()
+        clicked = box.clickedButton()
+        answer = box.standardButton(clicked) if clicked is not None else buttons.Cancel
+        self.last_message_box = None
+        box.deleteLater()
+        if answer == buttons.Discard:
+            return True
+        if answer == buttons.Save:
+            path = self._ask_save_path()
+            if path:
+                self._close_after_save = True
+                self.save_model_file(path)
+        return False
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """Remember the settings, stop training, end the compute process (within CLOSE_TIMEOUT_S,
-        mid-epoch included), then close."""
+        mid-epoch included), then close. An unsaved trained model is not lost without asking."""
+        if not self._may_close():
+            event.ignore()
+            return
         if self.remember_settings:
             self.save_settings()
         if self.training is not None:
@@ -682,3 +736,15 @@ class MainWindow(QMainWindow):
         if self._data_task is not None:
             self._data_task.wait()
         event.accept()
+
+
+def shown_path(path: str | Path | None, full: bool = False) -> str:
+    """A path as the status bar shows it, never absolute: inside the home folder "~/…", elsewhere only
+    its name (`full`: the whole path outside the home folder, for tooltips)."""
+    if path is None:
+        return ""
+    path = Path(path)
+    try:
+        return str(Path("~") / path.absolute().relative_to(Path.home().absolute()))
+    except ValueError:
+        return str(path.absolute()) if full else path.name
