@@ -168,6 +168,7 @@ def _app_and_window():
     app = make_application()
     window = MainWindow()
     window.remember_settings = False  # benchmark runs must not change the user's settings
+    window.ask_to_save = False        # nor ask to save what they trained when they close
     window.show()
     loop = QEventLoop()
     window.model_ready.connect(loop.quit)
