@@ -97,6 +97,7 @@ def test_top_digits_rank_the_test_set_and_crop_patches(peer, shipped_probe, mnis
     assert top.indices.shape == (64, 9)
     assert result["patches"]["conv2d_2"].shape == (64, 9, 8, 8)
     assert result["patches"]["conv2d_3"].shape == (64, 9, 18, 18)
+    np.testing.assert_array_equal(result["digits"]["conv2d_2"][5], mnist.x_test[top.indices[5]])
     # Channel 5's best digit: its maximum over space, by an independent probe, is the value ranked.
     channel = 5
     best = mnist.x_test[top.indices[channel, 0]].astype(np.float32) / 255.0

@@ -78,6 +78,7 @@ class DrawingCanvas(QWidget):
         self._overlay: PictureOverlay | None = None
         self._overlay_images: tuple[QImage, QImage] | None = None
         self._empty = True
+        self._heat: tuple[QImage, tuple[float, float, float, float], str] | None = None   # Grad-CAM
         self.setMinimumSize(160, 160)
         size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         size_policy.setHeightForWidth(True)
@@ -155,6 +156,39 @@ class DrawingCanvas(QWidget):
         """Show the ink's bounding box and centre of mass (canvas pixels), or nothing when None."""
         self._guides = None if ink_box is None or centre is None else (ink_box, centre)
         self.update()
+
+    def set_heat_overlay(self, heat: QImage | None, box: tuple[float, float, float, float] | None = None,
+                         label: str = "") -> None:
+        """Lay a translucent heat map (RGBA) over the drawing, stretched over `box` (top, left, bottom,
+        right in canvas pixels: where the model input lies, `InputMapping.box_to_source`), with a short
+        label in the corner; None: none."""
+        self._heat = None if heat is None or box is None else (heat, tuple(float(v) for v in box), label)
+        self.update()
+
+    def heat_overlay(self) -> tuple[QImage, tuple[float, float, float, float], str] | None:
+        """(image, box, label) of the heat overlay shown, or None."""
+        return self._heat
+
+    def _paint_heat(self, painter: QPainter, target: QRectF) -> None:
+        """The heat overlay over the strokes (clipped to the canvas) and its label, top left."""
+        if self._heat is None or self._empty:
+            return
+        heat, (top, left, bottom, right), label = self._heat
+        scale = target.width() / self.canvas_size
+        painter.save()
+        painter.setClipRect(target)
+        painter.drawImage(QRectF(target.x() + left * scale, target.y() + top * scale, (right - left) * scale,
+                                 (bottom - top) * scale), heat)
+        if label:
+            font = QFont(self.font())
+            font.setBold(True)
+            painter.setFont(font)
+            metrics = painter.fontMetrics()
+            chip = QRectF(target.x() + 4, target.y() + 4, metrics.horizontalAdvance(label) + 10, metrics.height() + 4)
+            painter.fillRect(chip, QColor(0, 0, 0, 180))
+            painter.setPen(QColor(255, 214, 120))
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
+        painter.restore()
 
     def overlay(self) -> PictureOverlay | None:
         """The picture shown over the canvas, or None."""
@@ -255,6 +289,7 @@ class DrawingCanvas(QWidget):
             self._paint_overlay(painter, target)
         else:
             painter.drawImage(target, self._pixels)
+        self._paint_heat(painter, target)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._overlay is not None:
             pass  # the overlay shows the reader's own box

@@ -68,6 +68,7 @@ class InspectorWidget(QWidget):
         self._restored_layer_mode = MAPS   # the view remembered in the settings (modes are added later)
         self._no_model_text = LOADING_TEXT   # or why there is none (set_no_model_text)
         self._test_digits = TestDigits(client, self)
+        self._channel_menu_hooks: list = []   # features' entries in a channel's context menu
         self.setAcceptDrops(True)
         self._build_views()
         self._build_actions()
@@ -313,6 +314,15 @@ class InspectorWidget(QWidget):
     def current_input_mapping(self) -> InputMapping | None:
         """Where the current model input's pixels lie on the canvas (None when nothing is drawn)."""
         return self._input_mapping
+
+    def recompute_outputs(self) -> None:
+        """Ask for the current input's outputs again (a feature changed how the compute process
+        computes them, e.g. filters switched off)."""
+        self._compute_outputs()
+
+    def add_side_widget(self, widget: QWidget) -> None:
+        """Show a feature's `widget` under the enlarged channel and its colour bar."""
+        self._side_panel.layout().addWidget(widget)
 
     def set_training(self, training: bool) -> None:
         """True while the model trains: its test-set mistakes are unknown until it has finished."""
@@ -663,8 +673,13 @@ class InspectorWidget(QWidget):
         """Fill the grid with an added mode's tiles (kernels, patterns…) instead of the maps."""
         tiles = mode.tiles(layer.index)
         if tiles is None:
-            self._message.setText(mode.message(layer.index))
-            self._layer_stack.setCurrentWidget(self._message)
+            placeholder = mode.placeholder(layer.index)   # e.g. progress and Cancel
+            if placeholder is None:
+                self._message.setText(mode.message(layer.index))
+                placeholder = self._message
+            elif self._layer_stack.indexOf(placeholder) < 0:
+                self._layer_stack.addWidget(placeholder)
+            self._layer_stack.setCurrentWidget(placeholder)
             self._side_panel.setVisible(False)
             return
         self.layer_grid.set_lookup_table(tiles.lookup_table)
@@ -776,7 +791,14 @@ class InspectorWidget(QWidget):
         menu.addAction(f"Export layer {self._current_description().name}…",
                        lambda: self.export_requested.emit("layer", layer, -1))
         menu.addAction("Export all layers…", lambda: self.export_requested.emit("all", layer, -1))
+        for hook in self._channel_menu_hooks:
+            hook(menu, layer, channel)
         return menu
+
+    def add_channel_menu_hook(self, hook) -> None:
+        """`hook(menu, layer, channel)` adds a feature's entries to the context menu of a channel
+        (channel None: right-clicked beside the maps or on a flat layer) after the export ones."""
+        self._channel_menu_hooks.append(hook)
 
     # --- drag and drop -------------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:  # noqa: N802

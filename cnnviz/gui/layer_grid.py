@@ -20,6 +20,8 @@ from PySide6.QtWidgets import QGraphicsRectItem
 from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table, to_unit
 from cnnviz.gui.view_colours import ACCENT, PANEL
 
+MARK_COLOUR = (235, 70, 70)   # the cross over a switched-off filter's cell
+
 
 class LayerGrid(pg.GraphicsLayoutWidget):
     """Small maps of every channel; click one to select it, right-click for the export menu."""
@@ -56,6 +58,12 @@ class LayerGrid(pg.GraphicsLayoutWidget):
         self._hover.hide()
         self._view.addItem(self._selection, ignoreBounds=True)
         self._view.addItem(self._hover, ignoreBounds=True)
+        self._marked: frozenset[int] = frozenset()   # channels crossed out (filters switched off)
+        self._marks = pg.QtWidgets.QGraphicsPathItem()
+        self._marks.setPen(pg.mkPen(MARK_COLOUR, width=2, cosmetic=True))
+        self._marks.setBrush(pg.mkBrush(0, 0, 0, 120))
+        self._marks.setZValue(8)
+        self._view.addItem(self._marks, ignoreBounds=True)
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
         self.scene().sigMouseMoved.connect(self._on_scene_moved)
 
@@ -132,6 +140,29 @@ class LayerGrid(pg.GraphicsLayoutWidget):
             top, left = row * (height + self._gap), column * (width + self._gap)
             self._mosaic[top:top + height, left:left + width] = pixels
         self._image.setImage(self._mosaic, autoLevels=False)
+        self._place_marks()
+
+    def set_marked(self, channels) -> None:
+        """Cross out these channels (filters switched off): their cells dimmed, with a red cross."""
+        self._marked = frozenset(int(c) for c in channels)
+        self._place_marks()
+
+    def marked(self) -> frozenset[int]:
+        return self._marked
+
+    def _place_marks(self) -> None:
+        """One path: a dimmed square and a cross on each marked cell on screen."""
+        path = pg.QtGui.QPainterPath()
+        if self._mosaic is not None and self._columns:
+            for channel in sorted(self._marked):
+                rect = self._cell_rect(channel)
+                if 0 <= channel < len(self._maps) and rect.top() >= 0 and rect.bottom() <= self._mosaic.shape[0]:
+                    path.addRect(rect)
+                    path.moveTo(rect.topLeft())
+                    path.lineTo(rect.bottomRight())
+                    path.moveTo(rect.topRight())
+                    path.lineTo(rect.bottomLeft())
+        self._marks.setPath(path)
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)

@@ -14,7 +14,8 @@ the grid offers "Maps" plus every added mode that applies to the current layer:
 
 A mode emits `changed` when its tiles for the current layer changed (new weights while training, a
 pattern computation finished); the inspector then asks `tiles(layer)` again. `tiles` returns None
-while it has nothing to show (say why in `message(layer)`), and may start work in the background.
+while it has nothing to show (say why in `message(layer)`, or show `placeholder(layer)`: a widget
+with progress and Cancel), and may start work in the background.
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ class LayerMode(QObject):
     def message(self, layer: int) -> str:
         """Why there are no tiles for `layer` (shown in place of the grid)."""
         return "Nothing to show for this layer."
+
+    def placeholder(self, layer: int) -> QWidget | None:
+        """A widget shown in place of the grid while there are no tiles (e.g. a progress bar with a
+        Cancel button), or None for the plain `message`."""
+        return None
 
     def describe_tile(self, layer: int, channel: int, y: int, x: int) -> str:
         """The hover read-out for pixel (y, x) of channel's tile."""

@@ -21,6 +21,7 @@ class ModelInputView(QWidget):
         super().__init__(parent)
         self._image: np.ndarray | None = None
         self._qimage: QImage | None = None
+        self._heat: QImage | None = None   # a translucent heat overlay (Grad-CAM), RGBA
         self.setMinimumSize(84, 84)
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -42,6 +43,23 @@ class ModelInputView(QWidget):
                                   QImage.Format.Format_Grayscale8).copy()
         self.update()
 
+    def set_heat_overlay(self, heat: QImage | None) -> None:
+        """Lay a translucent heat map (RGBA, any size: it covers the whole input) over the input; None: none."""
+        self._heat = heat
+        self.update()
+
+    def heat_overlay(self) -> QImage | None:
+        return self._heat
+
+    def _paint_heat(self, painter: QPainter, target: QRectF) -> None:
+        """The heat overlay, smoothly scaled over the input's pixels."""
+        if self._heat is None or self._image is None:
+            return
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(target, self._heat)
+        painter.restore()
+
     def hasHeightForWidth(self) -> bool:  # noqa: N802
         return True
 
@@ -58,6 +76,7 @@ class ModelInputView(QWidget):
         painter.fillRect(target, QColor(0, 0, 0))
         if self._qimage is not None:
             painter.drawImage(target, self._qimage)  # no smoothing: one square per pixel
+        self._paint_heat(painter, target)
         pixel = target.width() / MODEL_SIZE
         margin = (MODEL_SIZE - DIGIT_BOX) / 2 * pixel
         painter.setPen(QPen(QColor(255, 170, 40, 90), 1, Qt.PenStyle.DashLine))

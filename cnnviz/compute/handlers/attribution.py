@@ -69,8 +69,9 @@ def filter_patterns(state, task, layer: str, steps: int | None = None, use_cache
 @handler("top_digits", kind="task")
 def top_digits(state, task, use_cache: bool = True) -> dict:
     """For every conv and pooling layer, each channel's most exciting test digits (one batched pass over
-    the test set, cached on disk per model) and the patches its peak units saw:
-    {"layers": {name: core TopImages}, "patches": {name: (C, k, h, w) float32 in [0, 1]}, "generation"}."""
+    the test set, cached on disk per model), those digits and the patches its peak units saw:
+    {"layers": {name: core TopImages}, "digits": {name: (C, k, H, W) uint8 as stored},
+    "patches": {name: (C, k, h, w) float32 in [0, 1]}, "generation"}."""
     from cnnviz.compute.handlers.model import test_set
     from cnnviz.core import top_activations as core
     from cnnviz.core.network import input_shape_of
@@ -86,7 +87,8 @@ def top_digits(state, task, use_cache: bool = True) -> dict:
         raise Cancelled(str(exc)) from exc
     shape = input_shape_of(model)
     patches = {name: core.top_patches(images, top, specs, shape, scale) for name, top in tops.items()}
-    return {"layers": tops, "patches": patches, "generation": generation}
+    digits = {name: np.asarray(images[top.indices]) for name, top in tops.items()}
+    return {"layers": tops, "digits": digits, "patches": patches, "generation": generation}
 
 
 def _progress_events(task):
