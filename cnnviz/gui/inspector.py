@@ -9,6 +9,7 @@ compute process also pushes the current input's outputs as the weights change (`
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,7 @@ class InspectorWidget(QWidget):
         self._state = Inspection()
         self.client = client                    # the ComputeClient (None: nothing is computed)
         self._model: ModelInfo | None = None
+        self._own_model: ModelInfo | None = None   # the model's own while show_weights shows other weights
         self._training = False
         self._outputs_for: np.ndarray | None = None   # the input the shown outputs belong to
         self._announce: tuple[np.ndarray, str] | None = None   # status to say once outputs for an input arrive
@@ -280,6 +282,7 @@ class InspectorWidget(QWidget):
     def set_model(self, model: ModelInfo | None) -> None:
         """A model is ready or replaced (None while loading): describe it, recompute, redraw."""
         self._model = model
+        self._own_model = None
         self._layers = describe_network(None if model is None else list(model.layers))
         self.pipeline.set_layers(self._layers)
         if self._state.layer >= self.num_layers:
@@ -291,6 +294,18 @@ class InspectorWidget(QWidget):
 
     def model(self) -> ModelInfo | None:
         return self._model
+
+    def show_weights(self, weights: list | None, redraw: bool = True) -> None:
+        """Show these per-layer weights (a checkpoint's, while scrubbing) as `model().weights` for the
+        views that draw weights; None: the model's own again. The model that trains and saves is not
+        changed, and `set_model` ends it. `redraw=False` when new outputs follow at once."""
+        if self._model is None:
+            return
+        own = self._own_model or self._model
+        self._own_model = None if weights is None else own
+        self._model = own if weights is None else dataclasses.replace(own, weights=weights)
+        if redraw:
+            self._show_layer()
 
     def set_no_model_text(self, text: str | None) -> None:
         """What the map area and the prediction say while there is no model: `LOADING_TEXT` (None),

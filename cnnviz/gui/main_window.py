@@ -37,7 +37,7 @@ from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
 # GUI modules that add a feature to the window: each has `install(window)`, which may add panels
 # (`window.add_panel`), menu actions (`window.menu(title)`), layer modes
 # (`window.inspector.add_layer_mode`) and listen to the window's and the inspector's signals.
-FEATURE_MODULES: tuple[str, ...] = ("attribution_feature",)
+FEATURE_MODULES: tuple[str, ...] = ("attribution_feature", "history_feature")
 DEFAULT_SIZE = (1280, 800)
 CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
@@ -51,6 +51,7 @@ class MainWindow(QMainWindow):
     model_saved = Signal(object)         # the Path the current model was saved to
     training_finished = Signal(object)   # TrainResult of a run that ended (finished, stopped, diverged, cut)
     recovered = Signal(float)            # the model is back after a crash of the compute process (seconds)
+    training_started = Signal(object)    # the TrainingRun just started (features connect to its signals)
 
     def __init__(self, dataset: Dataset | None = None, parent: QWidget | None = None,
                  client: ComputeClient | None = None):
@@ -393,6 +394,7 @@ class MainWindow(QMainWindow):
         self._set_busy("Training", spinner=False)
         self.start_compute()
         run.start()
+        self.training_started.emit(run)
         self._update_actions()
 
     @Slot(object)

@@ -27,6 +27,7 @@ REDRAW_INTERVAL_MS = 100  # progress arrives at 25 Hz; the plots redraw at most 
 RESCALE_INTERVAL_S = 2.0  # during a run the value axes follow the data every 2 s, not on every redraw
 _TRAIN_COLOUR = (64, 156, 255)
 _TEST_COLOUR = (255, 140, 40)
+_MARKER_COLOUR = (255, 220, 60)   # the epoch scrubber's position
 _METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
 
 
@@ -203,6 +204,12 @@ class TrainingCurves(QWidget):
         for row in range(1, len(_METRICS) + 1):
             layout.setRowStretchFactor(row, 1)
         self._plots[1].plot.setXLink(self._plots[0].plot)
+        # Where the epoch scrubber is (a checkpoint of the training): a line across both plots.
+        self._markers = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(*_MARKER_COLOUR, width=2))
+                         for _ in self._plots]
+        for plot, marker in zip(self._plots, self._markers):
+            marker.setVisible(False)
+            plot.plot.addItem(marker, ignoreBounds=True)
         for plot in self._plots:
             plot.plot.setLimits(yMin=0.0 if plot.key == "loss" else -0.02, yMax=None if plot.key == "loss" else 1.02)
         self.graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
@@ -295,6 +302,22 @@ class TrainingCurves(QWidget):
 
     def history(self) -> list[EpochRecord]:
         return list(self._history)
+
+    def set_marker(self, epoch: float | None) -> None:
+        """Mark `epoch` (fractional: 0.2 is a fifth into the first) with a vertical line on both plots,
+        where the epoch scrubber is; None removes it."""
+        for marker in self._markers:
+            if epoch is not None:
+                marker.setPos(epoch)
+            marker.setVisible(epoch is not None)
+        if epoch is not None:   # in view: epoch 0 lies left of a saved history's first point
+            (low, high), _ = self._plots[0].plot.viewRange()
+            if not low <= epoch <= high:
+                self._plots[0].plot.setXRange(min(low, epoch), max(high, epoch), padding=0.02)
+
+    def marker(self) -> float | None:
+        """The epoch marked by `set_marker`, or None."""
+        return self._markers[0].value() if self._markers[0].isVisible() else None
 
     def num_batch_points(self) -> int:
         return len(self._plots[0].steps)

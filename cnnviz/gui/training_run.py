@@ -35,6 +35,7 @@ class TrainingRun(QObject):
     progress = Signal(object)          # BatchProgress
     epoch_finished = Signal(object)    # EpochRecord
     activations = Signal(object, object)   # (input image, every layer's outputs) with the newest weights
+    checkpoint_kept = Signal(object)   # {"index", "checkpoint", "confusion", "from_scratch"} (handlers/history.py)
     finished = Signal(object)          # TrainingOutcome
     failed = Signal(str, str)          # message, error type (e.g. "DataError")
     cut = Signal(str)                  # the compute process died mid-run (what happened)
@@ -104,6 +105,8 @@ class TrainingRun(QObject):
             self.model_built.emit(payload)
         elif kind == "preparing":
             self.preparing.emit(str(payload))
+        elif kind == "checkpoint":
+            self.checkpoint_kept.emit(payload)
 
     def _on_reply(self, reply: dict) -> None:
         self._request = None

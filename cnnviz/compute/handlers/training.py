@@ -8,6 +8,8 @@ Events of a "train" request:
   keeps them: after a crash it restores the last finished epoch);
 - "activations": {"image", "outputs"}: the latest probed input's layer outputs as the weights
   change (at most every LIVE_INTERVAL_S, computed on the quick thread with the serving copy).
+- "checkpoint": {"index", "checkpoint", "confusion", "from_scratch"}: the weights kept at the start, a
+  few batches into the first epoch and after every epoch (`history.TrainingCheckpoints`).
 The reply: {"result": TrainResult, "info": ModelInfo of the model now current, "from_scratch",
 "batches_done", "kept": False when a fresh run trained nothing and the previous model is back}.
 """
@@ -18,6 +20,7 @@ import dataclasses
 import math
 import time
 
+from cnnviz.compute.handlers.history import TrainingCheckpoints
 from cnnviz.compute.handlers.model import mnist
 from cnnviz.compute.registry import handler
 from cnnviz.compute.state import layer_weights
@@ -41,6 +44,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
     task.check_cancelled()
     previous = state.hold()
     from_scratch = from_scratch or previous is None
+    checkpoints = TrainingCheckpoints(state, task, data, config, from_scratch)   # the weights along the way
     if from_scratch:
         from cnnviz.core.model import build_seed_model
 
@@ -58,7 +62,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
     state.publish_weights(model, force=True)
     state.training = True
     try:
-        result = _trainer(model, data, config, task.control, run).run()
+        result = _trainer(model, data, config, task.control, run, checkpoints.callback()).run()
     except BaseException:
         if from_scratch and previous is not None:
             state.restore(previous)
@@ -71,15 +75,18 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
         info = state.model_trained(result.history if from_scratch else [*previous.history, *result.history])
     else:
         info = state.restore(previous)
+    if kept:
+        checkpoints.keep(state)   # the model now current has this run's checkpoints
     return {"result": result, "info": info, "from_scratch": from_scratch, "batches_done": run.batches_done,
             "kept": kept}
 
 
-def _trainer(model, data, config: TrainConfig, control: TrainingControl, run: "_LiveRun"):
+def _trainer(model, data, config: TrainConfig, control: TrainingControl, run: "_LiveRun", *callbacks):
     from cnnviz.core.training import Trainer
 
     return Trainer(model, data, config, listener=run, control=control, keep="current",
-                   between_batches=run.between_batches, extra_callbacks=(_test_pass_callback(run, control),))
+                   between_batches=run.between_batches,
+                   extra_callbacks=(_test_pass_callback(run, control), *callbacks))
 
 
 class _LiveRun:
