@@ -47,6 +47,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--figure-format", default=DEFAULT_FIGURE_FORMAT, metavar="FORMAT",
                         help=f"{', '.join(FIGURE_FORMATS)}: the file type of the grid, strip and channel "
                              f"figures (default {DEFAULT_FIGURE_FORMAT}); per-map images are always PNG")
+    parser.add_argument("--kernels", action="store_true",
+                        help="also draw the learned weights of the convolution layers among --layers (all "
+                             "of them without --layers): the kernel and bias as .npy, one PNG per filter "
+                             "(a deeper filter: its 3×3 patches, one per input channel) and a grid figure, "
+                             "in a diverging colormap centred on 0")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing, non-empty --out folder")
     parser.set_defaults(handler=run)
 
@@ -68,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     if args.channel is not None and (not args.layers or len(args.layers) != 1):
         raise CliError("--channel needs exactly one layer in --layers")
+    if args.kernels and args.channel is not None:
+        raise CliError("--kernels draws whole layers: leave out --channel")
 
     from cnnviz.core.activations import ActivationProbe
 
@@ -84,18 +91,38 @@ def run(args: argparse.Namespace) -> int:
     if not all(np.isfinite(output).all() for output in outputs):
         raise CliError(f"the model's outputs are not finite numbers (NaN or infinite weights in "
                        f"{', '.join(info.non_finite_layers) or 'the model'}); nothing was exported")
+    kernels = _conv_weights(model, probe.layer_names, probe.layer_kinds, args.layers) if args.kernels else None
     try:
         result = export_activations(
             args.out, image, outputs, probe.layer_names, probe.layer_kinds, source_image=source_image,
             source=source, model_path=model_path, options=options, layers=args.layers, channel=args.channel,
             overwrite=args.overwrite, probabilities=probabilities, class_names=info.class_names,
-            input_scale=info.input_scale)
+            input_scale=info.input_scale, kernels=kernels)
     except ExportError as exc:
         raise CliError(str(exc)) from exc
     prediction = result.manifest["prediction"]
     confidence = prediction["probabilities"][prediction["digit"]]
+    if kernels:
+        names = ", ".join(entry["name"] for entry in result.manifest["kernels"])
+        print(f"Kernels of {names}: {sum(1 for f in result.files if '_kernels/' in f)} filter pictures.")
     print(f"Wrote {len(result.files)} files to {result.folder} "
           f"(predicted {info.class_names[prediction['digit']]}, {confidence:.1%}).", file=sys.stdout)
     return 0
 
 
+
+
+def _conv_weights(model, layer_names: list[str], layer_kinds: list[str], wanted) -> dict[int, list] | None:
+    """{layer index: weights} of the Conv2D layers among `wanted` (names; None: every layer); a
+    one-line error when there is none."""
+    from cnnviz.commands.common import CliError
+
+    if wanted and any(name not in layer_names for name in wanted):
+        return None   # the exporter names the unknown layer
+    chosen = [i for i, name in enumerate(layer_names) if wanted is None or name in wanted]
+    convs = {i: model.get_layer(layer_names[i]).get_weights() for i in chosen if layer_kinds[i] == "Conv2D"}
+    if not convs:
+        among = "among --layers " if wanted else ""
+        raise CliError(f"--kernels: there is no convolution layer {among}(the model's are "
+                       f"{', '.join(n for n, k in zip(layer_names, layer_kinds) if k == 'Conv2D') or 'none'})")
+    return convs

@@ -21,6 +21,8 @@ or pdf; `ExportOptions.figure_format`)::
                                  per channel (576 = 3×3×64: 9 rows of 64), others rows of 32; up to
                                  16 values (the ten classes of dense_2) are one numbered cell each
     manifest.json                what every file is (see below)
+    L1_conv2d_1_kernel.npy …     with `kernels` (`cnnviz export --kernels`): a conv layer's learned
+                                 weights, one PNG per filter and a grid figure (`core/kernel_export.py`)
 
 Colours: every map pixel is `colormaps.colorize(value, low, high, colormap)` with (low, high) from
 `colormaps.channel_levels(layer, normalisation)`, the same as the app shows. "channel" gives each
@@ -204,7 +206,8 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
                        options: ExportOptions | None = None, layers=None, channel: int | None = None,
                        overwrite: bool = False,
                        progress: Callable[[int, int], None] | None = None,
-                       class_names=None, input_scale: float = 1.0) -> ExportResult:
+                       class_names=None, input_scale: float = 1.0,
+                       kernels: dict[int, list[np.ndarray]] | None = None) -> ExportResult:
     """Write the export folder `out_dir` (see the module docstring) and return what was written.
 
     `outputs` are the per-layer arrays of `ActivationProbe` for `model_input` (28×28 floats in
@@ -213,6 +216,7 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
     `progress(done, total)` is called as files are made (raise from it to cancel).
     Raises ExportError (nothing written) for bad arguments or a folder that cannot be written.
     """
+    `kernels`: {layer index: that conv layer's `get_weights()`} to draw its learned weights too.
     options = options or ExportOptions()
     options.check()
     # Any model's input (issue 14): (H, W) grey, (H, W, 1) or (H, W, 3) RGB; white is `input_scale`.
@@ -253,6 +257,13 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
     writer = _Writer(options, total, progress)
     if source_image is not None:
         writer.source(source_image)
+    if kernels:
+        from cnnviz.core.kernel_export import kernel_file_count
+
+        try:
+            total += sum(kernel_file_count(weights) for weights in kernels.values())
+        except ValueError as exc:
+            raise ExportError(f"kernels: {exc}") from exc
     writer.model_input(model_input, input_scale)
     for index in selected:
         previous = (layer_names[index - 1], outputs[index - 1].shape) if index > 0 else None
@@ -260,6 +271,8 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
     manifest = {
         "format": FORMAT,
         "cnnviz_version": __version__,
+    for index in sorted(kernels or {}):
+        writer.kernels(index, layer_names[index], kinds[index], kernels[index])
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": source,
         "model": {"path": str(Path(model_path).resolve()) if model_path is not None else None,
@@ -275,6 +288,7 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
         "files": writer.entries,
     }
     writer.files[MANIFEST_NAME] = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+        **({"kernels": writer.kernel_layers} if kernels else {}),
     writer.made()
     folder = _write_folder(Path(out_dir), writer.files, overwrite)
     return ExportResult(folder=folder, files=list(writer.files), manifest=manifest)
@@ -300,6 +314,7 @@ class _Writer:
         self._total, self._progress = total, progress
 
     def made(self) -> None:
+        self.kernel_layers: list[dict] = []
         """One more file is ready: tell the progress callback (which may cancel by raising)."""
         if self._progress is not None:
             self._progress(len(self.files), self._total)
@@ -351,6 +366,17 @@ class _Writer:
     # --- decoration ------------------------------------------------------------------------------
     def _scale(self, low: float, high: float, label: str) -> figures.ColourScale | None:
         if not self.options.colorbar:
+    def kernels(self, index: int, name: str, kind: str, weights) -> None:
+        """A conv layer's learned weights: arrays, a PNG per filter, a grid figure (`core.kernel_export`)."""
+        from cnnviz.core.kernel_export import kernel_files
+
+        files, entry = kernel_files(layer_prefix(index, name), {"layer": name, "layer_index": index + 1, "kind": kind},
+                                    weights, self.options.scale, self.options.labels, self.options.colorbar,
+                                    self.options.figure_format)
+        for path, data, fields in files:
+            self._add(path, data, **fields)
+        self.kernel_layers.append(entry)
+
             return None
         return figures.ColourScale(lookup_table(self.options.colormap), low, high, label)
 

@@ -16,6 +16,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.core.preprocess import CANVAS_SIZE
+from cnnviz.gui.view_colours import FIELD
 
 DEFAULT_BRUSH_WIDTH = 22
 MAX_UNDO = 50
@@ -82,6 +83,7 @@ class DrawingCanvas(QWidget):
         self.setMinimumSize(160, 160)
         size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         size_policy.setHeightForWidth(True)
+        self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
         self.setSizePolicy(size_policy)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -160,6 +162,18 @@ class DrawingCanvas(QWidget):
     def set_heat_overlay(self, heat: QImage | None, box: tuple[float, float, float, float] | None = None,
                          label: str = "") -> None:
         """Lay a translucent heat map (RGBA) over the drawing, stretched over `box` (top, left, bottom,
+    def set_unit_box(self, box: tuple[float, float, float, float] | None, label: str = "") -> None:
+        """Outline a unit's receptive field on the drawing: (top, left, bottom, right) in canvas
+        pixels (`InputMapping.box_to_source`), with a short label; None: none."""
+        value = None if box is None else (tuple(float(v) for v in box), label)
+        if value != self._unit_box:
+            self._unit_box = value
+            self.update()
+
+    def unit_box(self) -> tuple[tuple[float, float, float, float], str] | None:
+        """The outlined receptive field and its label, or None."""
+        return self._unit_box
+
         right in canvas pixels: where the model input lies, `InputMapping.box_to_source`), with a short
         label in the corner; None: none."""
         self._heat = None if heat is None or box is None else (heat, tuple(float(v) for v in box), label)
@@ -309,6 +323,7 @@ class DrawingCanvas(QWidget):
         (top, left, bottom, right), (row, col) = self._guides
         scale = target.width() / self.canvas_size
         box = QRectF(target.x() + left * scale, target.y() + top * scale,
+        self._paint_unit_box(painter, target)
                      (right - left) * scale, (bottom - top) * scale)
         painter.setPen(QPen(QColor(255, 170, 40, 170), 1, Qt.PenStyle.DashLine))
         painter.drawRect(box)
@@ -325,6 +340,34 @@ class DrawingCanvas(QWidget):
         scale = target.width() / self.canvas_size
         font = QFont(self.font())
         font.setBold(True)
+    def _paint_unit_box(self, painter: QPainter, target: QRectF) -> None:
+        """The focused unit's receptive field mapped onto the strokes, labelled above (or inside) it."""
+        if self._unit_box is None:
+            return
+        (top, left, bottom, right), label = self._unit_box
+        scale = target.width() / self.canvas_size
+        box = QRectF(target.x() + left * scale, target.y() + top * scale, (right - left) * scale,
+                     (bottom - top) * scale).intersected(target.adjusted(1, 1, -2, -2))
+        painter.save()
+        painter.setClipRect(target)
+        painter.setPen(QPen(FIELD, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(box)
+        if label:
+            font = QFont(self.font())
+            font.setBold(True)
+            painter.setFont(font)
+            height = painter.fontMetrics().height()
+            width = painter.fontMetrics().horizontalAdvance(label) + 8
+            above = box.top() - height - 2 >= target.top()
+            x = min(max(box.left(), target.left() + 2), target.right() - width - 2)
+            y = box.top() - height - 2 if above else box.top() + 3
+            chip = QRectF(x, y, width, height)
+            painter.fillRect(chip, QColor(0, 0, 0, 170))
+            painter.setPen(FIELD)
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
+        painter.restore()
+
         painter.setFont(font)
         for index, (top, left, bottom, right) in enumerate(self._overlay.boxes):
             chosen = index == self._overlay.chosen

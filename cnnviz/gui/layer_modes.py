@@ -72,6 +72,11 @@ class LayerMode(QObject):
         """The hover read-out for pixel (y, x) of channel's tile."""
         return f"channel {channel}"
 
+    def enlarged(self, layer: int, channel: int) -> tuple[np.ndarray, str] | None:
+        """A picture of `channel`'s tile for the enlarged view beside the grid, and its title (in the
+        tiles' colours); None: the enlarged view shows the channel's feature map, as with Maps."""
+        return None
+
 
 class LayerModeBar(QWidget):
     """Segmented buttons "Maps | Kernels | …": which view of the current layer's channels the grid shows."""

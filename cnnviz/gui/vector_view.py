@@ -23,6 +23,7 @@ class VectorView(pg.PlotWidget):
     """Bars of every unit's value, or a heat strip, coloured through the colormap; hover reports the unit."""
 
     unit_hovered = Signal(int)                 # unit index, -1 off the values
+    unit_clicked = Signal(int)                 # unit index clicked with the left button
     context_menu_requested = Signal(QPoint)
 
     def __init__(self, parent=None):
@@ -177,3 +178,7 @@ class VectorView(pg.PlotWidget):
     def _on_mouse_clicked(self, event) -> None:
         if event.button() == Qt.MouseButton.RightButton:
             self.context_menu_requested.emit(event.screenPos().toPoint())
+        elif event.button() == Qt.MouseButton.LeftButton and self._values is not None:
+            unit = self.unit_at(event.scenePos())
+            if unit >= 0:
+                self.unit_clicked.emit(unit)

@@ -1,0 +1,319 @@
+"""The unit panel: how the number under the cursor was made, with the model's own weights.
+
+For the focused unit (`UnitFocus`): a conv unit's input window, the filter's weights and bias,
+Σ window × weights + bias = the pre-activation, then ReLU = the value the map shows. On the first
+layer all nine products (window × weight = product) as a 3×3 table; deeper, the input channels
+that contribute most (signed, sorted, the rest summed), each a link that opens that channel's 3×3
+window, 3×3 weights and products. A pooling unit: its 2×2 window with the winner marked (average
+pooling: the mean). A dense unit: its largest signed contributions (input × weight) and the bias.
+Numbers to 4 decimals; red for positive, blue for negative; one line says how to read it.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+
+from cnnviz.core.unit_explanation import TOP_CONTRIBUTIONS
+
+MINUS = "\u2212"
+EMPTY_TEXT = ("Hover a unit in the maps (the grid, the enlarged channel or a dense layer's values) to see "
+              "how its value is made; click it to pin it, Esc to let go.")
+# Colours for sign, readable on a light and on a dark window (matching the Kernels view's red and blue).
+SIGN_COLOURS = {"light": ("#b2182b", "#2166ac"), "dark": ("#ff8a80", "#82b1ff")}
+MUTED = "#808088"
+MARK_COLOUR = "#ffaa28"   # the winner of a max pool (the app's accent)
+
+
+def number(value: float, signed: bool = False) -> str:
+    """4 decimals with a real minus sign; `signed` puts + before positive numbers."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    text = f"{value:+.4f}" if signed else f"{value:.4f}"
+    return text.replace("-", MINUS)
+
+
+class _Html:
+    """Builds the panel's rich text with the colours of the current theme."""
+
+    def __init__(self, dark: bool):
+        self.positive, self.negative = SIGN_COLOURS["dark" if dark else "light"]
+
+    def signed(self, value: float, bold: bool = False, signed: bool = True) -> str:
+        colour = self.positive if value > 0 else self.negative if value < 0 else MUTED
+        text = number(value, signed)
+        return f'<span style="color:{colour}">{"<b>" + text + "</b>" if bold else text}</span>'
+
+    @staticmethod
+    def muted(text: str) -> str:
+        return f'<span style="color:{MUTED}">{text}</span>'
+
+    def products_table(self, window: np.ndarray, weights: np.ndarray, inside: np.ndarray | None = None) -> str:
+        """A kh×kw table of "window × weight = product" cells (padding cells say so)."""
+        rows = []
+        for i in range(window.shape[0]):
+            cells = []
+            for j in range(window.shape[1]):
+                if inside is not None and not inside[i, j]:
+                    cells.append(f'<td align="center">{self.muted("padding<br>0")}</td>')
+                    continue
+                value, weight = float(window[i, j]), float(weights[i, j])
+                cells.append(f'<td align="center">{number(value)}<br>× {self.signed(weight)}<br>'
+                             f'= {self.signed(value * weight, bold=True)}</td>')
+            rows.append("<tr>" + "".join(cells) + "</tr>")
+        return '<table cellspacing="0" cellpadding="3" border="1" style="border-color:#888">' + "".join(rows) + \
+            "</table>"
+
+    def sums(self, lines: list[tuple[str, str]]) -> str:
+        """Right-aligned arithmetic lines: (label, number html)."""
+        rows = "".join(f'<tr><td>{label}</td><td align="right">{value}</td></tr>' for label, value in lines)
+        return f'<table cellspacing="0" cellpadding="1">{rows}</table>'
+
+
+def render_unit(focus, detail_channel: int | None, dark: bool = False) -> str:
+    """The panel's rich text for `focus` (a UnitFocus); `detail_channel`: the input channel opened."""
+    unit = focus.unit()
+    if unit is None:
+        return f"<p>{html.escape(EMPTY_TEXT)}</p>"
+    out = _Html(dark)
+    explanation = focus.explanation()
+    parts = [_header(focus, out)]
+    if explanation is None:
+        parts.append(_without_explanation(focus, out))
+    elif explanation.kind == "conv":
+        parts.append(_conv(focus, explanation, detail_channel, out))
+    elif explanation.kind == "pool":
+        parts.append(_pool(focus, explanation, out))
+    else:
+        parts.append(_dense(focus, explanation, out))
+    return "".join(parts)
+
+
+def _header(focus, out: _Html) -> str:
+    unit = focus.unit()
+    name = html.escape(focus.layer_name(unit.layer))
+    where = f"unit <b>{unit.channel}</b>" if unit.y is None else \
+        f"channel <b>{unit.channel}</b> · y <b>{unit.y}</b>, x <b>{unit.x}</b>"
+    state = "pinned: Esc (or a click on it) lets go" if focus.is_pinned() else "under the cursor: click to pin"
+    value = focus.shown_value()
+    shown = "" if value is None else f" &nbsp; value <b>{number(value)}</b>"
+    lines = [f"<p style='margin-bottom:2px'><b>{name}</b> · {where}{shown}<br>{out.muted(state)}</p>"]
+    box, full = focus.receptive_field(), focus.full_field_size()
+    if box is not None and focus.spatial_unit() is not None:
+        field = (f"sees input rows {box.top}–{box.bottom - 1}, columns {box.left}–{box.right - 1} "
+                 f"(<b>{box.height}×{box.width}</b> pixels, outlined on the input and your drawing)")
+        if box.clipped and full is not None:
+            field += (f"; <b>clipped</b>: its full {full[0]}×{full[1]} field reaches past the input's edge, "
+                      "where there is nothing to see")
+        lines.append(f"<p style='margin-top:2px'>{field}</p>")
+    elif unit.y is None:
+        lines.append("<p style='margin-top:2px'>A dense unit sees the whole input.</p>")
+    return "".join(lines)
+
+
+def _without_explanation(focus, out: _Html) -> str:
+    note = focus.note()
+    spatial = focus.spatial_unit()
+    if note == "flatten" and spatial is not None:
+        name = html.escape(focus.layer_name(spatial.layer))
+        return (f"<p>This value is <b>{name}</b> channel {spatial.channel} at y {spatial.y}, x {spatial.x}. "
+                f"Flatten computes nothing: it lays the maps out in one row (y, then x, then channel), so the "
+                f"dense layer after it can weigh every value.</p>")
+    return f"<p>{html.escape(note)}</p>" if note else ""
+
+
+def _how_to_read(text: str, out: _Html) -> str:
+    return f"<p>{out.muted('How to read this: ' + text)}</p>"
+
+
+def _conv(focus, unit, detail_channel: int | None, out: _Html) -> str:
+    source = html.escape(unit.source)
+    kh, kw, channels = unit.window.shape
+    rows = f"{unit.origin[0]}–{unit.origin[0] + unit.step[0] * (kh - 1)}"
+    cols = f"{unit.origin[1]}–{unit.origin[1] + unit.step[1] * (kw - 1)}"
+    parts = []
+    if channels == 1:
+        parts.append(_how_to_read(
+            f"each of the {kh * kw} input pixels the filter covers is multiplied by its weight (red "
+            "positive, blue negative); the products are added, then the bias; ReLU keeps a positive sum "
+            "and turns a negative one into 0.", out))
+        parts.append(f"<p>{kh}×{kw} window of <b>{source}</b> at rows {rows}, columns {cols}: "
+                     f"input × weight = product</p>")
+        parts.append(out.products_table(unit.window[:, :, 0], unit.kernel[:, :, 0], unit.inside))
+        total_label = "Σ products"
+    else:
+        shown, rest, num_rest = unit.top_contributions(TOP_CONTRIBUTIONS)
+        contributions = unit.channel_contributions
+        if detail_channel is None or not 0 <= detail_channel < channels:
+            detail_channel = shown[0].index
+        parts.append(_how_to_read(
+            f"the filter has a {kh}×{kw} patch of weights for each of the {channels} channels of {source}; "
+            "each channel adds (window × weights) to the sum, signed. The biggest shares are listed; click "
+            "one to see its numbers.", out))
+        parts.append(f"<p>{kh}×{kw}×{channels} window of <b>{source}</b> at rows {rows}, columns {cols}. "
+                     f"Input channels that contribute most:</p>")
+        rows_html = []
+        for item in shown:
+            label = f"input channel {item.index}"
+            link = f'<a href="channel:{item.index}">{label}</a>'
+            if item.index == detail_channel:
+                link = f"<b>▸ {link}</b>"
+            rows_html.append(f'<tr><td>{link}</td><td align="right">{out.signed(item.value)}</td></tr>')
+        if num_rest:
+            rows_html.append(f'<tr><td>{out.muted(f"the other {num_rest} channels")}</td>'
+                             f'<td align="right">{out.signed(rest)}</td></tr>')
+        parts.append('<table cellspacing="0" cellpadding="1">' + "".join(rows_html) + "</table>")
+        parts.append(f"<p>Input channel <b>{detail_channel}</b>: window × weights = products, "
+                     f"sum {out.signed(float(contributions[detail_channel]), bold=True)}</p>")
+        parts.append(out.products_table(unit.window[:, :, detail_channel], unit.kernel[:, :, detail_channel],
+                                        unit.inside))
+        total_label = f"Σ over the {channels} channels"
+    total = unit.pre_activation - unit.bias
+    lines = [(total_label, out.signed(total)), ("+ bias", out.signed(unit.bias)),
+             ("= pre-activation", out.signed(unit.pre_activation, bold=True)),
+             (f"{_activation_text(unit.activation)} → value", f"<b>{number(unit.value)}</b>")]
+    parts.append("<br>" + out.sums(lines) + _agreement(focus, unit.value, out))
+    return "".join(parts)
+
+
+def _pool(focus, unit, out: _Html) -> str:
+    source = html.escape(unit.source)
+    ph, pw = unit.window.shape
+    if unit.mode == "max":
+        how = "max pooling keeps the largest of the window's values (marked); the others are dropped."
+    else:
+        how = "average pooling takes the mean of the window's values."
+    cells = []
+    for i in range(ph):
+        row = []
+        for j in range(pw):
+            value = float(unit.window[i, j])
+            if not np.isfinite(value):
+                row.append(f'<td align="center">{out.muted("padding")}</td>')
+            elif unit.argmax is not None and (i, j) == tuple(unit.argmax):
+                row.append(f'<td align="center" style="background-color:{MARK_COLOUR}; color:#000">'
+                           f'<b>{number(value)}</b><br>max</td>')
+            else:
+                row.append(f'<td align="center">{number(value)}</td>')
+        cells.append("<tr>" + "".join(row) + "</tr>")
+    rows = f"{unit.origin[0]}–{unit.origin[0] + ph - 1}"
+    cols = f"{unit.origin[1]}–{unit.origin[1] + pw - 1}"
+    table = '<table cellspacing="0" cellpadding="5" border="1" style="border-color:#888">' + "".join(cells) + \
+        "</table>"
+    result = "max" if unit.mode == "max" else "mean"
+    return (_how_to_read(how, out)
+            + f"<p>{ph}×{pw} window of <b>{source}</b> channel {unit.channel} at rows {rows}, columns {cols}:</p>"
+            + table + f"<p>{result} → value <b>{number(unit.value)}</b>{_agreement(focus, unit.value, out)}</p>")
+
+
+def _dense(focus, unit, out: _Html) -> str:
+    source = html.escape(unit.source)
+    shown, rest, num_rest = unit.top_contributions(TOP_CONTRIBUTIONS)
+    parts = [_how_to_read(
+        f"every one of the {unit.inputs.size} values of {source} is multiplied by its own weight; the "
+        "products are added, then the bias. The largest products, signed, are listed.", out)]
+    rows = ['<tr><td></td><td align="right">input</td><td align="right">× weight</td>'
+            '<td align="right">= product</td></tr>']
+    for item in shown:
+        rows.append(f'<tr><td>{_input_name(focus, item.index, out)}</td>'
+                    f'<td align="right">{number(float(unit.inputs[item.index]))}</td>'
+                    f'<td align="right">{out.signed(float(unit.weights[item.index]))}</td>'
+                    f'<td align="right">{out.signed(item.value, bold=True)}</td></tr>')
+    if num_rest:
+        rows.append(f'<tr><td colspan="3">{out.muted(f"the other {num_rest} inputs")}</td>'
+                    f'<td align="right">{out.signed(rest)}</td></tr>')
+    parts.append('<table cellspacing="0" cellpadding="2">' + "".join(rows) + "</table>")
+    total = unit.pre_activation - unit.bias
+    lines = [(f"Σ of all {unit.inputs.size} products", out.signed(total)), ("+ bias", out.signed(unit.bias)),
+             ("= pre-activation", out.signed(unit.pre_activation, bold=True)),
+             (f"{_activation_text(unit.activation)} → value", f"<b>{number(unit.value)}</b>")]
+    parts.append("<br>" + out.sums(lines) + _agreement(focus, unit.value, out))
+    return "".join(parts)
+
+
+def _input_name(focus, index: int, out: _Html) -> str:
+    """A dense input's name: its index, and which map unit it is when the layer before is a Flatten."""
+    specs = focus.specs()
+    layer = focus.unit().layer
+    if layer > 1 and specs[layer - 1].kind == "Flatten" and specs[layer - 2].is_spatial:
+        y, x, c = np.unravel_index(index, specs[layer - 2].output_shape)
+        return f"#{index} " + out.muted(f"({html.escape(specs[layer - 2].name)} y{y} x{x} ch {c})")
+    return f"#{index}"
+
+
+def _activation_text(name: str) -> str:
+    return {"relu": "ReLU", "linear": "no activation", "softmax": "softmax over all units"}.get(name, name)
+
+
+def _agreement(focus, value: float, out: _Html) -> str:
+    """Whether the arithmetic gives the value the maps show (it does, to float32 precision)."""
+    shown = focus.shown_value()
+    if shown is None:
+        return ""
+    if abs(shown - value) <= 1e-4 + 1e-4 * abs(shown):
+        return out.muted(f"<br>= {number(shown)}, the value the maps show ✓")
+    return out.muted(f"<br>the maps show {number(shown)}: the weights are changing (training), "
+                     "the next update catches up")
+
+
+class UnitPanel(QWidget):
+    """The dockable panel explaining the focused unit (`UnitFocus`)."""
+
+    repainted = Signal()   # the text was replaced (benchmarks and tests wait for it)
+
+    def __init__(self, focus, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._focus = focus
+        self._detail_channel: int | None = None
+        self._detail_for = None
+        self._label = QLabel()
+        self._label.setTextFormat(Qt.TextFormat.RichText)
+        self._label.setWordWrap(True)
+        self._label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        self._label.setOpenExternalLinks(False)
+        self._label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self._label.setContentsMargins(6, 4, 6, 4)
+        self._label.linkActivated.connect(self._on_link)
+        scroll = QScrollArea()
+        scroll.setWidget(self._label)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        self.setMinimumWidth(260)
+        focus.changed.connect(self._render)
+        self._render()
+
+    def text(self) -> str:
+        """The rich text shown."""
+        return self._label.text()
+
+    def detail_channel(self) -> int | None:
+        """The input channel whose window and weights are open (deeper conv units), None: the strongest."""
+        return self._detail_channel
+
+    def open_channel(self, channel: int) -> None:
+        """Show input channel `channel`'s 3×3 window, weights and products (as clicking its link does)."""
+        self._detail_channel = int(channel)
+        self._render()
+
+    def _on_link(self, link: str) -> None:
+        kind, _, value = link.partition(":")
+        if kind == "channel" and value.isdigit():
+            self.open_channel(int(value))
+
+    def _render(self) -> None:
+        """Rebuild the text for the focused unit (a new unit opens its strongest channel again)."""
+        unit = self._focus.unit()
+        if unit != self._detail_for:
+            self._detail_for = unit
+            self._detail_channel = None
+        dark = self.palette().window().color().lightnessF() < 0.5
+        self._label.setText(render_unit(self._focus, self._detail_channel, dark))
+        self.repainted.emit()
