@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from pathlib import Path
 
@@ -53,8 +54,16 @@ def positive_int(text: str) -> int:
 def positive_float(text: str) -> float:
     """argparse type: a finite number above 0."""
     value = float(text)
-    if not value > 0:
+    if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def seed_number(text: str) -> int:
+    """argparse type: a random seed, a whole number from 0 to 2**32 - 1 (NumPy's and TensorFlow's range)."""
+    value = int(text)
+    if not 0 <= value <= 2**32 - 1:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 4294967295 (2**32 - 1), not {value}")
     return value
 
 
@@ -102,6 +111,17 @@ def load_data_or_fail(path: Path | None, allow_download: bool = True, dataset: s
     if note:
         print(f"{data.spec.title}: {note}", file=sys.stderr)
     return data
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks and other control characters escaped (\\t, \\n), for one-line output."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """A file name as one printable field: undecodable bytes as \\xNN and control characters
+    escaped (`one_line`), so a name never splits a line of output nor fails to print."""
+    return one_line(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
 def check_writable(path: Path) -> None:

@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import CliError, open_model_or_fail
+    from cnnviz.commands.common import CliError, display_path, one_line, open_model_or_fail
     from cnnviz.core.activations import ActivationProbe
     from cnnviz.core.images import ImageFileError
     from cnnviz.core.model_input import choose_preparation, prepare_file
@@ -56,14 +56,14 @@ def run(args: argparse.Namespace) -> int:
         try:
             prepared = prepare_file(path, info, args.preprocess)
         except ImageFileError as exc:
-            print(f"cnnviz predict: {exc}", file=sys.stderr)
+            print(f"cnnviz predict: {one_line(str(exc))}", file=sys.stderr)
             failures += 1
             continue
         probabilities = None
         if prepared.array is not None:
             values = probabilities_of(prepared.array)
             probabilities = [float(p) for p in values] if np.isfinite(values).all() else "not finite"
-        print(_format_line(str(path), probabilities, info.class_names, args.json), flush=True)
+        print(_format_line(display_path(path), probabilities, info.class_names, args.json), flush=True)
     return 1 if failures else 0
 
 

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import math
 import signal
 import sys
 import time
 from pathlib import Path
 
 from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, check_writable, load_data_or_fail,
-                                    positive_float, positive_int)
+                                    positive_float, positive_int, seed_number)
+
+
+def _batch_size(text: str) -> int:
+    """argparse type: 1 to MAX_BATCH_SIZE digits a batch (more exhausts memory)."""
+    from cnnviz.core.training import MAX_BATCH_SIZE
+
+    value = positive_int(text)
+    if value > MAX_BATCH_SIZE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_BATCH_SIZE:,}, not {value:,}")
+    return value
 
 
 def add_parser(subparsers) -> None:
     from cnnviz.core.architectures import ARCHITECTURES
     from cnnviz.core.model import OPTIMIZERS
+    from cnnviz.core.training import MAX_BATCH_SIZE
 
     parser = subparsers.add_parser("train", help="train the seed convnet headless",
                                    description="Train the seed convnet on MNIST with a progress bar, test "
@@ -23,7 +35,8 @@ def add_parser(subparsers) -> None:
                         help="which variant of the architecture lab to train (default seed): "
                              + ", ".join(ARCHITECTURES))
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
-    parser.add_argument("--batch-size", type=positive_int, default=64, help="digits per batch (default 64)")
+    parser.add_argument("--batch-size", type=_batch_size, default=64,
+                        help=f"digits per batch, 1 to {MAX_BATCH_SIZE:,} and at most the training set (default 64)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="rmsprop", help="default rmsprop")
     parser.add_argument("--learning-rate", type=positive_float, metavar="LR",
                         help="learning rate (default: the optimizer's own, 0.001 for rmsprop)")
@@ -31,11 +44,12 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, metavar="PATH", default=Path("cnnviz-model.keras"),
                         help="where to write the trained model (default cnnviz-model.keras)")
     parser.add_argument("--history", type=Path, metavar="CSV", help="write the per-epoch history as CSV")
-    parser.add_argument("--seed", type=int, metavar="S", help="random seed for repeatable runs")
+    parser.add_argument("--seed", type=seed_number, metavar="S",
+                        help="random seed for repeatable runs, 0 to 2**32 - 1")
     parser.add_argument("--steps-per-execution", type=positive_int, metavar="K",
                         help="batches per compiled call: 32 trains ~10%% faster than Keras's plain fit here, "
-                             "with progress and Ctrl+C every 32 batches (default 32; 10 with --checkpoints, "
-                             "so that they land exactly on batches 10, 30, 100 and 300)")
+                             "with progress every 32 batches (Ctrl+C still stops within a batch) (default 32; "
+                             "10 with --checkpoints, so that they land exactly on batches 10, 30, 100 and 300)")
     parser.add_argument("--checkpoints", type=Path, metavar="DIR",
                         help="keep the weights at the start, after batches 10, 30, 100, 300 and after every "
                              "epoch in DIR (epoch_00.keras, epoch_00_batch_00010.keras, ..., checkpoints.json)")
@@ -46,26 +60,28 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cnnviz.core.architectures import build_architecture, recipe_for
-    from cnnviz.core.model import save_model
-    from cnnviz.core.model_files import write_class_names
-    from cnnviz.core.training import Trainer, TrainConfig, TrainingControl, write_history_csv
+    from cnnviz.core.training import Trainer, TrainConfig, TrainingControl, stop_on_signals
     from cnnviz.terminal import ProgressBar
 
     try:
         recipe_for(args.architecture)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    if args.out.suffix != ".keras":
-        raise CliError(f"--out must end in .keras, not {args.out.name}")
-    check_writable(args.out)
-    if args.history:
-        check_writable(args.history)
-    if args.checkpoints:
-        _prepare_checkpoint_folder(args.checkpoints)
+    _check_targets(args)
     dataset = load_data_or_fail(args.data, dataset=args.dataset)
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
-                         learning_rate=args.learning_rate, limit=args.limit, seed=args.seed,
-                         steps_per_execution=args.steps_per_execution or (10 if args.checkpoints else 32))
+    num_train = len(dataset.limited(args.limit).x_train)
+    if args.batch_size > num_train:
+        raise CliError(f"--batch-size {args.batch_size:,} is more than the {num_train:,} training images"
+                       f"{' (--limit)' if args.limit and args.limit < len(dataset.x_train) else ''}; "
+                       f"use at most {num_train:,}")
+    try:
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+                             learning_rate=args.learning_rate, limit=args.limit, seed=args.seed,
+                             steps_per_execution=args.steps_per_execution or (10 if args.checkpoints else 32))
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    if args.checkpoints:  # empties an earlier run's checkpoints: only once everything else is known to be fine
+        _prepare_checkpoint_folder(args.checkpoints)
     if args.seed is not None:  # before building: the seed must fix the initial weights too
         import keras
 
@@ -78,36 +94,116 @@ def run(args: argparse.Namespace) -> int:
     print(f"Training on {len(trainer.data.x_train):,} {dataset.spec.title} images from {dataset.source}, testing on "
           f"{len(dataset.x_test):,}; {config.epochs} epoch(s), batch {config.batch_size}, {config.optimizer}.",
           file=sys.stderr)
-
-    def on_interrupt(signum, frame):
-        control.stop()
-        print("\nStopping after this batch (Ctrl+C again to abort)...", file=sys.stderr)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-    previous = signal.signal(signal.SIGINT, on_interrupt)
     started = time.perf_counter()
-    try:
+    # Ctrl+C or SIGTERM: stop within a batch, keep and save the finished epochs (also while saving).
+    with stop_on_signals(control, _announce_stop()):
         result = trainer.run()
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    bar.finish()
-    if result.status == "diverged":
-        print(result.message, file=sys.stderr)
-    if args.checkpoints:
-        print(f"Wrote the checkpoints to {args.checkpoints}.", file=sys.stderr)
-    if not result.history:
-        print("No epoch finished, so no model was written.", file=sys.stderr)
-        return 1
-    save_model(model, args.out)
-    print(f"Wrote {args.out} ({len(result.history)} epoch(s), {time.perf_counter() - started:.0f} s, "
-          f"test accuracy {result.history[-1].test_accuracy:.4f}).")
-    classes_file = write_class_names(args.out, dataset.class_names)
-    if classes_file:
-        print(f"Wrote {classes_file} (the class names).")
+        bar.finish()
+        if result.status == "diverged":
+            print(result.message, file=sys.stderr)
+        if args.checkpoints:
+            print(f"Wrote the checkpoints to {args.checkpoints}.", file=sys.stderr)
+        if not result.history:
+            print("No epoch finished, so no model was written.", file=sys.stderr)
+            return 1
+        saved = _save_results(args, model, result, config, dataset, time.perf_counter() - started)
+    return 0 if result.status == "finished" and saved else 1
+
+
+def _announce_stop():
+    """on_signal for stop_on_signals: say once what happens (the watcher thread calls it)."""
+    said = []
+
+    def announce(signum: int) -> None:
+        if not said:
+            said.append(signum)
+            cause = "Ctrl+C" if signum == signal.SIGINT else f"{signal.Signals(signum).name} received"
+            print(f"\n{cause}: stopping after this batch; finished epochs are kept and saved "
+                  "(Ctrl+C again to abort)...", file=sys.stderr, flush=True)
+
+    return announce
+
+
+def _save_results(args: argparse.Namespace, model, result, config, dataset, seconds: float) -> bool:
+    """Write the model, its class names and the history; a write that fails keeps a recovery copy.
+
+    Says exactly what was saved: the weights after the last finished epoch, which the history's
+    last row describes. True if everything went where it was asked to.
+    """
+    from cnnviz.core.atomic import save_or_recover
+    from cnnviz.core.model import save_model
+    from cnnviz.core.model_files import write_class_names
+    from cnnviz.core.training import write_history_csv
+
+    last = result.history[-1]
+    saved = _report(save_or_recover(args.out, lambda path: save_model(model, path)), "the trained model")
+    if saved.path is not None:
+        if result.status == "finished":
+            what = f"{len(result.history)} epoch(s)"
+        else:
+            what = f"the weights after epoch {last.epoch} of {config.epochs}, {result.status}"
+        accuracy = (f"test accuracy {last.test_accuracy:.4f}" if math.isfinite(last.test_accuracy)
+                    else "not tested: stopped during its test")
+        print(f"Wrote {saved.path} ({what}, {seconds:.0f} s, {accuracy}).")
+        try:
+            classes_file = write_class_names(saved.path, dataset.class_names)
+        except OSError as exc:
+            print(f"cnnviz train: could not write the class names beside {saved.path}: {exc.strerror or exc}",
+                  file=sys.stderr)
+        else:
+            if classes_file:
+                print(f"Wrote {classes_file} (the class names).")
+    ok = saved.saved
     if args.history:
-        write_history_csv(result.history, args.history)
-        print(f"Wrote {args.history}.")
-    return 0 if result.status == "finished" else 1
+        history = _report(save_or_recover(args.history, lambda path: write_history_csv(result.history, path)),
+                          "the history")
+        if history.path is not None:
+            print(f"Wrote {history.path}.")
+        ok = ok and history.saved
+    return ok
+
+
+def _report(outcome, what: str):
+    """Say on stderr when `outcome` (a SaveOutcome) did not go where asked; return it."""
+    if not outcome.saved:
+        kept = (f"{what} is kept in {outcome.path} instead" if outcome.recovered
+                else f"no recovery copy could be written either, so {what} is lost")
+        print(f"cnnviz train: could not write {outcome.target} ({outcome.error}); {kept}.", file=sys.stderr)
+    return outcome
+
+
+def _check_targets(args: argparse.Namespace) -> None:
+    """Every file the run will write, checked before training: a folder where a file goes, a history
+    that would overwrite the model, outputs that name the same file or sit in the checkpoint folder,
+    an output that is the --data file, a folder that cannot be written."""
+    from cnnviz.core.model_files import class_names_path
+
+    if args.out.suffix != ".keras":
+        raise CliError(f"--out must end in .keras, not {args.out.name}")
+    if args.history is not None and args.history.suffix == ".keras":
+        raise CliError(f"--history {args.history} ends in .keras, but the history is a CSV file, not a model "
+                       f"(e.g. --history {args.out.stem}_history.csv)")
+    files = {"--out": args.out, "the class names file": class_names_path(args.out)}
+    if args.history is not None:
+        files["--history"] = args.history
+    for label, path in files.items():
+        if path.is_dir():
+            raise CliError(f"{label} {path} is a folder; name the file to write in it")
+    others = {**files, **({"--checkpoints": args.checkpoints} if args.checkpoints else {}),
+              **({"--data": args.data} if args.data else {})}
+    resolved = {label: path.expanduser().resolve() for label, path in others.items()}
+    labels = list(resolved)
+    for i, first in enumerate(labels):
+        for second in labels[i + 1:]:
+            if resolved[first] == resolved[second]:
+                raise CliError(f"{first} and {second} name the same path ({others[first]}); give each its own")
+    if args.checkpoints:
+        for label, path in files.items():
+            if resolved["--checkpoints"] in resolved[label].parents:
+                raise CliError(f"{label} {path} is inside the --checkpoints folder {args.checkpoints}; "
+                               "the checkpoints need a folder of their own")
+    for path in files.values():  # last: it creates missing folders
+        check_writable(path)
 
 
 def _prepare_checkpoint_folder(folder: Path) -> None:

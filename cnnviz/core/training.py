@@ -2,16 +2,27 @@
 
 The Keras callback here only hands plain data (floats, copied arrays) to a listener;
 it never touches a widget, so the GUI can run `Trainer.run` on a worker thread.
+
+A stop (`TrainingControl.stop`, from any thread) closes a gate on the training and test data, so
+a compiled call of many batches (`steps_per_execution`) ends after the batch it is on and the
+test pass of a cut epoch does not run: the app's Stop and close, and Ctrl+C or SIGTERM of
+`cnnviz train` (`stop_on_signals`), take effect within a batch. A diverged run (a loss or a weight
+that is not a finite number) goes back to the last finished epoch's weights, which are checked
+to be finite, so the weights kept and the history always describe the same epochs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import io
 import math
+import signal
+import socket
 import threading
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Protocol
@@ -22,6 +33,8 @@ from cnnviz.core.atomic import write_text_atomic
 from cnnviz.core.data import Dataset
 
 EMIT_INTERVAL_S = 1 / 25  # progress reaches listeners at most 25 times a second
+MAX_BATCH_SIZE = 4096     # the app's limit too; 60,000 digits in one batch exhausts memory (issue 15.7)
+MAX_SEED = 2**32 - 1      # NumPy's and TensorFlow's seeds are 32-bit
 
 
 @dataclass
@@ -41,6 +54,10 @@ class TrainConfig:
             raise ValueError("epochs must be at least 1")
         if self.batch_size < 1:
             raise ValueError("batch size must be at least 1")
+        if self.batch_size > MAX_BATCH_SIZE:
+            raise ValueError(f"batch size must be at most {MAX_BATCH_SIZE:,}, not {self.batch_size:,}")
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be from 0 to {MAX_SEED} (2**32 - 1), not {self.seed}")
         if self.learning_rate is not None and not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
             raise ValueError("learning rate must be a positive number")
         if self.steps_per_execution < 1:
@@ -103,10 +120,31 @@ class TrainingControl:
         self._stop = threading.Event()
         self._running = threading.Event()
         self._running.set()
+        self._stop_hooks: list[Callable[[], None]] = []
+        self._hooks_lock = threading.Lock()
 
     def stop(self) -> None:
         self._stop.set()
         self._running.set()  # a paused run must wake up to stop
+        with self._hooks_lock:
+            hooks = list(self._stop_hooks)
+        for hook in hooks:
+            hook()
+
+    def on_stop(self, hook: Callable[[], None]) -> Callable[[], None]:
+        """Call `hook()` (from the stopping thread) when a stop is asked for, at once if it already
+        was; returns a function that removes the hook."""
+        with self._hooks_lock:
+            self._stop_hooks.append(hook)
+        if self._stop.is_set():
+            hook()
+
+        def remove() -> None:
+            with self._hooks_lock:
+                if hook in self._stop_hooks:
+                    self._stop_hooks.remove(hook)
+
+        return remove
 
     def pause(self) -> None:
         if not self._stop.is_set():
@@ -128,6 +166,60 @@ class TrainingControl:
         while not self._running.wait(poll_s):
             if self._stop.is_set():
                 return
+
+
+@contextlib.contextmanager
+def stop_on_signals(control: TrainingControl, on_signal: Callable[[int], None] | None = None,
+                    signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)):
+    """While inside, SIGINT (Ctrl+C) and SIGTERM stop `control` at once, and a second SIGINT
+    raises KeyboardInterrupt (abort). Enter from the main thread.
+
+    Python runs signal handlers only between bytecodes of the main thread, which may sit in a
+    compiled TensorFlow call for seconds; so the signal is also written to a socket (Python's
+    wakeup fd, done by the C-level handler) that a watcher thread reads: it stops `control`
+    (closing the Trainer's data gate) while the call runs, and calls `on_signal(signum)`.
+    """
+    wanted = set(signals)
+    reader, writer = socket.socketpair()
+    writer.setblocking(False)
+    interrupts = []
+
+    def handler(signum, frame):
+        control.stop()
+        if signum == signal.SIGINT:
+            interrupts.append(signum)
+            if len(interrupts) > 1:
+                raise KeyboardInterrupt
+
+    def watch():
+        while True:
+            try:
+                received = reader.recv(64)
+            except OSError:
+                return
+            if not received:
+                return
+            for signum in received:
+                if signum in wanted:
+                    control.stop()
+                    if on_signal is not None:
+                        on_signal(signum)
+
+    previous_fd = signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    previous = {}
+    watcher = threading.Thread(target=watch, name="cnnviz-signals", daemon=True)
+    watcher.start()
+    try:
+        for signum in signals:
+            previous[signum] = signal.signal(signum, handler)
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        signal.set_wakeup_fd(previous_fd)
+        writer.close()  # the watcher reads the end of the stream and returns
+        watcher.join(1.0)
+        reader.close()
 
 
 def history_to_csv(history: list[EpochRecord]) -> str:
@@ -162,8 +254,12 @@ def history_path_for(model_path: Path) -> Path:
     return model_path.with_name(f"{model_path.stem}_history.csv")
 
 
-def make_datasets(data: Dataset, batch_size: int, seed: int | None = None):
-    """tf.data pipelines that shuffle uint8 digits and normalise/one-hot each batch on the fly."""
+def make_datasets(data: Dataset, batch_size: int, seed: int | None = None, gate=None):
+    """tf.data pipelines that shuffle uint8 digits and normalise/one-hot each batch on the fly.
+
+    `gate`: a boolean tf.Variable; both pipelines end as soon as it is False (checked as each
+    batch is taken, so it also ends a compiled call of several batches).
+    """
     import tensorflow as tf
 
     def prepare(images, labels):
@@ -183,6 +279,9 @@ def make_datasets(data: Dataset, batch_size: int, seed: int | None = None):
         .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
+    if gate is not None:
+        train = train.take_while(lambda images, labels: gate)
+        test = test.take_while(lambda images, labels: gate)
     return train, test
 
 
@@ -215,15 +314,30 @@ class Trainer:
 
         from cnnviz.core.model import compile_model
 
+        import tensorflow as tf
+
         if self.config.seed is not None:
             keras.utils.set_random_seed(self.config.seed)
         compile_model(self.model, self.config.optimizer, self.config.learning_rate,
                       steps_per_execution=self.config.steps_per_execution)
-        train, test = make_datasets(self.data, self.config.batch_size, self.config.seed)
+        # The gate makes the datasets' length unknown to Keras, which then warns at each end of data.
+        warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
+        self._gate = tf.Variable(True, trainable=False, name="cnnviz_keep_going")
+        train, test = make_datasets(self.data, self.config.batch_size, self.config.seed, self._gate)
         callback = _reporting_callback_class()(self)
-        self.model.fit(train, epochs=self.config.epochs, validation_data=test, verbose=0, shuffle=False,
-                       callbacks=[callback, *self.extra_callbacks])
+        remove_hook = self.control.on_stop(self.close_gate)
+        try:
+            self.model.fit(train, epochs=self.config.epochs, validation_data=test, verbose=0, shuffle=False,
+                           callbacks=[callback, *self.extra_callbacks])
+        finally:
+            remove_hook()
         return callback.result()
+
+    def close_gate(self) -> None:
+        """End the training and test data now: the compiled call running finishes its batch and returns."""
+        gate = getattr(self, "_gate", None)
+        if gate is not None:
+            gate.assign(False)
 
 
 @functools.cache
@@ -240,33 +354,39 @@ def _reporting_callback_class():
             self.history: list[EpochRecord] = []
             self.status = "finished"
             self.message = ""
-            self._good_weights = None
-            self._epoch_weights = None
+            self._epoch_weights = None  # the last finished epoch's (or the initial) weights, all finite
             self._samples_seen = 0
             self._train_seconds = 0.0
 
         def on_train_begin(self, logs=None):
             self._epoch_weights = self.model.get_weights()
-            self._good_weights = self._epoch_weights
 
         def on_epoch_begin(self, epoch, logs=None):
             self._epoch = epoch
             self._epoch_start = time.perf_counter()
             self._train_end = None
+            self._test_complete = False
             self._last_emit = 0.0
+            self._iterations_before = self._iterations()
             self._prev_batches = 0
             self._prev_loss_sum = 0.0
             self._prev_acc_sum = 0.0
             self._steps, self._losses, self._accs = [], [], []
 
+        def _iterations(self) -> int:
+            """Optimizer steps so far: exact even when a stop cut a call of several batches short."""
+            return int(self.model.optimizer.iterations.numpy())
+
         def on_train_batch_end(self, batch, logs=None):
             trainer = self.trainer
-            done = min(batch + 1, trainer.num_batches)  # with steps_per_execution > 1 Keras may overshoot
+            done = min(self._iterations() - self._iterations_before, trainer.num_batches)
             loss = float(logs.get("loss", float("nan")))
             acc = float(logs.get("accuracy", float("nan")))
             if not math.isfinite(loss):
-                self._diverge(loss)
+                self._diverge(f"The training loss became {loss} in epoch {self._epoch + 1}")
                 return
+            if done <= self._prev_batches:
+                return  # a call cut short before its first batch
             # Keras reports running means over the epoch: recover each step's own value.
             n_new = done - self._prev_batches
             step_loss = (loss * done - self._prev_loss_sum) / n_new
@@ -279,7 +399,6 @@ def _reporting_callback_class():
             now = time.perf_counter()
             if now - self._last_emit >= EMIT_INTERVAL_S or done == num_batches:
                 self._last_emit = now
-                self._good_weights = self.model.get_weights()
                 self._emit(done, loss, acc, now)
             if trainer.between_batches is not None:
                 trainer.between_batches()
@@ -307,41 +426,62 @@ def _reporting_callback_class():
                     np.asarray(self._steps), np.asarray(self._losses), np.asarray(self._accs)))
             self._steps, self._losses, self._accs = [], [], []
 
-        def _diverge(self, loss):
+        def _diverge(self, what: str):
+            """Stop, and go back to the last finished epoch's weights (finite, checked when kept)."""
             self.status = "diverged"
-            self.message = (f"The training loss became {loss} in epoch {self._epoch + 1}: the learning rate is "
-                            "probably too high. Training stopped and the last good weights were kept.")
-            self.model.set_weights(self._good_weights)
+            if self.history:
+                kept = f"the weights after epoch {self.history[-1].epoch} were kept"
+            else:
+                kept = "no epoch finished, so the weights from before training were kept"
+            self.message = (f"{what}: the learning rate is probably too high. Training stopped and {kept}.")
+            self.model.set_weights(self._epoch_weights)
             self.model.stop_training = True
+            self.trainer.close_gate()  # no test pass for this epoch
 
         def on_test_begin(self, logs=None):
             self._train_end = time.perf_counter()  # the epoch's test pass starts: training is done
 
+        def on_test_end(self, logs=None):
+            # A stop closes the gate, which may have cut the test short: then its figures are unknown.
+            self._test_complete = not self.trainer.control.stop_requested
+
         def on_epoch_end(self, epoch, logs=None):
-            if self.status != "finished" and self.status != "stopped":
+            # An interrupted epoch is not a finished one.
+            if self.status in ("finished", "stopped") and self._prev_batches >= self.trainer.num_batches:
+                self._finish_epoch(epoch, logs or {})
+            if self.status == "finished" and self.trainer.control.stop_requested:
+                self.status = "stopped"  # the stop came during the test pass
+                self.model.stop_training = True
+
+        def _finish_epoch(self, epoch, logs):
+            weights = self.model.get_weights()
+            loss = float(logs.get("loss", float("nan")))
+            if not (math.isfinite(loss) and _all_finite(weights)):
+                self._diverge(f"The weights stopped being finite numbers in epoch {epoch + 1}")
                 return
-            if self.status == "stopped" and self._prev_batches < self.trainer.num_batches:
-                return  # an interrupted epoch is not a finished one
-            logs = logs or {}
             now = time.perf_counter()
             seconds = now - self._epoch_start
             train_seconds = (self._train_end or now) - self._epoch_start
             samples = len(self.trainer.data.x_train)
             self._samples_seen += samples
             self._train_seconds += train_seconds
-            record = EpochRecord(epoch + 1, float(logs.get("loss", float("nan"))),
-                                 float(logs.get("accuracy", float("nan"))),
-                                 float(logs.get("val_loss", float("nan"))),
-                                 float(logs.get("val_accuracy", float("nan"))),
+            tested = self._test_complete and "val_loss" in logs
+            record = EpochRecord(epoch + 1, loss, float(logs.get("accuracy", float("nan"))),
+                                 float(logs["val_loss"]) if tested else float("nan"),
+                                 float(logs.get("val_accuracy", float("nan"))) if tested else float("nan"),
                                  seconds, samples / max(train_seconds, 1e-9))
             self.history.append(record)
-            self._epoch_weights = self.model.get_weights()
+            self._epoch_weights = weights
             if self.trainer.listener is not None:
                 self.trainer.listener.on_epoch(record)
 
         def on_train_end(self, logs=None):
-            if self.status == "stopped" and self.trainer.keep == "last_epoch":
+            if self.status != "stopped":
+                return
+            if self.trainer.keep == "last_epoch":
                 self.model.set_weights(self._epoch_weights)
+            elif not _all_finite(self.model.get_weights()):
+                self._diverge("The weights stopped being finite numbers")
 
         def result(self) -> TrainResult:
             rate = self._samples_seen / self._train_seconds if self._train_seconds else 0.0
@@ -351,3 +491,7 @@ def _reporting_callback_class():
             return TrainResult(self.history, self.status, message, rate)
 
     return ReportingCallback
+
+
+def _all_finite(arrays) -> bool:
+    return all(np.isfinite(a).all() for a in arrays)

@@ -4,10 +4,12 @@ TensorFlow and loads the model while the user takes a first look)."""
 from __future__ import annotations
 
 import os
+import signal
+import socket
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QSocketNotifier, QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -37,8 +39,16 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
 
     window = MainWindow()
     window.show()
+    # The terminal's Ctrl+C reaches the whole process group: the compute process, spawned next,
+    # inherits this SIG_IGN and so leaves ending it to the GUI, which closes on Ctrl+C once it runs.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def start() -> None:
+        window.load_model_file(model_path)
+        close_on_interrupt(app, window)
+
     # After the window's first events: spawning costs the GUI a few ms, TensorFlow loads over there.
-    QTimer.singleShot(0, lambda: window.load_model_file(model_path))
+    QTimer.singleShot(0, start)
     if screenshot or os.environ.get(AUTOTEST_ENV):
         from cnnviz.gui.autotest import autotest_request, start_autotest
 
@@ -49,3 +59,29 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
         autotest = start_autotest(window, mode, path)
         app.aboutToQuit.connect(autotest.deleteLater)
     return app.exec()
+
+
+def close_on_interrupt(app: QApplication, window) -> None:
+    """Ctrl+C (SIGINT) from the terminal closes `window` as its close button would.
+
+    Qt's event loop is C++: Python's own handler would run only when some Python code next does.
+    The C-level handler writes the signal to Python's wakeup fd, a socket that a QSocketNotifier
+    watches, so the event loop wakes at once and closes the window through its usual closeEvent.
+    """
+    reader, writer = socket.socketpair()
+    reader.setblocking(False)
+    writer.setblocking(False)
+    signal.set_wakeup_fd(writer.fileno(), warn_on_full_buffer=False)
+    signal.signal(signal.SIGINT, lambda *args: None)  # the notifier below does the work
+    notifier = QSocketNotifier(reader.fileno(), QSocketNotifier.Type.Read, app)
+
+    def on_signal() -> None:
+        try:
+            received = reader.recv(64)
+        except OSError:
+            return
+        if signal.SIGINT in received:
+            window.close()
+
+    notifier.activated.connect(on_signal)
+    app._interrupt_sockets = (reader, writer, notifier)  # they live as long as the app
