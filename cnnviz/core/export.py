@@ -50,7 +50,9 @@ when the caller has none (the app's inspector), read from the layer name as Kera
 Nothing is written unless everything is: the files go to a hidden folder beside the target,
 which is then renamed into place. An existing non-empty target is refused (TargetExistsError)
 unless `overwrite=True`, and then replaced as a whole (never merged), and only if it is an
-earlier cnnviz export (has a manifest.json). A `progress(done, total)` callback hears about every
+earlier cnnviz export and nothing else: its manifest.json says `"format": "cnnviz-export/N"` and
+the folder holds only the files that manifest lists. A writer killed mid-export leaves its hidden
+folder (`.NAME.partial-PID-XXXXXXXX`); the next export beside it removes it. A `progress(done, total)` callback hears about every
 file made; raising from it (e.g. ExportCancelled) cancels the export with nothing written.
 """
 
@@ -61,7 +63,7 @@ import hashlib
 import io
 import json
 import os
-import secrets
+import re
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -71,6 +73,7 @@ import numpy as np
 
 from cnnviz import __version__
 from cnnviz.core import figures, tiling
+from cnnviz.core.atomic import remove_stale_temporaries, temporary_name
 from cnnviz.core.colormaps import (COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS,
                                    channel_levels, colorize, lookup_table)
 
@@ -213,10 +216,10 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
     `outputs` are the per-layer arrays of `ActivationProbe` for `model_input` (28×28 floats in
     [0, 1]). `layers`: names or 0-based indices (None = all layers). `channel`: export only that
     map of the one layer in `layers`. `probabilities` default to the last layer's output.
+    `kernels`: {layer index: that conv layer's `get_weights()`} to draw its learned weights too.
     `progress(done, total)` is called as files are made (raise from it to cancel).
     Raises ExportError (nothing written) for bad arguments or a folder that cannot be written.
     """
-    `kernels`: {layer index: that conv layer's `get_weights()`} to draw its learned weights too.
     options = options or ExportOptions()
     options.check()
     # Any model's input (issue 14): (H, W) grey, (H, W, 1) or (H, W, 3) RGB; white is `input_scale`.
@@ -254,9 +257,6 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
 
     check_target(out_dir, overwrite)  # before the figures are made; checked again when writing
     total = (source_image is not None) + 2 + sum(_files_per_layer(outputs[i], channel, options) for i in selected) + 1
-    writer = _Writer(options, total, progress)
-    if source_image is not None:
-        writer.source(source_image)
     if kernels:
         from cnnviz.core.kernel_export import kernel_file_count
 
@@ -264,15 +264,18 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
             total += sum(kernel_file_count(weights) for weights in kernels.values())
         except ValueError as exc:
             raise ExportError(f"kernels: {exc}") from exc
+    writer = _Writer(options, total, progress)
+    if source_image is not None:
+        writer.source(source_image)
     writer.model_input(model_input, input_scale)
     for index in selected:
         previous = (layer_names[index - 1], outputs[index - 1].shape) if index > 0 else None
         writer.layer(index, layer_names[index], kinds[index], outputs[index], channel, previous)
+    for index in sorted(kernels or {}):
+        writer.kernels(index, layer_names[index], kinds[index], kernels[index])
     manifest = {
         "format": FORMAT,
         "cnnviz_version": __version__,
-    for index in sorted(kernels or {}):
-        writer.kernels(index, layer_names[index], kinds[index], kernels[index])
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "source": source,
         "model": {"path": str(Path(model_path).resolve()) if model_path is not None else None,
@@ -285,10 +288,10 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
         "options": asdict(options),
         "selection": {"layers": [layer_names[i] for i in selected], "channel": channel},
         "layers": writer.layers,
+        **({"kernels": writer.kernel_layers} if kernels else {}),
         "files": writer.entries,
     }
     writer.files[MANIFEST_NAME] = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
-        **({"kernels": writer.kernel_layers} if kernels else {}),
     writer.made()
     folder = _write_folder(Path(out_dir), writer.files, overwrite)
     return ExportResult(folder=folder, files=list(writer.files), manifest=manifest)
@@ -311,10 +314,10 @@ class _Writer:
         self.files: dict[str, bytes] = {}
         self.entries: list[dict] = []
         self.layers: list[dict] = []
+        self.kernel_layers: list[dict] = []
         self._total, self._progress = total, progress
 
     def made(self) -> None:
-        self.kernel_layers: list[dict] = []
         """One more file is ready: tell the progress callback (which may cancel by raising)."""
         if self._progress is not None:
             self._progress(len(self.files), self._total)
@@ -363,9 +366,6 @@ class _Writer:
             self._strip(prefix, common, values, tiling.strip_layout(values.size, source_shape),
                         previous[0] if source_shape else None)
 
-    # --- decoration ------------------------------------------------------------------------------
-    def _scale(self, low: float, high: float, label: str) -> figures.ColourScale | None:
-        if not self.options.colorbar:
     def kernels(self, index: int, name: str, kind: str, weights) -> None:
         """A conv layer's learned weights: arrays, a PNG per filter, a grid figure (`core.kernel_export`)."""
         from cnnviz.core.kernel_export import kernel_files
@@ -377,6 +377,9 @@ class _Writer:
             self._add(path, data, **fields)
         self.kernel_layers.append(entry)
 
+    # --- decoration ------------------------------------------------------------------------------
+    def _scale(self, low: float, high: float, label: str) -> figures.ColourScale | None:
+        if not self.options.colorbar:
             return None
         return figures.ColourScale(lookup_table(self.options.colormap), low, high, label)
 
@@ -512,8 +515,9 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
     """The absolute target folder, if it may be written; else ExportError.
 
     A missing or empty folder is fine. A non-empty one raises TargetExistsError unless
-    `overwrite`, and even then only an earlier cnnviz export (it has a manifest.json) is
-    replaced: pointing an export at, say, one's home folder must never delete it.
+    `overwrite`, and even then it is replaced only if it is a cnnviz export and nothing else
+    (`replace_refusal`): pointing an export at a web project with its own manifest.json, or at
+    one's home folder, must never delete it.
     """
     out = Path(out_dir).expanduser().absolute()
     if out.exists() and not out.is_dir():
@@ -525,17 +529,83 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
         if not overwrite:
             raise TargetExistsError(f"{out} already exists and is not empty; choose another folder "
                                     "or overwrite it")
-        if not (out / MANIFEST_NAME).is_file():
-            raise ExportError(f"{out} is not a cnnviz export (it has no {MANIFEST_NAME}), so it is not "
-                              "replaced; choose a new or empty folder")
+        refusal = replace_refusal(out)
+        if refusal:
+            raise ExportError(f"{out} is not a cnnviz export{refusal}, so it is not replaced; choose a new "
+                              "or empty folder")
     return out
+
+
+MAX_MANIFEST_BYTES = 16 * 2**20          # a full export's manifest is ~0.3 MB
+_EXPORT_FORMAT = re.compile(r"cnnviz-export/\d+")
+_OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # file managers' own, fine to remove
+
+
+def replace_refusal(folder: Path) -> str | None:
+    """Why the non-empty `folder` may not be replaced by an export (" (…)" / " alone (…)"), or None."""
+    if folder.is_symlink():
+        return " (it is a symbolic link)"
+    manifest = folder / MANIFEST_NAME
+    if manifest.is_symlink() or not manifest.is_file():
+        return f" (it has no {MANIFEST_NAME})"
+    listed = _listed_files(manifest)
+    if listed is None:
+        return f" (its {MANIFEST_NAME} is not one cnnviz wrote)"
+    extra = _unlisted_entries(folder, listed | {MANIFEST_NAME}, limit=4)
+    if extra:
+        shown = ", ".join(extra[:3]) + (", …" if len(extra) > 3 else "")
+        return f" alone (it also holds {shown})"
+    return None
+
+
+def _listed_files(manifest: Path) -> set[str] | None:
+    """The relative paths a cnnviz manifest lists, or None if the file is not a cnnviz manifest."""
+    try:
+        if manifest.stat().st_size > MAX_MANIFEST_BYTES:
+            return None
+        content = json.loads(manifest.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return None
+    if not isinstance(content, dict) or not _EXPORT_FORMAT.fullmatch(str(content.get("format"))):
+        return None
+    files = content.get("files")
+    if not isinstance(files, list):
+        return None
+    listed = set()
+    for entry in files:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        parts = path.split("/") if isinstance(path, str) else []
+        if not parts or any(part in ("", ".", "..") or "\\" in part for part in parts):
+            return None  # cnnviz writes plain relative paths only
+        listed.add(path)
+    return listed
+
+
+def _unlisted_entries(folder: Path, listed: set[str], limit: int) -> list[str]:
+    """Up to `limit` files or folders inside `folder` that are not `listed` (nor hold listed files)."""
+    parents = {"/".join(path.split("/")[:i]) for path in listed for i in range(1, path.count("/") + 1)}
+    extra = []
+    for root, dirs, files in os.walk(folder):
+        relative_root = Path(root).relative_to(folder).as_posix()
+        prefix = "" if relative_root == "." else f"{relative_root}/"
+        for name in sorted(dirs):
+            path = prefix + name
+            if path not in parents:  # a folder the export did not make (or a link to one)
+                extra.append(f"{path}/")
+        dirs[:] = [name for name in dirs if prefix + name in parents]
+        extra.extend(prefix + name for name in sorted(files)
+                     if prefix + name not in listed and name not in _OS_LITTER)
+        if len(extra) >= limit:
+            break
+    return extra
 
 
 def _write_folder(out_dir: Path, files: dict[str, bytes], overwrite: bool) -> Path:
     """Write `files` to a hidden folder beside `out_dir`, then rename it into place (all or nothing)."""
     out = check_target(out_dir, overwrite)
     created = _missing_ancestors(out.parent)
-    tmp = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    remove_stale_temporaries(out.parent, _legacy_folder_patterns(out.name))
+    tmp = out.parent / temporary_name(out.name)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         tmp.mkdir()
@@ -560,6 +630,11 @@ def _write_folder(out_dir: Path, files: dict[str, bytes], overwrite: bool) -> Pa
     return out
 
 
+def _legacy_folder_patterns(name: str) -> tuple[re.Pattern, ...]:
+    """cnnviz 0.1's pid-less hidden folders beside an export: `.NAME.partial-XXXXXXXX`, `.NAME.old-XXXXXXXX`."""
+    return (re.compile(re.escape(f".{name}.") + r"(?:partial|old)-[0-9a-f]{8}"),)
+
+
 def _missing_ancestors(folder: Path) -> list[Path]:
     """The folders `mkdir(parents=True)` would create for `folder`, deepest first."""
     missing = []
@@ -578,7 +653,7 @@ def _move_into_place(tmp: Path, out: Path) -> None:
         out.rmdir()
         os.rename(tmp, out)
         return
-    old = out.parent / f".{out.name}.old-{secrets.token_hex(4)}"
+    old = out.parent / temporary_name(out.name, "old")
     os.rename(out, old)
     try:
         os.rename(tmp, out)
