@@ -79,11 +79,11 @@ class DrawingCanvas(QWidget):
         self._overlay: PictureOverlay | None = None
         self._overlay_images: tuple[QImage, QImage] | None = None
         self._empty = True
+        self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
         self._heat: tuple[QImage, tuple[float, float, float, float], str] | None = None   # Grad-CAM
         self.setMinimumSize(160, 160)
         size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         size_policy.setHeightForWidth(True)
-        self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
         self.setSizePolicy(size_policy)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -162,18 +162,6 @@ class DrawingCanvas(QWidget):
     def set_heat_overlay(self, heat: QImage | None, box: tuple[float, float, float, float] | None = None,
                          label: str = "") -> None:
         """Lay a translucent heat map (RGBA) over the drawing, stretched over `box` (top, left, bottom,
-    def set_unit_box(self, box: tuple[float, float, float, float] | None, label: str = "") -> None:
-        """Outline a unit's receptive field on the drawing: (top, left, bottom, right) in canvas
-        pixels (`InputMapping.box_to_source`), with a short label; None: none."""
-        value = None if box is None else (tuple(float(v) for v in box), label)
-        if value != self._unit_box:
-            self._unit_box = value
-            self.update()
-
-    def unit_box(self) -> tuple[tuple[float, float, float, float], str] | None:
-        """The outlined receptive field and its label, or None."""
-        return self._unit_box
-
         right in canvas pixels: where the model input lies, `InputMapping.box_to_source`), with a short
         label in the corner; None: none."""
         self._heat = None if heat is None or box is None else (heat, tuple(float(v) for v in box), label)
@@ -203,6 +191,18 @@ class DrawingCanvas(QWidget):
             painter.setPen(QColor(255, 214, 120))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
+
+    def set_unit_box(self, box: tuple[float, float, float, float] | None, label: str = "") -> None:
+        """Outline a unit's receptive field on the drawing: (top, left, bottom, right) in canvas
+        pixels (`InputMapping.box_to_source`), with a short label; None: none."""
+        value = None if box is None else (tuple(float(v) for v in box), label)
+        if value != self._unit_box:
+            self._unit_box = value
+            self.update()
+
+    def unit_box(self) -> tuple[tuple[float, float, float, float], str] | None:
+        """The outlined receptive field and its label, or None."""
+        return self._unit_box
 
     def overlay(self) -> PictureOverlay | None:
         """The picture shown over the canvas, or None."""
@@ -315,6 +315,7 @@ class DrawingCanvas(QWidget):
             painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here\nwith the mouse or a pen")
         elif self._guides is not None:
             self._paint_guides(painter, target)
+        self._paint_unit_box(painter, target)
         painter.setPen(QPen(QColor(90, 90, 100), 1))
         painter.drawRect(target.adjusted(0, 0, -1, -1))
 
@@ -323,7 +324,6 @@ class DrawingCanvas(QWidget):
         (top, left, bottom, right), (row, col) = self._guides
         scale = target.width() / self.canvas_size
         box = QRectF(target.x() + left * scale, target.y() + top * scale,
-        self._paint_unit_box(painter, target)
                      (right - left) * scale, (bottom - top) * scale)
         painter.setPen(QPen(QColor(255, 170, 40, 170), 1, Qt.PenStyle.DashLine))
         painter.drawRect(box)
@@ -332,14 +332,6 @@ class DrawingCanvas(QWidget):
         painter.drawLine(centre + QPointF(-6, 0), centre + QPointF(6, 0))
         painter.drawLine(centre + QPointF(0, -6), centre + QPointF(0, 6))
 
-    def _paint_overlay(self, painter: QPainter, target: QRectF) -> None:
-        """The opened picture, its detected ink outlined, the box used (solid) and other marks (dashed)."""
-        picture, outline = self._overlay_images
-        painter.drawImage(target, picture)
-        painter.drawImage(target, outline)
-        scale = target.width() / self.canvas_size
-        font = QFont(self.font())
-        font.setBold(True)
     def _paint_unit_box(self, painter: QPainter, target: QRectF) -> None:
         """The focused unit's receptive field mapped onto the strokes, labelled above (or inside) it."""
         if self._unit_box is None:
@@ -368,6 +360,14 @@ class DrawingCanvas(QWidget):
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
 
+    def _paint_overlay(self, painter: QPainter, target: QRectF) -> None:
+        """The opened picture, its detected ink outlined, the box used (solid) and other marks (dashed)."""
+        picture, outline = self._overlay_images
+        painter.drawImage(target, picture)
+        painter.drawImage(target, outline)
+        scale = target.width() / self.canvas_size
+        font = QFont(self.font())
+        font.setBold(True)
         painter.setFont(font)
         for index, (top, left, bottom, right) in enumerate(self._overlay.boxes):
             chosen = index == self._overlay.chosen

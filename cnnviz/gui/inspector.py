@@ -724,6 +724,10 @@ class InspectorWidget(QWidget):
         layer = self._current_description()
         channel = self._state.channel
         self.layer_grid.set_selected(channel)
+        if self._show_mode_channel(layer, channel):
+            return
+        self.channel_view.set_lookup_table(lookup_table(self._state.colormap))   # after a mode's tile
+        self.colorbar.set_colormap(self._state.colormap)
         if self._state.outputs is None or not layer.is_spatial or channel is None:
             return
         levels = self._levels()[channel]
@@ -731,6 +735,22 @@ class InspectorWidget(QWidget):
         self.channel_view.set_map(self._channel_first_maps()[channel], tuple(levels), title)
         caption = f"channel {channel}" if self._state.normalisation == "channel" else "whole layer"
         self.colorbar.set_levels(tuple(levels), caption)
+
+    def _show_mode_channel(self, layer: LayerDescription, channel: int | None) -> bool:
+        """Enlarge the chosen mode's own picture of `channel` (e.g. a filter's weights) with the
+        tiles' colours; False when the mode has none (the channel's map is shown instead)."""
+        mode = self.layer_modes.mode(self.layer_modes.current())
+        if mode is None or channel is None or not layer.is_spatial:
+            return False
+        tiles = mode.tiles(layer.index)
+        enlarged = mode.enlarged(layer.index, channel) if tiles is not None and channel < len(tiles.levels) else None
+        if enlarged is None:
+            return False
+        image, title = enlarged
+        self.channel_view.set_lookup_table(tiles.lookup_table)
+        self.channel_view.set_map(np.ascontiguousarray(image, dtype=np.float32), tuple(tiles.levels[channel]), title)
+        self._side_panel.setVisible(True)
+        return True
 
     # --- view handlers -------------------------------------------------------------------------
     def _on_previous_layer(self) -> None:
@@ -780,10 +800,6 @@ class InspectorWidget(QWidget):
             shown = self._hover_label.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width)
         self._hover_label.setText(shown)
         self._hover_label.setToolTip(text if shown != text else "")
-        if self._show_mode_channel(layer, channel):
-            return
-        self.channel_view.set_lookup_table(lookup_table(self._state.colormap))   # after a mode's tile
-        self.colorbar.set_colormap(self._state.colormap)
 
     # --- export menu ---------------------------------------------------------------------------
     def _on_grid_context_menu(self, channel: int, position) -> None:
@@ -791,22 +807,6 @@ class InspectorWidget(QWidget):
 
     def _on_channel_context_menu(self, position) -> None:
         self._show_export_menu(self._state.channel, position)
-
-    def _show_mode_channel(self, layer: LayerDescription, channel: int | None) -> bool:
-        """Enlarge the chosen mode's own picture of `channel` (e.g. a filter's weights) with the
-        tiles' colours; False when the mode has none (the channel's map is shown instead)."""
-        mode = self.layer_modes.mode(self.layer_modes.current())
-        if mode is None or channel is None or not layer.is_spatial:
-            return False
-        tiles = mode.tiles(layer.index)
-        enlarged = mode.enlarged(layer.index, channel) if tiles is not None and channel < len(tiles.levels) else None
-        if enlarged is None:
-            return False
-        image, title = enlarged
-        self.channel_view.set_lookup_table(tiles.lookup_table)
-        self.channel_view.set_map(np.ascontiguousarray(image, dtype=np.float32), tuple(tiles.levels[channel]), title)
-        self._side_panel.setVisible(True)
-        return True
 
     def _on_vector_context_menu(self, position) -> None:
         self._show_export_menu(None, position)
