@@ -103,7 +103,9 @@ class ModelInfo:
     `weights[i]` are the arrays of layer `layers[i]` (kernel, bias, ...; empty for pooling);
     `architecture` is the model's Keras JSON, enough to rebuild it from `weights` after a crash.
     `generation` counts the models the compute process has held; replies computed on a model
-    carry it, so the GUI can tell a stale answer from a current one.
+    carry it, so the GUI can tell a stale answer from a current one. `output_activation`,
+    `input_scale` and `non_finite_layers` are what `cnnviz.core.model_files.ModelInfo` knows
+    (`description()` gives that object: `describe()`, `matching_dataset()`, `is_digit_model`, …).
     """
 
     path: Path | None
@@ -115,6 +117,37 @@ class ModelInfo:
     history: list[EpochRecord] = field(default_factory=list)
     architecture: str = ""
     generation: int = 0
+    output_activation: str = "softmax"       # the output layer's: "softmax", or "linear" (logits), …
+    input_scale: float = 1.0                 # the value of a white pixel the model expects: 1 or 255
+    non_finite_layers: tuple[str, ...] = ()  # layers whose weights hold NaN or ±Inf
+
+    def description(self):
+        """This model as a `cnnviz.core.model_files.ModelInfo` (input, classes, output, scale)."""
+        from cnnviz.core.model_files import ModelInfo as FileInfo
+
+        return FileInfo(name=self.name, path=None if self.path is None else str(self.path),
+                        input_shape=tuple(int(d) for d in self.input_shape), class_names=tuple(self.class_names),
+                        output_activation=self.output_activation, input_scale=self.input_scale,
+                        non_finite_layers=tuple(self.non_finite_layers))
+
+    @property
+    def outputs_logits(self) -> bool:
+        """True when the output is not softmax: the GUI shows softmax of it as the probabilities."""
+        return self.output_activation != "softmax"
+
+    @property
+    def is_digit_model(self) -> bool:
+        """28×28 grey input and the classes 0…9: the drawing canvas and MNIST's recipe fit it."""
+        return self.description().is_digit_model
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.class_names)
+
+    @property
+    def dataset(self) -> str | None:
+        """The known dataset ("mnist", "fashion-mnist") this model classifies, or None."""
+        return self.description().matching_dataset()
 
     @property
     def test_accuracy(self) -> float | None:

@@ -150,12 +150,18 @@ class ComputeState:
 
     def info(self, include_weights: bool = True) -> ModelInfo:
         """The current model as plain data."""
+        from cnnviz.core.model_files import input_scale, output_activation
+
         model = self.require_model()
+        weights = layer_weights(model) if include_weights else []
         return ModelInfo(
             path=self.path, name=model.name, layers=list(self.specs),
             input_shape=tuple(int(d) for d in model.inputs[0].shape[1:]), class_names=list(self.class_names),
-            weights=layer_weights(model) if include_weights else [], history=list(self.history),
-            architecture=model.to_json(), generation=self.generation)
+            weights=weights, history=list(self.history),
+            architecture=model.to_json(), generation=self.generation,
+            output_activation=output_activation(model), input_scale=input_scale(model),
+            non_finite_layers=tuple(spec.name for spec, arrays in zip(self.specs, weights)
+                                    if any(not np.isfinite(array).all() for array in arrays)))
 
     # --- weights flowing from training to the serving copy --------------------------------------
     def publish_weights(self, model, force: bool = False) -> bool:

@@ -241,6 +241,7 @@ class Inspection:
         self.channel: int | None = None
         self.colormap = DEFAULT_COLORMAP
         self.normalisation = DEFAULT_NORMALISATION
+        self.outputs_logits = False   # the model's output is logits: probabilities are softmax of it
         self._subscribers: dict[str, list[Callback]] = {topic: [] for topic in TOPICS}
 
     def subscribe(self, topic: str, callback: Callback) -> None:
@@ -286,7 +287,12 @@ class Inspection:
 
     @property
     def probabilities(self) -> np.ndarray | None:
-        """The last layer's output when it is the ten class probabilities."""
-        if self.outputs is None or self.outputs[-1].shape != (10,):
+        """The class probabilities: the last layer's output (a class vector), or softmax of it when the
+        model outputs logits (`outputs_logits`)."""
+        if self.outputs is None or self.outputs[-1].ndim != 1:
             return None
-        return self.outputs[-1]
+        if not self.outputs_logits:
+            return self.outputs[-1]
+        from cnnviz.core.activations import softmax
+
+        return softmax(self.outputs[-1])

@@ -8,6 +8,9 @@
   in the second, wait until the restarted process has the model back; prints how long it took;
 - `open-image-and-screenshot`: open a photo-like picture of MNIST test digit 0 (a 7 on paper with
   a light gradient, grain, saved as JPEG next to PATH); prints what was read and the prediction.
+- `rgb-model-and-screenshot`: open the RGB model `<PATH stem>_model.keras` beside PATH (or
+  $CNNVIZ_AUTOTEST_MODEL), then a colour picture (`<PATH stem>_picture.png`, drawn if missing), show
+  its layer with the most channels and page to its second page; prints what it shows.
 All print "model ready" with both process ids when the first model is shown, then save a
 screenshot of the window to PATH and quit.
 """
@@ -23,7 +26,8 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz.gui.app import AUTOTEST_ENV
 
-MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot")
+MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot",
+         "rgb-model-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
@@ -72,6 +76,9 @@ class _Autotest(QObject):
         self._started = True
         print(f"cnnviz autotest: model ready (gui pid {os.getpid()}, compute pid {self.window.client.pid})",
               flush=True)
+        if self.mode == "rgb-model-and-screenshot":
+            self._open_rgb_model()
+            return
         if self.mode == "open-image-and-screenshot":
             self._open_photo()
             return
@@ -160,6 +167,51 @@ class _Autotest(QObject):
         print(f"cnnviz autotest: predicted {digit}, channel {self.window.inspector.current_channel()}", flush=True)
         QTimer.singleShot(500, self._on_done)
 
+    def _open_rgb_model(self) -> None:
+        """Open the RGB model as the user would (File → Open), then a colour picture, then the widest
+        layer's second page of channels; report and take the picture."""
+        model_path = Path(os.environ.get("CNNVIZ_AUTOTEST_MODEL")
+                          or self.path.with_name(self.path.stem + "_model.keras"))
+        window = self.window
+        window.load_model_file(model_path)
+
+        def opened() -> bool:
+            return window.current is not None and window.current.path == model_path and not window.is_loading()
+
+        self._when(opened, self._open_colour_picture)
+
+    def _open_colour_picture(self) -> None:
+        inspector = self.window.inspector
+        picture = self.path.with_name(self.path.stem + "_picture.png")
+        if not picture.is_file():
+            _save_colour_picture(picture)
+        inspector.open_image(picture)
+        self._when(lambda: inspector.current_outputs() is not None, self._show_widest_layer)
+
+    def _show_widest_layer(self) -> None:
+        import numpy as np
+
+        inspector = self.window.inspector
+        outputs = inspector.current_outputs()
+        widest = max((i for i, o in enumerate(outputs) if o.ndim == 3), key=lambda i: outputs[i].shape[-1])
+        inspector._state.set_layer(widest)
+        grid = inspector.layer_grid
+        grid.next_page()
+        shown = grid.page_range()   # enlarge the page's most active channel
+        peaks = outputs[widest][..., shown.start:shown.stop].max(axis=(0, 1))
+        inspector._state.set_channel(shown.start + int(np.argmax(peaks)))
+
+        def report() -> None:
+            model = self.window.current
+            label = inspector.prediction_bars.top_label()
+            print(f"cnnviz autotest: rgb model {model.description().describe()}; input "
+                  f"{'x'.join(map(str, inspector.current_input().shape))}; layer {inspector.layer_names()[widest]} "
+                  f"{grid.num_maps()} channels, page {grid.page() + 1} of {grid.num_pages()}; "
+                  f"predicted {label[0] if label else None}", flush=True)
+            QTimer.singleShot(300, self._on_done)
+
+        QTimer.singleShot(500, report)
+
     @Slot(object)
     def _on_training_finished(self, result) -> None:
         """Let the last repaint land, then take the picture (after a crash: once recovered)."""
@@ -182,6 +234,18 @@ class _Autotest(QObject):
         print(f"cnnviz autotest: saved {self.path} ({image.width()}x{image.height()})", flush=True)
         self.window.close()
         QApplication.instance().quit()
+
+
+def _save_colour_picture(path: Path) -> None:
+    """A small colourful picture (a yellow disc and a blue bar on a red-green gradient), as PNG."""
+    import numpy as np
+    from PIL import Image
+
+    rows, columns = np.mgrid[0:120, 0:160]
+    pixels = np.stack([columns * 255 // 160, rows * 255 // 120, np.full_like(rows, 110)], axis=-1).astype(np.uint8)
+    pixels[(columns - 60) ** 2 + (rows - 60) ** 2 < 900] = (250, 215, 30)
+    pixels[30:90, 100:140] = (30, 60, 220)
+    Image.fromarray(pixels).save(path)
 
 
 def _send_mouse(widget, kind: QEvent.Type, position: QPointF) -> None:

@@ -19,6 +19,7 @@ from cnnviz.core.preprocess import CANVAS_SIZE
 from cnnviz.gui.view_colours import FIELD
 
 DEFAULT_BRUSH_WIDTH = 22
+PLACEHOLDER = "Draw a digit here\nwith the mouse or a pen"
 MAX_UNDO = 50
 OUTLINE_COLOUR = QColor(40, 230, 110)
 BOX_COLOUR = QColor(255, 170, 40)
@@ -29,8 +30,9 @@ OTHER_BOX_COLOUR = QColor(120, 170, 255)
 class PictureOverlay:
     """An opened picture and what was read in it, in canvas pixels (the canvas is size×size).
 
-    `picture` is (size, size) uint8 grey; `outline` is (size, size) bool, the ring just outside the
-    detected ink; `boxes` are (top, left, bottom, right) of every mark found, `chosen` the one used.
+    `picture` is (size, size) uint8 grey (or (size, size, 3) RGB for colour models); `outline` is
+    (size, size) bool, the ring just outside the detected ink; `boxes` are (top, left, bottom, right)
+    of every mark found, `chosen` the one used.
     """
 
     picture: np.ndarray
@@ -40,10 +42,10 @@ class PictureOverlay:
 
 
 def _grey_image(pixels: np.ndarray) -> QImage:
-    """(H, W) uint8 -> an owned Grayscale8 QImage."""
+    """(H, W) uint8 -> an owned Grayscale8 QImage; (H, W, 3) uint8 (a colour picture) -> RGB888."""
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
-    return QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0],
-                  QImage.Format.Format_Grayscale8).copy()
+    kind = QImage.Format.Format_RGB888 if pixels.ndim == 3 else QImage.Format.Format_Grayscale8
+    return QImage(pixels.data, pixels.shape[1], pixels.shape[0], pixels.strides[0], kind).copy()
 
 
 def _outline_image(outline: np.ndarray) -> QImage:
@@ -79,6 +81,7 @@ class DrawingCanvas(QWidget):
         self._overlay: PictureOverlay | None = None
         self._overlay_images: tuple[QImage, QImage] | None = None
         self._empty = True
+        self._placeholder = PLACEHOLDER
         self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
         self._heat: tuple[QImage, tuple[float, float, float, float], str] | None = None   # Grad-CAM
         self.setMinimumSize(160, 160)
@@ -204,6 +207,11 @@ class DrawingCanvas(QWidget):
         """The outlined receptive field and its label, or None."""
         return self._unit_box
 
+    def set_placeholder(self, text: str | None) -> None:
+        """What the empty canvas says (None: "Draw a digit here…")."""
+        self._placeholder = text or PLACEHOLDER
+        self.update()
+
     def overlay(self) -> PictureOverlay | None:
         """The picture shown over the canvas, or None."""
         return self._overlay
@@ -312,7 +320,7 @@ class DrawingCanvas(QWidget):
             font = QFont(self.font())
             font.setPointSizeF(font.pointSizeF() * 1.15)
             painter.setFont(font)
-            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, "Draw a digit here\nwith the mouse or a pen")
+            painter.drawText(target, Qt.AlignmentFlag.AlignCenter, self._placeholder)
         elif self._guides is not None:
             self._paint_guides(painter, target)
         self._paint_unit_box(painter, target)

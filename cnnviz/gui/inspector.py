@@ -22,7 +22,7 @@ from cnnviz.compute.protocol import ComputeError, ModelInfo
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS, channel_levels, lookup_table
 from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
-from cnnviz.core.preprocess import InputMapping, centre_of_mass, exact_mapping, fit_into_square, preprocess
+from cnnviz.core.preprocess import InputMapping, fit_into_square
 from cnnviz.core.tiling import strip_layout
 from cnnviz.gui.channel_view import ChannelView
 from cnnviz.gui.colorbar import ColorBar
@@ -32,6 +32,8 @@ from cnnviz.gui.latest_request import LatestRequest
 from cnnviz.gui.layer_grid import LayerGrid
 from cnnviz.gui.layer_modes import MAPS, LayerMode, LayerModeBar
 from cnnviz.gui.model_input_view import ModelInputView
+from cnnviz.gui.model_inputs import (PictureInput, input_note, input_shape, is_digit_model, placeholder,
+                                     read_canvas, read_picture_file)
 from cnnviz.gui.pipeline_overview import PipelineOverview
 from cnnviz.gui.prediction_bars import PredictionBars, TopGuess
 from cnnviz.gui.qt_helpers import make_action
@@ -82,6 +84,7 @@ class InspectorWidget(QWidget):
     def _build_views(self) -> None:
         self.pipeline = PipelineOverview()
         self.canvas = DrawingCanvas()
+        self.picture_input = PictureInput(self.canvas)   # pictures as non-digit models take them
         self.model_input_view = ModelInputView()
         self.model_input_view.setFixedSize(104, 104)
         self.prediction_bars = PredictionBars()
@@ -172,7 +175,7 @@ class InspectorWidget(QWidget):
         body.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
-        layout.addWidget(self.pipeline)
+        layout.addWidget(self.pipeline.in_scroll_area())   # scrolls sideways when a network is long
         layout.addLayout(body, 1)
 
     def _tool_row(self) -> QHBoxLayout:
@@ -283,14 +286,56 @@ class InspectorWidget(QWidget):
         """A model is ready or replaced (None while loading): describe it, recompute, redraw."""
         self._model = model
         self._own_model = None
-        self._layers = describe_network(None if model is None else list(model.layers))
-        self.pipeline.set_layers(self._layers)
+        self._layers = describe_network(None if model is None else list(model.layers),
+                                        None if model is None else model.description())
+        self.pipeline.set_layers(self._layers, None if model is None else model.layers,
+                                 1.0 if model is None else model.input_scale)
         if self._state.layer >= self.num_layers:
             self._state.set_layer(0)
         self._on_layer_changed()
         self._test_digits.forget_misclassified()
         self._probe_request.clear()
-        self._compute_outputs()
+        self._fit_views_to_model(model)
+        self._refresh_input()   # the same canvas, prepared as this model takes it
+
+    def _fit_views_to_model(self, model: ModelInfo | None) -> None:
+        """What depends on the kind of model (issue 14): class names and logits in the bars, the input's
+        size and colour, what the canvas is for, the test set used, a picture opened for another model."""
+        digit = is_digit_model(model)
+        names = None if model is None else model.class_names
+        self._state.outputs_logits = model is not None and model.outputs_logits
+        self.prediction_bars.set_class_names(names, self._state.outputs_logits)
+        self.top_guess.set_class_names(names)
+        self.model_input_view.set_input_kind(input_shape(model), 1.0 if model is None else model.input_scale, digit)
+        self.canvas.set_placeholder(placeholder(model))
+        self._test_digits.set_dataset((None if model is None else model.dataset) or "mnist")
+        self._update_test_wording(model is None or model.dataset is not None)
+        if not digit:
+            self.image_adjust.setVisible(False)
+        opened = self.picture_input.pixels()
+        if model is not None and self.picture_input.is_shown() and opened is not None:
+            pixels, name = opened
+            if digit:
+                self.image_adjust.open_picture(pixels.mean(axis=-1) if pixels.ndim == 3 else pixels, name)
+            elif self.canvas.exact_input() is None or self.canvas.exact_input().size != np.prod(model.input_shape):
+                self.picture_input.open(pixels, model, name)
+
+    def _update_test_wording(self, available: bool) -> None:
+        """The test-set actions name the model's dataset ("Fashion-MNIST ▾", "Random test image"); off
+        for a model that classifies none cnnviz knows."""
+        title, item = self._test_digits.title(), self._test_digits.item()
+        self._tool_buttons["mnist"].setText(f"{title} ▾")
+        self._tool_buttons["mnist"].setToolTip(f"Show an image from the {title} test set" if available else
+                                               "This model classifies none of the datasets cnnviz knows")
+        self._tool_buttons["mnist"].setEnabled(available)
+        for action, text, tip in ((self._index_action, f"Test {item} by index…",
+                                   f"Pick one of the 10,000 {title} test {item}s"),
+                                  (self._random_action, f"Random test {item}", f"A random {title} test {item}"),
+                                  (self._wrong_action, f"Misclassified test {item}",
+                                   f"A test {item} the current model gets wrong")):
+            action.setText(text)
+            action.setStatusTip(tip)
+            action.setEnabled(available and (action is not self._wrong_action or not self._training))
 
     def model(self) -> ModelInfo | None:
         return self._model
@@ -342,7 +387,7 @@ class InspectorWidget(QWidget):
     def set_training(self, training: bool) -> None:
         """True while the model trains: its test-set mistakes are unknown until it has finished."""
         self._training = bool(training)
-        self._wrong_action.setEnabled(not training)
+        self._wrong_action.setEnabled(not training and self._tool_buttons["mnist"].isEnabled())
         if not training:
             self._test_digits.forget_misclassified()  # training changed the model
             self._compute_outputs()
@@ -432,6 +477,8 @@ class InspectorWidget(QWidget):
         the picture, see ImageAdjust); on failure say why and keep the canvas."""
         from cnnviz.core.images import ImageFileError, read_grey
 
+        if not is_digit_model(self._model):
+            return self._open_picture(path)
         try:
             grey = read_grey(path)
         except ImageFileError as exc:
@@ -442,6 +489,20 @@ class InspectorWidget(QWidget):
         self.image_adjust.open_picture(grey, Path(path).name)   # says what it read on status_message
         return True
 
+    def _open_picture(self, path: str | Path) -> bool:
+        """A picture for a non-digit model: resized as it is, shown in colour on the canvas."""
+        from cnnviz.core.images import ImageFileError
+
+        try:
+            pixels = read_picture_file(path)
+        except ImageFileError as exc:
+            self.status_message.emit(str(exc))
+            if self.isVisible():
+                QMessageBox.warning(self, "Cannot open image", str(exc))
+            return False
+        self.status_message.emit(self.picture_input.open(pixels, self._model, Path(path).name))
+        return True
+
     def show_test_digit(self, index: int) -> bool:
         """Put MNIST test digit `index` on the canvas; the model sees the digit exactly as stored."""
         try:
@@ -450,13 +511,13 @@ class InspectorWidget(QWidget):
             self._report_missing_mnist(str(exc))
             return False
         self.canvas.set_image(fit_into_square(digit, self.canvas.canvas_size, margin=0.0), exact_input=digit)
-        self.status_message.emit(f"MNIST test digit #{index}, labelled {label}.")
+        self.status_message.emit(f"{self._test_digits.describe(index)}.")
         return True
 
     def _report_missing_mnist(self, message: str) -> None:
         self.status_message.emit(message)
         if self.isVisible():
-            QMessageBox.information(self, "MNIST not found", message)
+            QMessageBox.information(self, f"{self._test_digits.title()} not found", message)
 
     def _on_open_image(self) -> None:
         """Ask for an image file and open it."""
@@ -472,7 +533,8 @@ class InspectorWidget(QWidget):
         except DataError as exc:
             self._report_missing_mnist(str(exc))
             return
-        index, ok = QInputDialog.getInt(self, "MNIST test digit", f"Index (0–{count - 1}):", 0, 0, count - 1)
+        index, ok = QInputDialog.getInt(self, f"{self._test_digits.title()} test {self._test_digits.item()}",
+                                        f"Index (0–{count - 1}):", 0, 0, count - 1)
         if ok:
             self.show_test_digit(index)
 
@@ -510,7 +572,7 @@ class InspectorWidget(QWidget):
         """Show test digit `index`; say what the model makes of it once its outputs arrive."""
         if self.show_test_digit(index):
             digit, label = self._test_digits.digit(index)
-            self._announce = (digit, f"MNIST test digit #{index}: labelled {label}")
+            self._announce = (digit, self._test_digits.describe(index, ":"))
 
     def _on_brush_changed(self, width: int) -> None:
         self.canvas.set_brush_width(width)
@@ -531,21 +593,14 @@ class InspectorWidget(QWidget):
             QTimer.singleShot(0, self._refresh_input)
 
     def _refresh_input(self) -> None:
-        """Canvas -> 28×28 model input (MNIST's recipe, or the exact MNIST digit) -> state."""
+        """Canvas -> model input (MNIST's recipe for digit models, the canvas or an opened picture resized
+        for others, or the exact test image; see gui/model_inputs.py) -> state."""
         self._refresh_scheduled = False
         source = self.canvas.image()
-        exact = self.canvas.exact_input()
-        prepared = preprocess(source)
-        if prepared is None:
-            self.canvas.set_guides(None, None)
-        else:
-            self.canvas.set_guides(prepared.ink_box, centre_of_mass(source))
-        model_input = exact if exact is not None else (None if prepared is None else prepared.image)
-        if exact is not None:
-            self._input_mapping = exact_mapping(self.canvas.canvas_size, exact.shape[0])
-        else:
-            self._input_mapping = None if prepared is None else prepared.mapping
-        self._state.set_input(source, model_input)
+        reading = read_canvas(source, self.canvas.exact_input(), self._model, self.picture_input.placed())
+        self.canvas.set_guides(*(reading.guides or (None, None)))
+        self._input_mapping = reading.mapping
+        self._state.set_input(source, reading.model_input)
 
     def _on_input_changed(self) -> None:
         """Show the model input, tell listeners, compute the outputs."""
@@ -571,7 +626,7 @@ class InspectorWidget(QWidget):
         self._outputs_for = image
         self._state.set_outputs(result["outputs"])
         if self._announce is not None and np.array_equal(self._announce[0], image):
-            guess = self.prediction_bars.top_guess()
+            guess = self.prediction_bars.top_label()
             said = f", the model says {guess[0]} ({guess[1]:.0%})" if guess else ""
             self.status_message.emit(f"{self._announce[1]}{said}.")
             self._announce = None
@@ -587,7 +642,8 @@ class InspectorWidget(QWidget):
         self._maps_cache = None
         outputs = self._state.outputs
         if outputs is None:
-            placeholder = "Draw a digit" if self._model is not None else (
+            placeholder = ("Draw a digit" if is_digit_model(self._model) else "Open a picture") \
+                if self._model is not None else (
                 LOADING_TEXT if self._no_model_text == LOADING_TEXT else "No model")
             self.prediction_bars.set_probabilities(None)
             self.top_guess.set_probabilities(None, placeholder)
@@ -661,8 +717,7 @@ class InspectorWidget(QWidget):
         self._side_panel.setVisible(layer.is_spatial and outputs is not None)
         if outputs is None:
             self._message.setText(self._no_model_text if self._model is None else
-                                  "Draw a digit on the left (or open an image, or pick an MNIST digit) "
-                                  "to see what every layer makes of it.")
+                                  f"{input_note(self._model)} Then see what every layer makes of it.")
             self._layer_stack.setCurrentWidget(self._message)
             self.channel_view.set_map(None, (0, 1), "")
             self.colorbar.set_levels(None)
@@ -675,11 +730,12 @@ class InspectorWidget(QWidget):
         else:
             index = self._state.layer
             values = outputs[index]
-            is_classes = values.shape == (10,)
+            is_classes = index == len(outputs) - 1 and values.ndim == 1 and values.size <= 20   # ticks fit
             # A Flatten of maps is drawn as a heat strip laid out like them (3×3×64: rows y,x, columns c).
             layout = strip_layout(values.size, outputs[index - 1].shape) if index > 0 else None
             source = self.layer_names()[index - 1] if index > 0 else ""
-            self.vector_view.set_values(values, tuple(levels[0]), "digit" if is_classes else "unit", is_classes,
+            class_word = "digit" if is_digit_model(self._model) else "class"
+            self.vector_view.set_values(values, tuple(levels[0]), class_word if is_classes else "unit", is_classes,
                                         layout=layout, source_name=source)
             self._layer_stack.setCurrentWidget(self.vector_view)
             self.colorbar.set_levels(tuple(levels[0]), "all units")
@@ -786,8 +842,10 @@ class InspectorWidget(QWidget):
             self._set_hover_text(" ")
             return
         value = self._state.outputs[self._state.layer][unit]
-        if self._state.outputs[self._state.layer].shape == (10,):
-            self._set_hover_text(f"digit {unit}  ·  value {value:.4f}")
+        if self._state.layer == self.num_layers - 1 and self._model is not None:   # the classes
+            names = self._model.class_names
+            name = names[unit] if unit < len(names) else str(unit)
+            self._set_hover_text(f"{'digit' if is_digit_model(self._model) else 'class'} {name}  ·  value {value:.4f}")
             return
         self._set_hover_text(f"{self.vector_view.describe_unit(unit)}  ·  value {value:.4f}")
 

@@ -37,7 +37,7 @@ from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
 # GUI modules that add a feature to the window: each has `install(window)`, which may add panels
 # (`window.add_panel`), menu actions (`window.menu(title)`), layer modes
 # (`window.inspector.add_layer_mode`) and listen to the window's and the inspector's signals.
-FEATURE_MODULES: tuple[str, ...] = ("attribution_feature", "history_feature")
+FEATURE_MODULES: tuple[str, ...] = ("any_model", "attribution_feature", "history_feature")
 DEFAULT_SIZE = (1280, 800)
 CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
@@ -138,8 +138,8 @@ class MainWindow(QMainWindow):
         return dock
 
     def _create_actions(self) -> None:
-        self.open_action = make_action(self, "&Open model…", "Open a .keras model file", self._on_open,
-                                       QKeySequence.StandardKey.Open, icon=Icon.SP_DialogOpenButton)
+        self.open_action = make_action(self, "&Open model…", "Open a Keras image classifier (.keras or .h5)",
+                                       self._on_open, QKeySequence.StandardKey.Open, icon=Icon.SP_DialogOpenButton)
         self.save_action = make_action(self, "&Save model…", "Save the current model as a .keras file",
                                        self._on_save, QKeySequence.StandardKey.Save, icon=Icon.SP_DialogSaveButton)
         self.export_action = make_action(self, "&Export…", "Export feature maps as PNG images",
@@ -300,6 +300,8 @@ class MainWindow(QMainWindow):
         self.unsaved = False
         if model.history and not self.is_training():
             self.curves.show_history(model.history)
+        elif not self.is_training():
+            self.curves.clear()   # a model without a history: not the previous model's curves
         self.show_model(model)
         self.statusBar().showMessage(f"Loaded {shown_path(model.path)}", 5000)
 
@@ -377,6 +379,7 @@ class MainWindow(QMainWindow):
         self.panel.clear_message()
         from_scratch = self.panel.start_from_choice() != START_CURRENT
         run = TrainingRun(self.client, config, from_scratch, self._dataset, self._data_path, self)
+        run.dataset_name = self.panel.dataset_choice()
         run.preparing.connect(self.panel.show_preparing)
         run.model_built.connect(self.inspector.set_model)
         run.progress.connect(self._on_progress)
@@ -451,8 +454,10 @@ class MainWindow(QMainWindow):
         self._end_training()
         if self.current is not None:
             self.inspector.set_model(self.current)
-        if error_type == "DataError":
+        if error_type == "DataError" and self.panel.dataset_choice() == "mnist":
             self._offer_to_fetch_mnist(message)
+        elif error_type == "DataError":   # Fashion-MNIST: the message says how to get it
+            self.panel.show_message(message.removeprefix("Training failed: "), "error")
         elif error_type == CANCELLED:
             self.panel.show_message("Stopped before the first batch.", "info")
         else:
@@ -539,7 +544,8 @@ class MainWindow(QMainWindow):
     @Slot()
     def _on_open(self) -> None:
         """Ask for a model file and load it."""
-        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_dir, "Keras models (*.keras)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open model", self._last_dir,
+                                              "Keras models (*.keras *.h5 *.hdf5);;All files (*)")
         if path:
             self._last_dir = str(Path(path).parent)
             self.load_model_file(path)

@@ -1,8 +1,9 @@
-"""Digits from the MNIST test set: by index, at random, or one the current model gets wrong.
+"""Images from the test set of the model's dataset (MNIST, or Fashion-MNIST for a Fashion-MNIST
+model): by index, at random, or one the current model gets wrong.
 
-MNIST is read from the local cache only (`load_mnist(allow_download=False)`), in this process for
-showing digits; the misclassified digits are found by the compute process ("test_mistakes", one
-batched pass of the model), once per model generation.
+The dataset is read from the local sources only (`load_dataset(name, allow_download=False)`), in
+this process for showing images; the misclassified ones are found by the compute process
+("test_mistakes", one batched pass of the model), once per model generation.
 """
 
 from __future__ import annotations
@@ -13,9 +14,18 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from cnnviz.compute.protocol import ComputeError
-from cnnviz.core.data import DataError, Dataset, load_mnist
+from cnnviz.core.data import DataError, Dataset, dataset_spec, load_dataset
 
 FETCH_HINT = "MNIST is not on this machine: run `cnnviz data --fetch` once, then try again."
+
+
+def fetch_hint(name: str) -> str:
+    """What to do when dataset `name` is not on this machine."""
+    if name == "mnist":
+        return FETCH_HINT
+    spec = dataset_spec(name)
+    return (f"{spec.title} is not on this machine: install the `dataset-{name}` package (Debian/Ubuntu) or run "
+            f"`cnnviz data --dataset {name} --fetch` once, then try again.")
 
 
 class TestDigits(QObject):
@@ -27,7 +37,8 @@ class TestDigits(QObject):
     def __init__(self, client=None, parent: QObject | None = None):
         super().__init__(parent)
         self._client = client
-        self._dataset: Dataset | None = None
+        self._name = "mnist"
+        self._datasets: dict[str, Dataset] = {}
         self._misclassified: dict[int, np.ndarray] = {}   # model generation -> indices
         self._searching: set[int] = set()
         self._rng = np.random.default_rng()
@@ -36,16 +47,44 @@ class TestDigits(QObject):
         self._client = client
         self.forget_misclassified()
 
+    def set_dataset(self, name: str) -> None:
+        """Show images of dataset `name` ("mnist", "fashion-mnist") from now on."""
+        dataset_spec(name)   # DataError for an unknown name
+        if name != self._name:
+            self._name = name
+            self.forget_misclassified()
+
+    def dataset_name(self) -> str:
+        return self._name
+
+    def title(self) -> str:
+        """The dataset's name for people: "MNIST", "Fashion-MNIST"."""
+        return dataset_spec(self._name).title
+
+    def item(self) -> str:
+        """What one image shows: "digit" (MNIST), "image" (Fashion-MNIST)."""
+        return dataset_spec(self._name).item
+
+    def class_name(self, label: int) -> str:
+        """The name of class `label` ("7", "Ankle boot")."""
+        return dataset_spec(self._name).class_names[label]
+
+    def describe(self, index: int, separator: str = ",") -> str:
+        """E.g. "MNIST test digit #3, labelled 0" or "Fashion-MNIST test image #0, labelled Ankle boot"."""
+        label = int(self.dataset().y_test[index])
+        return f"{self.title()} test {self.item()} #{index}{separator} labelled {self.class_name(label)}"
+
     def dataset(self) -> Dataset:
-        """The MNIST test set (raises DataError with FETCH_HINT when it is not cached)."""
-        if self._dataset is None:
+        """The test set (raises DataError with what to do when the dataset is not on this machine)."""
+        if self._name not in self._datasets:
             try:
-                full = load_mnist(allow_download=False)
+                full = load_dataset(self._name, allow_download=False)
             except DataError as exc:
-                raise DataError(FETCH_HINT) from exc
-            # Keep the 10,000 test digits only (the compute process trains on the 60,000 others).
-            self._dataset = dataclasses.replace(full, x_train=full.x_train[:0].copy(), y_train=full.y_train[:0].copy())
-        return self._dataset
+                raise DataError(fetch_hint(self._name)) from exc
+            # Keep the 10,000 test images only (the compute process trains on the 60,000 others).
+            self._datasets[self._name] = dataclasses.replace(full, x_train=full.x_train[:0].copy(),
+                                                             y_train=full.y_train[:0].copy())
+        return self._datasets[self._name]
 
     def count(self) -> int:
         return len(self.dataset().x_test)
@@ -78,7 +117,8 @@ class TestDigits(QObject):
         if generation in self._searching or self._client is None:
             return
         self._searching.add(generation)
-        self._client.request("test_mistakes", on_reply=self._on_found, on_error=self._on_failed)
+        self._client.request("test_mistakes", {"dataset": self._name}, on_reply=self._on_found,
+                             on_error=self._on_failed)
 
     def _on_found(self, result: dict) -> None:
         generation, indices = result["generation"], result["indices"]
@@ -88,5 +128,5 @@ class TestDigits(QObject):
 
     def _on_failed(self, error: ComputeError) -> None:
         self._searching.clear()
-        message = FETCH_HINT if error.error_type == "DataError" else error.message
+        message = fetch_hint(self._name) if error.error_type == "DataError" else error.message
         self.misclassified_failed.emit(f"Could not classify the test set: {message}")

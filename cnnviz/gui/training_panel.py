@@ -9,7 +9,7 @@ from PySide6.QtGui import QAction, QDoubleValidator
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
-from cnnviz.core.data import NUM_TRAIN
+from cnnviz.core.data import DATASETS, NUM_TRAIN, dataset_spec
 from cnnviz.core.model import OPTIMIZERS
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
 from cnnviz.gui.message_banner import MessageBanner
@@ -23,7 +23,8 @@ PROGRESS_INTERVAL_MS = 100  # the progress read-out changes at most 10 times a s
 
 
 class TrainingPanel(QWidget):
-    """Training settings with the notes' defaults (5 epochs, batch 64, rmsprop, all 60,000 digits).
+    """Training settings with the notes' defaults (MNIST, 5 epochs, batch 64, rmsprop, all 60,000
+    digits); the dataset can be Fashion-MNIST instead.
 
     `start_action`, `pause_action` and `stop_action` are shared with the menu and toolbar;
     the panel only emits what the user asked for and shows what it is told.
@@ -67,6 +68,12 @@ class TrainingPanel(QWidget):
         self.start_from.addItem("A fresh seed model", START_FRESH)
         self.start_from.addItem("The current model's weights", START_CURRENT)
         self.start_from.setToolTip("Train a newly initialised convnet, or go on training the model shown now")
+        self.dataset = QComboBox()
+        for spec in DATASETS.values():
+            self.dataset.addItem(spec.title, spec.name)
+        self.dataset.setToolTip("What to train and test on: MNIST's handwritten digits, or Fashion-MNIST's "
+                                "pictures of clothes (both 28×28 grey, 10 classes, 60,000 + 10,000 images)")
+        self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
         self.epochs = _spin(1, 100, 5, "Passes over the training digits (the notes use 5)")
         self.batch_size = _spin(1, 4096, 64, "Digits per gradient step (the notes use 64)")
         self.optimizer = QComboBox()
@@ -80,13 +87,15 @@ class TrainingPanel(QWidget):
                                                     "(the test set is always all 10,000)")
         self.limit.setGroupSeparatorShown(True)
         self.limit.setSingleStep(1000)
+        form.addRow("Dataset", self.dataset)
         form.addRow("Start from", self.start_from)
         form.addRow("Epochs", self.epochs)
         form.addRow("Batch size", self.batch_size)
         form.addRow("Optimizer", self.optimizer)
         form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Training digits", self.limit)
+        form.addRow("Training images", self.limit)
         self._on_optimizer_changed(self.optimizer.currentText())
+        self._on_dataset_changed()
 
         self._buttons = QHBoxLayout()
         for action in self.actions():
@@ -119,6 +128,16 @@ class TrainingPanel(QWidget):
     def start_from_choice(self) -> str:
         return self.start_from.currentData()
 
+    def dataset_choice(self) -> str:
+        """The dataset to train on: "mnist" or "fashion-mnist"."""
+        return self.dataset.currentData()
+
+    def set_dataset(self, name: str) -> None:
+        """Choose dataset `name` (ignored when unknown)."""
+        index = self.dataset.findData(name)
+        if index >= 0:
+            self.dataset.setCurrentIndex(index)
+
     def save_settings(self, settings: QSettings) -> None:
         settings.beginGroup("training")
         settings.setValue("epochs", self.epochs.value())
@@ -127,6 +146,7 @@ class TrainingPanel(QWidget):
         settings.setValue("learning_rate", self.learning_rate.text())
         settings.setValue("limit", self.limit.value())
         settings.setValue("start_from", self.start_from_choice())
+        settings.setValue("dataset", self.dataset_choice())
         settings.endGroup()
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -141,6 +161,7 @@ class TrainingPanel(QWidget):
             self.limit.setValue(int(settings.value("limit", self.limit.value())))
             index = self.start_from.findData(settings.value("start_from", START_FRESH))
             self.start_from.setCurrentIndex(max(index, 0))
+            self.set_dataset(str(settings.value("dataset", self.dataset_choice())))
         except (TypeError, ValueError):
             pass  # a damaged settings file keeps the defaults
         finally:
@@ -285,6 +306,17 @@ class TrainingPanel(QWidget):
     def _on_stop(self) -> None:
         """Ask to stop."""
         self.stop_requested.emit()
+
+    @Slot()
+    def _on_dataset_changed(self) -> None:
+        """Say what Start trains on, and what the training images are."""
+        spec = dataset_spec(self.dataset_choice())
+        items = f"{spec.item}s"
+        tip = f"Train on {spec.title} with these settings"
+        self.start_action.setToolTip(f"{tip} (F5)")
+        self.start_action.setStatusTip(tip)
+        self.limit.setToolTip(f"Train on the first N of the {NUM_TRAIN:,} {spec.title} training {items} "
+                              "(the test set is always all 10,000)")
 
     @Slot(str)
     def _on_optimizer_changed(self, name: str) -> None:

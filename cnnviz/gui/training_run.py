@@ -40,6 +40,7 @@ class TrainingRun(QObject):
     failed = Signal(str, str)          # message, error type (e.g. "DataError")
     cut = Signal(str)                  # the compute process died mid-run (what happened)
     steps_per_execution: int | None = None   # batches per compiled call; None: the compute process's choice
+    dataset_name = "mnist"             # what to train on when no Dataset is given ("mnist", "fashion-mnist")
 
     def __init__(self, client, config: TrainConfig, from_scratch: bool, dataset: Dataset | None = None,
                  data_path: str | None = None, parent: QObject | None = None):
@@ -61,6 +62,8 @@ class TrainingRun(QObject):
             args["dataset"] = self.dataset
         elif self.data_path is not None:
             args["data_path"] = self.data_path
+        if self.dataset is None:
+            args["dataset_name"] = self.dataset_name
         if self.steps_per_execution is not None:
             args["steps_per_execution"] = self.steps_per_execution
         self._request = self.client.request("train", args, on_reply=self._on_reply, on_error=self._on_error,

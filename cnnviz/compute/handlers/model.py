@@ -23,13 +23,17 @@ def ping(state) -> dict:
 
 @handler("load_model", kind="task")
 def load_model(state, task, path) -> ModelInfo:
-    """Load a `.keras` file (raises ModelFileError with a readable message) and make it current."""
-    from cnnviz.core.model import load_model as load
+    """Open a `.keras` or `.h5` model file (raises ModelFileError with a readable message: unsafe or
+    unsuitable models are refused before Keras runs anything) and make it current, with its class
+    names from `<model>.classes.json` beside it."""
+    from cnnviz.core.model import compile_model
+    from cnnviz.core.model_files import open_model
 
     path = Path(path)
-    model = load(path)
+    model, info = open_model(path)
+    compile_model(model, from_logits=info.outputs_logits)   # a fresh optimizer: training starts its own run
     task.check_cancelled()
-    return state.set_model(model, path, read_history_csv(history_path_for(path)))
+    return state.set_model(model, path, read_history_csv(history_path_for(path)), info.class_names)
 
 
 @handler("restore_model", kind="task")
@@ -39,10 +43,11 @@ def restore_model(state, task, architecture: str, weights: list, path=None, hist
     import keras
 
     from cnnviz.core.model import compile_model
+    from cnnviz.core.model_files import output_activation
 
     model = keras.models.model_from_json(architecture)
     set_layer_weights(model, weights)
-    compile_model(model)
+    compile_model(model, from_logits=output_activation(model) != "softmax")
     return state.set_model(model, Path(path) if path else None, list(history), class_names)
 
 
@@ -62,8 +67,10 @@ def probe(state, image) -> dict:
 
 @handler("save_model", kind="task")
 def save_model(state, task, path) -> dict:
-    """Save the current model atomically, with its history CSV beside it; it now comes from `path`."""
+    """Save the current model atomically, with its history CSV and (unless they are 0…N-1) its class
+    names beside it; it now comes from `path`."""
     from cnnviz.core.model import save_model as save
+    from cnnviz.core.model_files import write_class_names
 
     path = Path(path)
     if path.suffix != ".keras":
@@ -71,35 +78,50 @@ def save_model(state, task, path) -> dict:
     save(state.require_model(), path)
     if state.history:
         write_history_csv(state.history, history_path_for(path))
+    write_class_names(path, state.class_names)
     state.path = path
     return {"path": path}
 
 
 @handler("test_mistakes", kind="task")
-def test_mistakes(state, task, batch_size: int = MISTAKES_BATCH) -> dict:
-    """Indices of the MNIST test digits the current model gets wrong (one batched pass)."""
+def test_mistakes(state, task, batch_size: int = MISTAKES_BATCH, dataset: str | None = None) -> dict:
+    """Indices of the test images of `dataset` (default: the one the model classifies, MNIST or
+    Fashion-MNIST) the current model gets wrong (one batched pass). ModelFileError when the model
+    matches no known dataset."""
+    from cnnviz.core.model_files import dataset_for_model, input_scale
+
     model = state.require_model()
     generation = state.generation
-    data = test_set(state)
+    name = dataset_for_model(state.info(include_weights=False).description(), dataset)
+    data = test_set(state, name)
+    white = np.float32(input_scale(model))
     guesses = []
     for start in range(0, len(data.x_test), batch_size):
         task.check_cancelled()
-        batch = data.x_test[start:start + batch_size, :, :, None].astype(np.float32) / 255.0
+        batch = data.x_test[start:start + batch_size, :, :, None].astype(np.float32) * (white / 255.0)
         guesses.append(np.argmax(np.asarray(model(batch, training=False)), axis=1))
     wrong = np.flatnonzero(np.concatenate(guesses) != data.y_test)
-    return {"indices": wrong, "generation": generation}
+    return {"indices": wrong, "generation": generation, "dataset": name}
 
 
-def test_set(state):
-    """MNIST from the local cache (raises DataError when it is not here)."""
-    return mnist(state)
+def test_set(state, name: str | None = None):
+    """Dataset `name` from the local sources (raises DataError when it is not here); by default the
+    one the current model classifies (Fashion-MNIST for a Fashion-MNIST model), else MNIST."""
+    if name is None:
+        name = state.info(include_weights=False).dataset if state.model is not None else None
+    return dataset(state, name or "mnist")
 
 
 def mnist(state, path=None):
     """MNIST (a file the user named, else the local cache), loaded once per process and path."""
-    from cnnviz.core.data import load_mnist
+    return dataset(state, "mnist", path)
 
-    key = ("mnist", str(path or ""))
+
+def dataset(state, name: str = "mnist", path=None):
+    """Dataset `name` (a file the user named, else the local sources), loaded once per process and path."""
+    from cnnviz.core.data import load_dataset
+
+    key = (name, str(path or ""))
     if key not in state.features:
-        state.features[key] = load_mnist(path, allow_download=False)
+        state.features[key] = load_dataset(name, path, allow_download=False)
     return state.features[key]

@@ -21,7 +21,7 @@ import math
 import time
 
 from cnnviz.compute.handlers.history import TrainingCheckpoints
-from cnnviz.compute.handlers.model import mnist
+from cnnviz.compute.handlers.model import dataset as load_dataset
 from cnnviz.compute.registry import handler
 from cnnviz.compute.state import layer_weights
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainingControl
@@ -35,15 +35,22 @@ LIVE_INTERVAL_S = 0.25  # live maps while training: 4 Hz is lively enough, and e
 
 @handler("train", kind="task")
 def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=None, data_path=None,
-          steps_per_execution: int | None = None) -> dict:
-    """Train (see the module docstring); `dataset` (a core Dataset) overrides loading MNIST."""
+          steps_per_execution: int | None = None, dataset_name: str = "mnist") -> dict:
+    """Train (see the module docstring) on `dataset_name` ("mnist", "fashion-mnist"; from `data_path`
+    when given); `dataset` (a core Dataset) overrides loading it. Going on with the current model
+    needs a model that fits the dataset (ModelFileError says why not)."""
+    from cnnviz.core.data import dataset_spec
+    from cnnviz.core.model_files import dataset_for_model
+
     config = dataclasses.replace(config, steps_per_execution=steps_per_execution or APP_STEPS_PER_EXECUTION)
     if dataset is None:
-        task.emit("preparing", "Loading MNIST…")
-    data = dataset if dataset is not None else mnist(state, data_path)
+        task.emit("preparing", f"Loading {dataset_spec(dataset_name).title}…")
+    data = dataset if dataset is not None else load_dataset(state, dataset_name, data_path)
     task.check_cancelled()
     previous = state.hold()
     from_scratch = from_scratch or previous is None
+    if not from_scratch:
+        dataset_for_model(state.info(include_weights=False).description(), data.name)
     checkpoints = TrainingCheckpoints(state, task, data, config, from_scratch)   # the weights along the way
     if from_scratch:
         from cnnviz.core.model import build_seed_model
@@ -54,7 +61,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
 
             keras.utils.set_random_seed(config.seed)
         model = build_seed_model(config.optimizer, config.learning_rate)
-        task.emit("model", state.set_model(model))
+        task.emit("model", state.set_model(model, class_names=data.class_names))
     else:
         model = state.model
     run = _LiveRun(state, task, model)
@@ -72,6 +79,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
         state.remove_idle_hook(run.serve_activations)
     kept = run.batches_done > 0 or not from_scratch or previous is None
     if kept:
+        state.class_names = list(data.class_names)   # it classifies the dataset it was trained on now
         info = state.model_trained(result.history if from_scratch else [*previous.history, *result.history])
     else:
         info = state.restore(previous)
