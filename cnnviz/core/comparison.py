@@ -14,10 +14,12 @@ import csv
 import io
 import statistics
 from dataclasses import astuple, dataclass, fields
+from pathlib import Path
 
 from cnnviz.core.atomic import write_text_atomic
 from cnnviz.core.data import Dataset
 
+COMPARISON_FILE = "comparison.csv"  # the table's name in a folder of trained variants
 COLUMNS = ("architecture", "params", "last_conv_shape", "last_conv_receptive_field", "seconds_per_epoch",
            "train_accuracy", "test_accuracy", "train_test_gap", "epochs")
 
@@ -118,6 +120,31 @@ def rows_to_csv(rows: list[ComparisonRow]) -> str:
 def write_comparison_csv(rows: list[ComparisonRow], path) -> None:
     """Write the rows atomically, so an interrupted comparison keeps the rows already finished."""
     write_text_atomic(path, rows_to_csv(rows))
+
+
+def replace_row(rows: list[ComparisonRow], row: ComparisonRow) -> list[ComparisonRow]:
+    """`rows` with `row` in place of its variant's old row (if any), in ARCHITECTURES order (others last)."""
+    from cnnviz.core.architectures import ARCHITECTURES
+
+    kept = [old for old in rows if old.architecture != row.architecture] + [row]
+    order = {name: position for position, name in enumerate(ARCHITECTURES)}
+    return sorted(kept, key=lambda r: order.get(r.architecture, len(order)))
+
+
+def save_variant(run: VariantRun, folder) -> Path:
+    """Save a trained variant as `folder/NAME.keras` with `NAME_history.csv`, and put its row into
+    `folder/comparison.csv` (the layout `cnnviz compare --models` writes); the model's path."""
+    from cnnviz.core.model import save_model
+    from cnnviz.core.training import history_path_for, write_history_csv
+
+    if run.row is None:
+        raise ValueError(f"{run.name} finished no epoch: there is nothing to save")
+    folder = Path(folder)
+    path = save_model(run.model, folder / f"{run.name}.keras")
+    write_history_csv(run.result.history, history_path_for(path))
+    csv_path = folder / COMPARISON_FILE
+    write_comparison_csv(replace_row(read_comparison_csv(csv_path), run.row), csv_path)
+    return path
 
 
 def read_comparison_csv(path) -> list[ComparisonRow]:

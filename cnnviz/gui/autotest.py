@@ -11,6 +11,8 @@
 - `rgb-model-and-screenshot`: open the RGB model `<PATH stem>_model.keras` beside PATH (or
   $CNNVIZ_AUTOTEST_MODEL), then a colour picture (`<PATH stem>_picture.png`, drawn if missing), show
   its layer with the most channels and page to its second page; prints what it shows.
+- `lab-and-screenshot`: the Lab trains `seed` and `no-pooling` on a few digits and shows their curves
+  overlaid and their maps side by side (`gui/lab_autotest.py`); prints what it shows.
 All print "model ready" with both process ids when the first model is shown, then save a
 screenshot of the window to PATH and quit.
 """
@@ -27,7 +29,7 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.gui.app import AUTOTEST_ENV
 
 MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot",
-         "rgb-model-and-screenshot")
+         "rgb-model-and-screenshot", "lab-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
@@ -81,6 +83,11 @@ class _Autotest(QObject):
             return
         if self.mode == "open-image-and-screenshot":
             self._open_photo()
+            return
+        if self.mode == "lab-and-screenshot":
+            from cnnviz.gui.lab_autotest import start_lab_autotest
+
+            start_lab_autotest(self)
             return
         if self.mode == "draw-and-screenshot":
             self._draw_seven()

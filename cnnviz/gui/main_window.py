@@ -37,7 +37,7 @@ from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
 # GUI modules that add a feature to the window: each has `install(window)`, which may add panels
 # (`window.add_panel`), menu actions (`window.menu(title)`), layer modes
 # (`window.inspector.add_layer_mode`) and listen to the window's and the inspector's signals.
-FEATURE_MODULES: tuple[str, ...] = ("any_model", "attribution_feature", "history_feature")
+FEATURE_MODULES: tuple[str, ...] = ("any_model", "attribution_feature", "history_feature", "lab_feature")
 DEFAULT_SIZE = (1280, 800)
 CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
