@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import time
 
 import numpy as np
@@ -55,7 +56,7 @@ def inspector(qtbot, compute_client, shipped_info):
 def show_digit(qtbot, inspector, digit):
     """Put a 28×28 digit on the canvas as the exact model input; wait for its outputs."""
     inspector.canvas.set_image(fit_into_square(digit, inspector.canvas.canvas_size, margin=0), exact_input=digit)
-    qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
+    qtbot.waitUntil(lambda: inspector.current_outputs() is not None, timeout=60_000)
 
 
 def answer_next_box(qtbot, button: QMessageBox.StandardButton, seen: list) -> None:
@@ -331,9 +332,10 @@ def x_window_titles(display: str) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.xvfb
-def test_real_app_title_under_x(x_display, tmp_path):
+def test_real_app_title_flatten_strip_and_regions_under_x(x_display, tmp_path):
     """The title the X server has for the real app's window names the model, then cnnviz, once (Qt adds
-    the application name to the title the window sets)."""
+    the application name to the title the window sets); the flatten strip and its read-out in the real
+    app; the regions the README's pictures are cropped by."""
     if shutil.which("xwininfo") is None or shutil.which("xprop") is None:
         pytest.skip("xwininfo and xprop are not installed (apt-get install x11-utils)")
     titles: list[list[str]] = []
@@ -346,6 +348,55 @@ def test_real_app_title_under_x(x_display, tmp_path):
                     return
                 time.sleep(0.05)
 
-    done, _ = run_app("draw-and-screenshot", x_display, tmp_path, on_line)
-    assert "predicted 7" in done.stdout, done.stdout
+    done, pixels = run_app("flatten-and-screenshot", x_display, tmp_path, on_line)
     assert titles and "mnist_convnet.keras — cnnviz" in titles[-1], titles[-1:]
+    assert "flatten strip 9x64, hover: unit 9 = conv2d_3 channel 9 at y 0, x 0  ·  value " in done.stdout, done.stdout
+    regions = json.loads((tmp_path / "flatten-and-screenshot.json").read_text())
+    x, y, width, height = regions["layer_stack"]
+    strip = pixels[y:y + height, x:x + width]
+    assert len(np.unique(strip.reshape(-1, 3), axis=0)) > 20, "no heat strip where the regions say it is"
+    assert regions["window"] == [0, 0, 1280, 800] and {"canvas", "input", "layer_title", "hover"} <= set(regions)
+    assert all(0 <= x < 1280 and 0 <= y < 800 for x, y, _, _ in regions.values()), regions   # all on screen
+
+
+# --- scripts/make_screenshots.py -------------------------------------------------------------------
+def load_screenshot_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "make_screenshots.py"
+    spec = importlib.util.spec_from_file_location("make_screenshots", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module    # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_every_readme_picture_comes_from_an_autotest_mode():
+    from cnnviz.gui.autotest import MODES
+
+    script = load_screenshot_script()
+    assert {shot.mode for shot in script.SHOTS} <= set(MODES)
+    outs = [shot.out for shot in script.SHOTS]
+    assert len(outs) == len(set(outs)) and "docs/screenshot.png" in outs
+
+
+def test_a_picture_is_the_parts_it_names_cropped_and_scaled(tmp_path, monkeypatch):
+    from PIL import Image
+
+    script = load_screenshot_script()
+    monkeypatch.setattr(script, "REPO", tmp_path)
+    screen = np.zeros((800, 1280, 3), np.uint8)
+    screen[100:300, 200:400] = (255, 0, 0)       # part "a"
+    screen[250:350, 380:500] = (0, 0, 255)       # part "b"
+    Image.fromarray(screen).save(tmp_path / "full.png")
+    regions = {"a": [200, 100, 200, 200], "b": [380, 250, 120, 100]}
+    shot = script.Shot("docs/images/x.png", "draw-and-screenshot", ("a", "b"), width=None, margin=2)
+    assert script.write_picture(shot, tmp_path / "full.png", regions) == (304, 254)
+    with Image.open(tmp_path / "docs/images/x.png") as written:
+        pixels = np.asarray(written.convert("RGB"))
+    np.testing.assert_array_equal(pixels, screen[98:352, 198:502])
+    small = script.Shot("docs/images/y.png", "draw-and-screenshot", ("a",), width=51, margin=0)
+    assert script.write_picture(small, tmp_path / "full.png", regions) == (51, 51)
+    with pytest.raises(SystemExit, match="shows no c"):
+        script.write_picture(script.Shot("z.png", "draw-and-screenshot", ("c",)), tmp_path / "full.png", regions)

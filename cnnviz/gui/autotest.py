@@ -13,6 +13,13 @@
   its layer with the most channels and page to its second page; prints what it shows.
 - `lab-and-screenshot`: the Lab trains `seed` and `no-pooling` on a few digits and shows their curves
   overlaid and their maps side by side (`gui/lab_autotest.py`); prints what it shows.
+- `maps-and-screenshot`: draw a 7, enlarge a channel of the first convolution that shows its bar
+  and hover that map (the README's pictures); prints the read-out;
+- `flatten-and-screenshot`: draw a 7, show the flatten layer (a heat strip laid out like the maps it
+  flattens) and hover one of its units; prints the strip's shape and the read-out.
+Beside the screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the
+window's parts (docks by object name, "inspector", "canvas", "input", "layer_stack", …), so that
+`scripts/make_screenshots.py` can crop the README's pictures from it.
 All print "model ready" with both process ids when the first model is shown, then save a
 screenshot of the window to PATH and quit.
 """
@@ -29,13 +36,15 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.gui.app import AUTOTEST_ENV
 
 MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot",
-         "rgb-model-and-screenshot", "lab-and-screenshot")
+         "flatten-and-screenshot", "maps-and-screenshot", "rgb-model-and-screenshot", "lab-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
 SEVEN = [(0.26, 0.24), (0.40, 0.23), (0.55, 0.22), (0.72, 0.22), (0.66, 0.36), (0.58, 0.52),
          (0.50, 0.68), (0.44, 0.82)]
 ENLARGED_CHANNEL = 2
+FLATTEN_COLUMN = 9   # flatten-and-screenshot hovers unit 9: conv2d_3's channel 9 at y 0, x 0
+MAPS_CHANNEL = 1   # maps-and-screenshot: a conv2d_1 channel that shows the 7's bar
 POLL_MS = 50
 
 
@@ -88,6 +97,11 @@ class _Autotest(QObject):
             from cnnviz.gui.lab_autotest import start_lab_autotest
 
             start_lab_autotest(self)
+            return
+        if self.mode in ("flatten-and-screenshot", "maps-and-screenshot"):
+            self._draw_seven()
+            then = self._show_flatten if self.mode == "flatten-and-screenshot" else self._show_maps
+            self._when(lambda: self.window.inspector.current_outputs() is not None, then)
             return
         if self.mode == "draw-and-screenshot":
             self._draw_seven()
@@ -219,6 +233,45 @@ class _Autotest(QObject):
 
         QTimer.singleShot(500, report)
 
+    @Slot()
+    def _show_maps(self) -> None:
+        """Enlarge MAPS_CHANNEL (a click on its map), then hover its map on the 7's bar."""
+        inspector = self.window.inspector
+        grid = inspector.layer_grid
+        position = QPointF(grid.cell_centre(MAPS_CHANNEL))
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonPress, position)
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonRelease, position)
+
+        def hover() -> None:   # once the grid has laid itself out again around the enlarged channel
+            centre = QPointF(grid.cell_centre(MAPS_CHANNEL))
+            side = 0.92 * (grid.cell_centre(MAPS_CHANNEL + 1).x() - centre.x())   # a map's width, roughly
+            values = inspector.current_outputs()[inspector.current_layer()][..., MAPS_CHANNEL]
+            y, x = divmod(int(values.argmax()), values.shape[1])                  # its strongest unit
+            offset = QPointF((x + 0.5) / values.shape[1] - 0.5, (y + 0.5) / values.shape[0] - 0.5) * side
+            _send_hover(grid.viewport(), centre + offset)
+            print(f"cnnviz autotest: channel {inspector.current_channel()} enlarged, hover: "
+                  f"{inspector._hover_label.text()}", flush=True)
+            QTimer.singleShot(500, self._on_done)
+
+        QTimer.singleShot(300, hover)
+
+    @Slot()
+    def _show_flatten(self) -> None:
+        """Show the flatten layer and hover one unit of its heat strip (row 0, column FLATTEN_COLUMN)."""
+        inspector = self.window.inspector
+        inspector._state.set_layer(inspector.layer_kinds().index("Flatten"))
+        view = inspector.vector_view
+        layout = view.strip_layout()
+
+        def hover() -> None:
+            point = view.getPlotItem().vb.mapViewToScene(QPointF(FLATTEN_COLUMN + 0.5, 0.5))
+            _send_hover(view.viewport(), QPointF(view.mapFromScene(point)))
+            shape = f"{layout.rows}x{layout.columns}" if layout is not None else "bars"
+            print(f"cnnviz autotest: flatten strip {shape}, hover: {inspector._hover_label.text()}", flush=True)
+            QTimer.singleShot(500, self._on_done)
+
+        QTimer.singleShot(300, hover)   # let the strip lay itself out first
+
     @Slot(object)
     def _on_training_finished(self, result) -> None:
         """Let the last repaint land, then take the picture (after a crash: once recovered)."""
@@ -235,9 +288,11 @@ class _Autotest(QObject):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         screen = self.window.screen()
         image = screen.grabWindow(0) if screen is not None else self.window.grab()
+        whole_screen = screen is not None and not image.isNull()
         if image.isNull():
             image = self.window.grab()
         image.save(str(self.path), "PNG")
+        _save_regions(self.window, self.path.with_suffix(".json"), whole_screen)
         print(f"cnnviz autotest: saved {self.path} ({image.width()}x{image.height()})", flush=True)
         self.window.close()
         QApplication.instance().quit()
@@ -262,6 +317,40 @@ def _send_mouse(widget, kind: QEvent.Type, position: QPointF) -> None:
     buttons = Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton
     event = QMouseEvent(kind, position, widget.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, event)
+
+
+def _send_hover(widget, position: QPointF) -> None:
+    """Move the mouse over `widget` at `position` with no button held."""
+    event = QMouseEvent(QEvent.Type.MouseMove, position, widget.mapToGlobal(position), Qt.MouseButton.NoButton,
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
+def _save_regions(window, path: Path, whole_screen: bool) -> None:
+    """Write the screenshot's rectangles of the window's parts to `path` (JSON: name -> [x, y, w, h])."""
+    import json
+
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QDockWidget, QToolBar
+
+    inspector = window.inspector
+    parts = {"window": window, "toolbar": window.findChild(QToolBar, "main_toolbar"),
+             "menubar": window.menuBar(), "statusbar": window.statusBar(), "banner": window.banner,
+             "inspector": inspector, "pipeline": inspector.pipeline, "canvas": inspector.canvas,
+             "input": inspector.canvas.parentWidget(), "prediction": inspector.prediction_bars,
+             "layer_title": inspector._layer_title, "layer_stack": inspector._layer_stack,
+             "side_panel": inspector._side_panel, "hover": inspector._hover_label,
+             "layer_modes": inspector.layer_modes}
+    parts.update({dock.objectName(): dock for dock in window.findChildren(QDockWidget) if dock.objectName()})
+    origin = QPoint(0, 0) if whole_screen else window.mapToGlobal(QPoint(0, 0))
+    regions = {}
+    shown = window.rect().translated(window.mapToGlobal(QPoint(0, 0)) - origin)
+    for name, widget in parts.items():
+        if widget is not None and widget.isVisible():
+            corner = widget.mapToGlobal(QPoint(0, 0)) - origin
+            if shown.intersects(widget.rect().translated(corner)):   # not a dock in a tab behind another
+                regions[name] = [corner.x(), corner.y(), widget.width(), widget.height()]
+    path.write_text(json.dumps(regions, indent=1))
 
 
 def _trigger(actions, word: str) -> None:

@@ -391,6 +391,7 @@ class MainWindow(QMainWindow):
         run.cut.connect(self._on_training_cut)
         self.training = run
         self.panel.set_state("preparing")
+        self._training_dock.raise_()   # its progress is what to watch now (it may be a tab behind another panel)
         self.inspector.set_training(True)
         self.curves.start_run(config.epochs)
         self.panel.show_preparing("Building the model…" if from_scratch else "Preparing…")

@@ -128,7 +128,7 @@ class VectorView(pg.PlotWidget):
         self._strip.show()
         item.showGrid(x=False, y=False)
         item.invertY(True)  # row 0 (position 0,0) on top, as the maps are drawn
-        self.setAspectLocked(True)
+        self.setAspectLocked(False)   # rows fill the height: 9 rows of 64 square cells would be a thin line
         channels = [(c + 0.5, str(c)) for c in range(0, layout.columns, _CHANNEL_TICK_STEP)]
         item.getAxis("bottom").setTicks([channels, []])
         item.getAxis("left").setTicks([[(r + 0.5, layout.row_label(r)) for r in range(layout.rows)], []])

@@ -1,0 +1,174 @@
+"""Make the README's pictures of the app from the real app, under Xvfb (issue 16: regenerated, not kept by hand).
+
+    .venv/bin/python scripts/make_screenshots.py                  # every picture in SHOTS
+    .venv/bin/python scripts/make_screenshots.py --only app_draw   # some of them (output file stems)
+    .venv/bin/python scripts/make_screenshots.py --list            # the table, without running anything
+
+Each autotest mode a picture needs (`cnnviz/gui/autotest.py`, `CNNVIZ_AUTOTEST=MODE:PNG`) runs once:
+`python -m cnnviz` in a fresh Xvfb display, with settings of its own (so the layout is the default one),
+acting as a user would, then saving a screenshot of the screen and, beside it, the rectangles of the
+window's parts (`.json`). Each picture is the screenshot cropped to the parts its row names, scaled
+down to at most its width, and written (atomically) into `docs/`. Re-running replaces the pictures.
+
+To add a picture: add an autotest mode for the feature (a self-contained addition to autotest.py),
+then a row to SHOTS below, then reference the file from the README. Needs Xvfb (`apt-get install
+xvfb`) and MNIST in the cache (`cnnviz data --fetch`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SCREEN = (1280, 800)
+APP_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class Shot:
+    out: str                   # path in the repository
+    mode: str                  # the autotest mode that sets the scene
+    parts: tuple[str, ...] = ()   # regions to keep (their bounding box); () = the whole screen
+    width: int | None = None   # scaled down to at most this many pixels wide
+    margin: int = 4            # pixels kept around the parts
+    about: str = ""            # what it shows (the README's alt text)
+
+
+SHOTS = (
+    Shot("docs/screenshot.png", "maps-and-screenshot",
+         about="cnnviz: a drawn 7, its prediction, the network overview and the 32 maps of the first "
+               "convolution with channel 1 enlarged, the training panel and the shipped model's curves"),
+    Shot("docs/images/app_draw.png", "maps-and-screenshot", ("input",), width=300,
+         about="the canvas with a drawn 7, its ink box and centre of mass, the 28×28 model input and the prediction"),
+    Shot("docs/images/app_maps.png", "maps-and-screenshot", ("layer_title", "layer_stack", "side_panel", "hover"),
+         width=900, about="conv2d_1's 32 maps of the 7, channel 1 enlarged with its colour bar, a map hovered"),
+    Shot("docs/images/app_open_image.png", "open-image-and-screenshot", ("input",), width=300,
+         about="a photo of a 7 on paper opened: the ink found outlined, the box used, invert and threshold"),
+    Shot("docs/images/app_flatten.png", "flatten-and-screenshot", ("layer_title", "layer_stack", "hover"),
+         width=900, about="flatten_1 as a heat strip: 9 positions (y,x) × conv2d_3's 64 channels, one unit hovered"),
+    Shot("docs/images/app_training.png", "train-and-screenshot", ("training_dock", "curves_dock"), width=400,
+         about="the training panel after one epoch on 3,000 digits, with the loss and accuracy curves"),
+    Shot("docs/images/app_recovered.png", "kill-and-recover", ("banner",), width=900,
+         about="the banner after the compute process was killed mid-training and the model came back"),
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these pictures (file stems, e.g. app_draw)")
+    parser.add_argument("--list", action="store_true", help="print the table of pictures and exit")
+    parser.add_argument("--keep", metavar="DIR", help="also keep each mode's full screenshot and regions in DIR")
+    args = parser.parse_args(argv)
+    shots = [shot for shot in SHOTS if not args.only or Path(shot.out).stem in args.only]
+    if args.list:
+        for shot in SHOTS:
+            print(f"{shot.out:38} {shot.mode:28} {'+'.join(shot.parts) or 'whole screen'}")
+        return 0
+    if not shots:
+        print(f"no picture called {', '.join(args.only)}; --list shows them", file=sys.stderr)
+        return 2
+    if shutil.which("Xvfb") is None:
+        print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
+        return 2
+    modes = list(dict.fromkeys(shot.mode for shot in shots))
+    with tempfile.TemporaryDirectory(prefix="cnnviz-shots-") as work, xvfb_display() as display:
+        for mode in modes:
+            started = time.monotonic()
+            screenshot, regions = run_mode(mode, display, Path(work))
+            print(f"{mode}: {time.monotonic() - started:.0f} s", flush=True)
+            if args.keep:
+                keep = Path(args.keep)
+                keep.mkdir(parents=True, exist_ok=True)
+                shutil.copy(screenshot, keep / screenshot.name)
+                shutil.copy(screenshot.with_suffix(".json"), keep / f"{mode}.json")
+            for shot in shots:
+                if shot.mode == mode:
+                    size = write_picture(shot, screenshot, regions)
+                    path = REPO / shot.out
+                    print(f"  {shot.out}: {size[0]}×{size[1]}, {path.stat().st_size / 1024:.0f} KB", flush=True)
+    return 0
+
+
+@contextmanager
+def xvfb_display():
+    """A fresh Xvfb server (SCREEN, 24-bit) on a free display number; yields its DISPLAY string."""
+    for number in range(140, 200):
+        if Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{SCREEN[0]}x{SCREEN[1]}x24",
+                                   "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while server.poll() is None and time.monotonic() < deadline:
+            if Path(f"/tmp/.X11-unix/X{number}").exists():
+                break
+            time.sleep(0.1)
+        if server.poll() is not None:
+            continue   # another server took the number meanwhile
+        try:
+            yield f":{number}"
+        finally:
+            server.terminate()
+            server.wait(10)
+        return
+    raise SystemExit("no free X display number for Xvfb")
+
+
+def run_mode(mode: str, display: str, work: Path) -> tuple[Path, dict]:
+    """Run the app in autotest `mode`; its screenshot and the regions of the window's parts."""
+    shot = work / f"{mode}.png"
+    env = {key: value for key, value in os.environ.items() if key != "QT_QPA_PLATFORM"}
+    env.update(DISPLAY=display, CNNVIZ_AUTOTEST=f"{mode}:{shot}", XDG_CONFIG_HOME=str(work / f"config-{mode}"),
+               TF_CPP_MIN_LOG_LEVEL="2")
+    done = subprocess.run([sys.executable, "-m", "cnnviz"], env=env, capture_output=True, text=True,
+                          timeout=APP_TIMEOUT_S, cwd=REPO)
+    for line in done.stdout.splitlines():
+        if line.startswith("cnnviz autotest:"):
+            print(f"  {line}", flush=True)
+    if done.returncode != 0 or not shot.is_file():
+        raise SystemExit(f"{mode}: the app failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+    return shot, json.loads(shot.with_suffix(".json").read_text())
+
+
+def write_picture(shot: Shot, screenshot: Path, regions: dict) -> tuple[int, int]:
+    """Crop `screenshot` to the shot's parts, scale it down to its width, write it; the size written."""
+    from PIL import Image
+
+    from cnnviz.core.atomic import write_bytes_atomic
+
+    missing = [name for name in shot.parts if name not in regions]
+    if missing:
+        raise SystemExit(f"{shot.out}: the {shot.mode} mode shows no {', '.join(missing)} "
+                         f"(its parts: {', '.join(sorted(regions))})")
+    with Image.open(screenshot) as full:
+        image = full.convert("RGB")
+    if shot.parts:
+        boxes = [regions[name] for name in shot.parts]
+        left = max(0, min(x for x, _, _, _ in boxes) - shot.margin)
+        top = max(0, min(y for _, y, _, _ in boxes) - shot.margin)
+        right = min(image.width, max(x + w for x, _, w, _ in boxes) + shot.margin)
+        bottom = min(image.height, max(y + h for _, y, _, h in boxes) + shot.margin)
+        image = image.crop((left, top, right, bottom))
+    if shot.width is not None and image.width > shot.width:
+        height = round(image.height * shot.width / image.width)
+        image = image.resize((shot.width, height), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", optimize=True)
+    target = REPO / shot.out
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(target, buffer.getvalue())
+    return image.size
+
+
+if __name__ == "__main__":
+    sys.exit(main())
