@@ -61,7 +61,7 @@ def keras_layer_maps(path, image, layer: int) -> np.ndarray:
 
     model = keras.models.load_model(path)
     extractor = keras.Model(model.inputs, model.layers[layer].output)
-    return np.moveaxis(np.asarray(extractor(image[None, :, :, None], training=False))[0], -1, 0)
+    return np.moveaxis(np.asarray(extractor([image[None, :, :, None]], training=False))[0], -1, 0)
 
 
 def wait_for_maps(qtbot, dock) -> tuple[np.ndarray, np.ndarray]:
@@ -70,6 +70,7 @@ def wait_for_maps(qtbot, dock) -> tuple[np.ndarray, np.ndarray]:
     return dock.side_by_side.shown_maps(0), dock.side_by_side.shown_maps(1)
 
 
+@pytest.mark.slow
 def test_two_variants_train_overlaid_tabulated_and_side_by_side(qtbot, make_dock, tmp_path, tiny_mnist,
                                                                   digit_seven, monkeypatch):
     from cnnviz.gui.lab_run import LabRun
@@ -121,6 +122,7 @@ def test_two_variants_train_overlaid_tabulated_and_side_by_side(qtbot, make_dock
     assert [m.shape for m in wait_for_maps(qtbot, dock)] == [(32, 26, 26), (32, 26, 26)]
 
 
+@pytest.mark.slow
 def test_shipped_results_show_on_first_launch(qtbot, make_dock, tmp_path, trained_folder, digit_seven):
     shipped = tmp_path / "shipped"
     shutil.copytree(trained_folder, shipped)  # files the compute process has never seen: it loads them

@@ -12,8 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, QTimer
 
 PAIR = ("seed", "no-pooling")
-LAB_TRAIN_DIGITS = 1000
-LAB_TEST_DIGITS = 2000
+LAB_TRAIN_DIGITS = 600
+LAB_TEST_DIGITS = 600
 LAB_EPOCHS = 2
 
 

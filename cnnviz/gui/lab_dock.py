@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QSizePolicy,
-    QSpinBox,
     QSplitter,
     QTabWidget,
     QToolButton,
@@ -42,6 +41,7 @@ from cnnviz.gui.lab_table import ResultsTable
 from cnnviz.gui.lab_variants import VariantList
 from cnnviz.gui.message_banner import MessageBanner
 from cnnviz.gui.qt_helpers import Icon, app_settings, make_action
+from cnnviz.gui.training_panel import _spin  # the Training panel's spin boxes, alike
 from cnnviz.terminal import format_duration
 
 DEFAULT_EPOCHS = 1
@@ -321,12 +321,9 @@ class LabDock(QWidget):
     def _on_pause(self) -> None:
         if self.run is None:
             return
-        if self.run.paused:
-            self.run.resume()
-            self.progress_bar.setFormat(self.progress_bar.format().replace(" (paused)", ""))
-        else:
-            self.run.pause()
-            self.progress_bar.setFormat(self.progress_bar.format() + " (paused)")
+        self.run.set_paused(not self.run.paused)
+        text = self.progress_bar.format().replace(" (paused)", "")
+        self.progress_bar.setFormat(text + " (paused)" if self.run.paused else text)
         self._update_actions()
 
     @Slot()
@@ -399,11 +396,3 @@ def _result_status(result: VariantResult) -> str:
     if result.row is None:
         return ""
     return f"{'shipped' if result.source == SHIPPED else 'yours'} · {result.row.test_accuracy:.1%}"
-
-
-def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setToolTip(tip)
-    return spin

@@ -51,15 +51,11 @@ class LabRun(QObject):
         """The variants still to train after the current one."""
         return list(self.queue)
 
-    def pause(self) -> None:
-        if self._request is not None:
-            self.paused = True
-            self.client.pause(self._request)
-
-    def resume(self) -> None:
-        if self._request is not None:
-            self.paused = False
-            self.client.resume(self._request)
+    def set_paused(self, paused: bool) -> None:
+        """Hold the variant training now between batches (True), or let it go on (False)."""
+        if self._request is not None and paused != self.paused:
+            self.paused = paused
+            (self.client.pause if paused else self.client.resume)(self._request)
 
     def stop(self) -> None:
         """Stop the variant training now (its reply still comes) and forget the others."""

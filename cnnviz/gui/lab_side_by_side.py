@@ -33,6 +33,7 @@ from cnnviz.gui.lab_data import VARIANT_COLOURS, VariantResult, common_positions
 from cnnviz.gui.lab_table import colour_icon
 from cnnviz.gui.latest_request import LatestRequest
 from cnnviz.gui.layer_grid import LayerGrid
+from cnnviz.gui.model_input_view import display_pixels, to_qimage
 from cnnviz.gui.pipeline_overview import PipelineOverview
 from cnnviz.gui.view_colours import FIELD, MUTED_TEXT, PANEL
 
@@ -54,12 +55,7 @@ class UnitField(QWidget):
                         "(hover a map to move the unit)")
 
     def set_image(self, image: np.ndarray | None) -> None:
-        if image is None:
-            self._image = None
-        else:
-            grey = np.ascontiguousarray(np.round(np.clip(image, 0, 1) * 255).astype(np.uint8))
-            self._image = QImage(grey.data, grey.shape[1], grey.shape[0], grey.strides[0],
-                                 QImage.Format.Format_Grayscale8).copy()
+        self._image = None if image is None else to_qimage(display_pixels(image))
         self.update()
 
     def set_box(self, box) -> None:
