@@ -85,7 +85,7 @@ def test_gui_modules_do_not_import_tensorflow():
 def test_window_has_menus_shortcuts_and_tooltips(window):
     assert window.windowTitle().startswith("mnist_convnet.keras")  # Qt appends " — cnnviz"
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
-    assert menus == ["File", "Input", "Train", "View", "Help"]
+    assert menus[:4] == ["File", "Input", "Train", "View"] and menus[-1] == "Help"  # features add menus between
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in
                  (window.open_action, window.save_action, window.export_action, window.quit_action,
                   window.panel.start_action)}
@@ -133,7 +133,7 @@ def test_start_trains_a_fresh_model_that_becomes_current(window, qtbot, digit_se
     assert "Test accuracy" in window._accuracy_label.text()
     # What the inspector shows comes from the trained weights (rebuilt here independently).
     window.inspector.show_test_digit(0)
-    qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None)
+    qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=30_000)
     expected = _model_outputs(window.current, digit_seven)
     for shown, wanted in zip(window.inspector.current_outputs(), expected, strict=True):
         np.testing.assert_allclose(shown, wanted, rtol=1e-4, atol=1e-5)
