@@ -189,7 +189,9 @@ def test_settings_are_remembered(qtbot, make_dock, tmp_path):
 
 
 def test_the_lab_in_the_window_opens_a_variant_in_the_inspector(qtbot, compute_client, tmp_path, trained_folder,
-                                                                 monkeypatch):
+                                                                 tiny_mnist, monkeypatch):
+    from _compute import call
+
     from cnnviz.gui import main_window
     from cnnviz.gui.lab_feature import FIRST_SIZE
 
@@ -219,4 +221,12 @@ def test_the_lab_in_the_window_opens_a_variant_in_the_inspector(qtbot, compute_c
         [spec.output_shape for spec in architecture_specs("no-pooling")]
     feature.lab.open_variant("strided")                          # not trained: a message, nothing loads
     assert "strided has no trained model" in feature.lab.message() and not window.is_loading()
+    # Closing the window stops a Lab run: the compute process's task thread is free at once.
+    feature.lab.dataset = tiny_mnist
+    feature.lab.variants.set_checked(["strided"])
+    feature.lab.epochs.setValue(1000)
+    feature.lab.train_action.trigger()
+    qtbot.waitUntil(lambda: feature.lab.variants.status("strided").startswith("epoch"), timeout=RUN_TIMEOUT_MS)
     window.close()
+    qtbot.waitUntil(lambda: not feature.lab.is_running())
+    assert call(qtbot, compute_client, "lab_load", {"variants": {}}, timeout=60_000) == {"loaded": [], "failed": {}}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Slot
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import QDockWidget
 
 from cnnviz.gui.lab_dock import LabDock
@@ -84,8 +84,14 @@ class LabFeature(QObject):
 
     def eventFilter(self, watched, event) -> bool:
         if watched is self.window and event.type() == QEvent.Type.Close:
-            self.lab.abandon()
+            QTimer.singleShot(0, self, self._after_close)   # the window may still refuse to close
         return False
+
+    @Slot()
+    def _after_close(self) -> None:
+        """The window closed: stop the Lab's run (it asked nothing; finished variants are saved already)."""
+        if not self.window.isVisible():
+            self.lab.abandon()
 
 
 def install(window) -> LabFeature:
