@@ -45,8 +45,22 @@ def main(argv: list[str] | None = None) -> int:
 
     A bad input is one line on stderr (exit 2); Ctrl+C, even while TensorFlow starts, is one line
     (exit 130), not a traceback; a closed pipe on stdout ends quietly (exit 141); text that the
-    terminal's encoding cannot show is escaped rather than fatal.
+    terminal's encoding cannot show is escaped rather than fatal. As the program's entry point
+    (`argv` None) a command that used TensorFlow ends the process at once when it is done: winding
+    TensorFlow's thread pools down takes the interpreter 1-4 s, after a Ctrl+C too.
     """
+    code = _run(argv)
+    if argv is None and "tensorflow" in sys.modules:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        os._exit(code)
+    return code
+
+
+def _run(argv: list[str] | None) -> int:
     _escape_unencodable_output()
     words = [word for word in (sys.argv[1:] if argv is None else argv) if not word.startswith("-")]
     command = [words[0] if words and words[0] in COMMAND_MODULES else "gui"]  # until the parser says

@@ -95,8 +95,9 @@ def run(args: argparse.Namespace) -> int:
           f"{len(dataset.x_test):,}; {config.epochs} epoch(s), batch {config.batch_size}, {config.optimizer}.",
           file=sys.stderr)
     started = time.perf_counter()
-    # Ctrl+C or SIGTERM: stop within a batch, keep and save the finished epochs (also while saving).
-    with stop_on_signals(control, _announce_stop()):
+    # Ctrl+C or SIGTERM: stop within a batch, keep and save the finished epochs (also while saving);
+    # before the first epoch has finished there is nothing to keep: end at once.
+    with stop_on_signals(control, _announce_stop(trainer), abort_if=lambda: trainer.finished_epochs == 0):
         result = trainer.run()
         bar.finish()
         if result.status == "diverged":
@@ -110,12 +111,13 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.status == "finished" and saved else 1
 
 
-def _announce_stop():
-    """on_signal for stop_on_signals: say once what happens (the watcher thread calls it)."""
+def _announce_stop(trainer):
+    """on_signal for stop_on_signals: say once what happens (the watcher thread calls it); before
+    the first finished epoch the run simply ends ("interrupted")."""
     said = []
 
     def announce(signum: int) -> None:
-        if not said:
+        if not said and trainer.finished_epochs:
             said.append(signum)
             cause = "Ctrl+C" if signum == signal.SIGINT else f"{signal.Signals(signum).name} received"
             print(f"\n{cause}: stopping after this batch; finished epochs are kept and saved "

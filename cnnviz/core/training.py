@@ -170,9 +170,12 @@ class TrainingControl:
 
 @contextlib.contextmanager
 def stop_on_signals(control: TrainingControl, on_signal: Callable[[int], None] | None = None,
+                    abort_if: Callable[[], bool] | None = None,
                     signals: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)):
     """While inside, SIGINT (Ctrl+C) and SIGTERM stop `control` at once, and a second SIGINT
-    raises KeyboardInterrupt (abort). Enter from the main thread.
+    raises KeyboardInterrupt (abort), as does any of them while `abort_if()` is true (say, while
+    nothing would be kept: no point waiting for TensorFlow to finish tracing). Enter from the main
+    thread.
 
     Python runs signal handlers only between bytecodes of the main thread, which may sit in a
     compiled TensorFlow call for seconds; so the signal is also written to a socket (Python's
@@ -188,8 +191,8 @@ def stop_on_signals(control: TrainingControl, on_signal: Callable[[int], None] |
         control.stop()
         if signum == signal.SIGINT:
             interrupts.append(signum)
-            if len(interrupts) > 1:
-                raise KeyboardInterrupt
+        if len(interrupts) > 1 or (abort_if is not None and abort_if()):
+            raise KeyboardInterrupt
 
     def watch():
         while True:
@@ -324,7 +327,7 @@ class Trainer:
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         self._gate = tf.Variable(True, trainable=False, name="cnnviz_keep_going")
         train, test = make_datasets(self.data, self.config.batch_size, self.config.seed, self._gate)
-        callback = _reporting_callback_class()(self)
+        callback = self._callback = _reporting_callback_class()(self)
         remove_hook = self.control.on_stop(self.close_gate)
         try:
             self.model.fit(train, epochs=self.config.epochs, validation_data=test, verbose=0, shuffle=False,
@@ -332,6 +335,12 @@ class Trainer:
         finally:
             remove_hook()
         return callback.result()
+
+    @property
+    def finished_epochs(self) -> int:
+        """Epochs finished so far in the running (or last) `run`."""
+        callback = getattr(self, "_callback", None)
+        return len(callback.history) if callback is not None else 0
 
     def close_gate(self) -> None:
         """End the training and test data now: the compiled call running finishes its batch and returns."""
