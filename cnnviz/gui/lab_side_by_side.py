@@ -248,16 +248,21 @@ class SideBySide(QWidget):
         return self.sides[side].grid.maps() if self.sides[side].showing_maps() else None
 
     def refresh(self) -> None:
-        """Ask the compute process for both variants' layer outputs of the current digit."""
+        """Ask the compute process for both variants' layer outputs of the current digit (only while
+        shown: a hidden Lab costs the compute process nothing; showing it asks again)."""
         self._update_titles()
         variants = {name: self._results[name].model_path for name in set(self.pair())
                     if self._results[name].model_path is not None}
-        if self._image is None or not variants or self.client is None:
+        if self._image is None or not variants or self.client is None or not self.isVisible():
             self._probe.clear()
             self._show()
             return
         self._probe.submit({"image": self._image, "variants": variants}, self._image)
         self._show()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.refresh()
 
     # --- replies ---------------------------------------------------------------------------------------
     def _on_outputs(self, result: dict, image: np.ndarray) -> None:
