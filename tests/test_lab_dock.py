@@ -230,3 +230,39 @@ def test_the_lab_in_the_window_opens_a_variant_in_the_inspector(qtbot, compute_c
     window.close()
     qtbot.waitUntil(lambda: not feature.lab.is_running())
     assert call(qtbot, compute_client, "lab_load", {"variants": {}}, timeout=60_000) == {"loaded": [], "failed": {}}
+
+
+class FakeClient:
+    """Records requests; the test answers them by hand."""
+
+    def __init__(self):
+        self.requests = []
+
+    def request(self, method, args=None, *, key=None, on_reply=None, on_error=None, on_event=None):
+        self.requests.append((method, args, on_reply, on_error))
+        return len(self.requests)
+
+    def cancel(self, request_id):
+        pass
+
+    def forget(self, request_id):
+        pass
+
+
+def test_the_queue_goes_on_after_a_failed_variant_but_not_without_mnist(qtbot):
+    from cnnviz.compute.protocol import ComputeError
+    from cnnviz.core.training import TrainConfig
+    from cnnviz.gui.lab_run import LabRun
+
+    client = FakeClient()
+    run = LabRun(client, ["seed", "strided", "no-pooling"], TrainConfig(epochs=1))
+    failed = []
+    run.variant_failed.connect(lambda name, message: failed.append((name, message)))
+    run.start()
+    assert [args["name"] for _, args, _, _ in client.requests] == ["seed"]
+    client.requests[-1][3](ComputeError("out of memory", "ResourceExhaustedError", "lab_train"))
+    assert [args["name"] for _, args, _, _ in client.requests] == ["seed", "strided"]   # the next one goes
+    with qtbot.waitSignal(run.finished):
+        client.requests[-1][3](ComputeError("MNIST is not on this machine", "DataError", "lab_train"))
+    assert [name for name, _ in failed] == ["seed", "strided"] and len(client.requests) == 2
+    assert not run.is_running() and run.current is None

@@ -111,6 +111,6 @@ class LabRun(QObject):
             self.variant_failed.emit(name, "stopped before its first batch")
         else:
             self.variant_failed.emit(name, error.message)
-        if error.crashed:
-            self.queue.clear()   # the restarted process has no part of this run: start again by hand
+        if error.crashed or error.error_type == "DataError":
+            self.queue.clear()   # a restarted process, or no MNIST: the others would fare no better
         self._next()
