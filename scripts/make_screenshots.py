@@ -43,6 +43,8 @@ class Shot:
     width: int | None = None   # scaled down to at most this many pixels wide
     margin: int = 4            # pixels kept around the parts
     about: str = ""            # what it shows (the README's alt text)
+    screenshot: str = ""       # another picture the mode saves, `<mode><screenshot>.png` (e.g. "_gradcam")
+    needs: str = ""            # an environment variable the mode needs (e.g. a model file); skipped without it
 
 
 SHOTS = (
@@ -61,6 +63,10 @@ SHOTS = (
          about="the training panel after one epoch on 3,000 digits, with the loss and accuracy curves"),
     Shot("docs/images/app_recovered.png", "kill-and-recover", ("banner",), width=900,
          about="the banner after the compute process was killed mid-training and the model came back"),
+    Shot("docs/images/app_lab.png", "lab-and-screenshot", ("lab_dock",), width=1000,
+         about="the Lab: seed and no-pooling trained on 600 digits, curves overlaid, conv2d_3's maps side by side"),
+    Shot("docs/images/app_rgb_model.png", "rgb-model-and-screenshot", ("inspector",), width=900,
+         needs="CNNVIZ_AUTOTEST_MODEL", about="an RGB model of your own (a .keras file) on a colour picture"),
 )
 
 
@@ -73,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     shots = [shot for shot in SHOTS if not args.only or Path(shot.out).stem in args.only]
     if args.list:
         for shot in SHOTS:
-            print(f"{shot.out:38} {shot.mode:28} {'+'.join(shot.parts) or 'whole screen'}")
+            source = f"{shot.mode}{shot.screenshot}" + (f" (needs ${shot.needs})" if shot.needs else "")
+            print(f"{shot.out:40} {source:40} {'+'.join(shot.parts) or 'whole screen'}")
         return 0
     if not shots:
         print(f"no picture called {', '.join(args.only)}; --list shows them", file=sys.stderr)
@@ -81,20 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("Xvfb") is None:
         print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
         return 2
+    for shot in [shot for shot in shots if shot.needs and not os.environ.get(shot.needs)]:
+        print(f"{shot.out}: skipped, its mode needs ${shot.needs}", flush=True)
+        shots.remove(shot)
     modes = list(dict.fromkeys(shot.mode for shot in shots))
     with tempfile.TemporaryDirectory(prefix="cnnviz-shots-") as work, xvfb_display() as display:
         for mode in modes:
             started = time.monotonic()
-            screenshot, regions = run_mode(mode, display, Path(work))
+            screenshot = run_mode(mode, display, Path(work))
             print(f"{mode}: {time.monotonic() - started:.0f} s", flush=True)
             if args.keep:
                 keep = Path(args.keep)
                 keep.mkdir(parents=True, exist_ok=True)
-                shutil.copy(screenshot, keep / screenshot.name)
-                shutil.copy(screenshot.with_suffix(".json"), keep / f"{mode}.json")
+                for made in Path(work).glob(f"{mode}*.*"):
+                    shutil.copy(made, keep / made.name)
             for shot in shots:
                 if shot.mode == mode:
-                    size = write_picture(shot, screenshot, regions)
+                    picture = screenshot.with_name(f"{mode}{shot.screenshot}.png")
+                    if not picture.is_file():
+                        raise SystemExit(f"{shot.out}: the {mode} mode saved no {picture.name}")
+                    size = write_picture(shot, picture, read_regions(picture, screenshot))
                     path = REPO / shot.out
                     print(f"  {shot.out}: {size[0]}×{size[1]}, {path.stat().st_size / 1024:.0f} KB", flush=True)
     return 0
@@ -124,8 +137,8 @@ def xvfb_display():
     raise SystemExit("no free X display number for Xvfb")
 
 
-def run_mode(mode: str, display: str, work: Path) -> tuple[Path, dict]:
-    """Run the app in autotest `mode`; its screenshot and the regions of the window's parts."""
+def run_mode(mode: str, display: str, work: Path) -> Path:
+    """Run the app in autotest `mode`; its screenshot (other pictures it saves lie beside it)."""
     shot = work / f"{mode}.png"
     env = {key: value for key, value in os.environ.items() if key != "QT_QPA_PLATFORM"}
     env.update(DISPLAY=display, CNNVIZ_AUTOTEST=f"{mode}:{shot}", XDG_CONFIG_HOME=str(work / f"config-{mode}"),
@@ -137,7 +150,15 @@ def run_mode(mode: str, display: str, work: Path) -> tuple[Path, dict]:
             print(f"  {line}", flush=True)
     if done.returncode != 0 or not shot.is_file():
         raise SystemExit(f"{mode}: the app failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
-    return shot, json.loads(shot.with_suffix(".json").read_text())
+    return shot
+
+
+def read_regions(picture: Path, screenshot: Path) -> dict:
+    """The rectangles of the window's parts in `picture`: its own `.json`, else the mode's screenshot's."""
+    for source in (picture.with_suffix(".json"), screenshot.with_suffix(".json")):
+        if source.is_file():
+            return json.loads(source.read_text())
+    return {}
 
 
 def write_picture(shot: Shot, screenshot: Path, regions: dict) -> tuple[int, int]:

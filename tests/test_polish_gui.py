@@ -19,9 +19,10 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, Q
 from cnnviz.core.colormaps import channel_levels, lookup_table, table_indices
 from cnnviz.core.preprocess import fit_into_square
 from cnnviz.gui.export_dialog import ExportDialog
-from cnnviz.gui.inspector import LOADING_TEXT, InspectorWidget
+from cnnviz.gui.inspector import LOADING_TEXT
 from cnnviz.gui.main_window import MainWindow, shown_path
 from test_app_xvfb import run_app, x_display  # noqa: F401  (x_display: the Xvfb fixture, used by name)
+from test_inspector import inspector  # noqa: F401  (the fixture: an InspectorWidget showing the shipped model)
 
 LOAD_TIMEOUT_MS = 120_000
 FLATTEN = 5          # the seed model's layer index of flatten_1 (after conv2d_3, 3×3×64)
@@ -40,17 +41,6 @@ def window(qtbot, compute_client, shipped_info):
     yield win
     win.ask_to_save = False  # whatever a test left, the teardown's close must not ask
     win.close()
-
-
-@pytest.fixture
-def inspector(qtbot, compute_client, shipped_info):
-    widget = InspectorWidget(client=compute_client)
-    qtbot.addWidget(widget)
-    widget.resize(1000, 700)
-    widget.show()
-    qtbot.waitExposed(widget)
-    widget.set_model(shipped_info)
-    return widget
 
 
 def show_digit(qtbot, inspector, digit):

@@ -28,7 +28,7 @@ from cnnviz.gui.qt_helpers import app_settings
 
 SCOPES = ("channel", "layer", "all")
 _SETTINGS_GROUP = "export"
-_NOTE = "Writes PNGs, the exact activations (.npy) and manifest.json."
+_NOTE = "Writes each map as a PNG, the figures in the format chosen, the exact activations (.npy) and manifest.json."
 FIGURE_FORMAT_LABELS = {"png": "PNG", "svg": "SVG (text stays text)", "pdf": "PDF"}
 
 
@@ -44,6 +44,7 @@ class ExportDialog(QDialog):
                  settings: QSettings | None = None, client=None):
         super().__init__(parent)
         self.setWindowTitle("Export feature maps")
+        self.setMinimumWidth(480)   # room for a folder path
         self.inspector = inspector
         self.client = client
         self._request: int | None = None
