@@ -66,13 +66,15 @@ def _run(argv: list[str] | None) -> int:
     command = [words[0] if words and words[0] in COMMAND_MODULES else "gui"]  # until the parser says
     previous_handler = _exit_on_interrupt(command)
     try:
+        from cnnviz.core.training import TrainConfigError  # (train's parser imports it anyway)
+
         parser = build_parser()
         args = parser.parse_args(argv)
         command[0] = args.command or "gui"
         if args.command is None:
             parser.parse_args(["gui"], namespace=args)
         return args.handler(args)
-    except CliError as exc:
+    except (CliError, TrainConfigError) as exc:  # a training setting out of range is bad input too
         print(f"cnnviz {command[0]}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -37,6 +37,10 @@ MAX_BATCH_SIZE = 4096     # the app's limit too; 60,000 digits in one batch exha
 MAX_SEED = 2**32 - 1      # NumPy's and TensorFlow's seeds are 32-bit
 
 
+class TrainConfigError(ValueError):
+    """A training setting out of range; the message says which (the command line prints it as one line)."""
+
+
 @dataclass
 class TrainConfig:
     """What the user chooses before training (defaults are the reference notes')."""
@@ -51,17 +55,17 @@ class TrainConfig:
 
     def __post_init__(self):
         if self.epochs < 1:
-            raise ValueError("epochs must be at least 1")
+            raise TrainConfigError("epochs must be at least 1")
         if self.batch_size < 1:
-            raise ValueError("batch size must be at least 1")
+            raise TrainConfigError("batch size must be at least 1")
         if self.batch_size > MAX_BATCH_SIZE:
-            raise ValueError(f"batch size must be at most {MAX_BATCH_SIZE:,}, not {self.batch_size:,}")
+            raise TrainConfigError(f"batch size must be at most {MAX_BATCH_SIZE:,}, not {self.batch_size:,}")
         if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed must be from 0 to {MAX_SEED} (2**32 - 1), not {self.seed}")
+            raise TrainConfigError(f"seed must be from 0 to {MAX_SEED} (2**32 - 1), not {self.seed}")
         if self.learning_rate is not None and not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError("learning rate must be a positive number")
+            raise TrainConfigError("learning rate must be a positive number")
         if self.steps_per_execution < 1:
-            raise ValueError("steps per execution must be at least 1")
+            raise TrainConfigError("steps per execution must be at least 1")
 
 
 @dataclass

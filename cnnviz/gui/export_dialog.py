@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS
-from cnnviz.core.export import DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE, ExportOptions
+from cnnviz.core.export import (DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE, ExportError,
+                                ExportOptions, check_target)
 from cnnviz.gui.qt_helpers import app_settings
 
 SCOPES = ("channel", "layer", "all")
@@ -285,6 +286,12 @@ class ExportDialog(QDialog):
             self.export_cancelled.emit()
             super().reject()
             return
+        if error.error_type == "TargetExistsError":
+            try:   # the exporter's own check: a folder that is not only a cnnviz export is never offered
+                check_target(self.target(), overwrite=True)
+            except ExportError as exc:
+                self._fail(str(exc))
+                return
         if error.error_type == "TargetExistsError" and self._ask_overwrite(self.target()):
             self.start_export(overwrite=True)
             return
