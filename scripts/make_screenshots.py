@@ -44,7 +44,6 @@ class Shot:
     margin: int = 4            # pixels kept around the parts
     about: str = ""            # what it shows (the README's alt text)
     screenshot: str = ""       # another picture the mode saves, `<mode><screenshot>.png` (e.g. "_gradcam")
-    needs: str = ""            # an environment variable the mode needs (e.g. a model file); skipped without it
 
 
 SHOTS = (
@@ -65,9 +64,27 @@ SHOTS = (
          about="the banner after the compute process was killed mid-training and the model came back"),
     Shot("docs/images/app_lab.png", "lab-and-screenshot", ("lab_dock",), width=1000,
          about="the Lab: seed and no-pooling trained on 600 digits, curves overlaid, conv2d_3's maps side by side"),
-    Shot("docs/images/app_rgb_model.png", "rgb-model-and-screenshot", ("inspector",), width=900,
-         needs="CNNVIZ_AUTOTEST_MODEL", about="an RGB model of your own (a .keras file) on a colour picture"),
+    Shot("docs/images/any_model_rgb.png", "rgb-model-and-screenshot", ("central",), width=880,
+         about="a 32×32 RGB model with a residual block on a colour picture, a 256-channel layer's second page"),
 )
+
+
+def _rgb_model(screenshot: Path) -> None:
+    """The RGB model rgb-model-and-screenshot opens (`<stem>_model.keras` beside its screenshot): the
+    test suite's residual 32×32 RGB classifier with 256-channel layer, random weights (seed 3), CIFAR names."""
+    sys.path.insert(0, str(REPO / "tests"))
+    import keras
+    from test_any_model_app import CIFAR_NAMES, wide_rgb_model
+
+    from cnnviz.core.model_files import write_class_names
+
+    keras.utils.set_random_seed(3)
+    path = screenshot.with_name(screenshot.stem + "_model.keras")
+    wide_rgb_model().save(path)
+    write_class_names(path, CIFAR_NAMES)
+
+
+PREPARE = {"rgb-model-and-screenshot": _rgb_model}   # files a mode needs beside its screenshot
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     shots = [shot for shot in SHOTS if not args.only or Path(shot.out).stem in args.only]
     if args.list:
         for shot in SHOTS:
-            source = f"{shot.mode}{shot.screenshot}" + (f" (needs ${shot.needs})" if shot.needs else "")
+            source = f"{shot.mode}{shot.screenshot}"
             print(f"{shot.out:40} {source:40} {'+'.join(shot.parts) or 'whole screen'}")
         return 0
     if not shots:
@@ -88,9 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("Xvfb") is None:
         print("Xvfb is not installed (apt-get install xvfb)", file=sys.stderr)
         return 2
-    for shot in [shot for shot in shots if shot.needs and not os.environ.get(shot.needs)]:
-        print(f"{shot.out}: skipped, its mode needs ${shot.needs}", flush=True)
-        shots.remove(shot)
     modes = list(dict.fromkeys(shot.mode for shot in shots))
     with tempfile.TemporaryDirectory(prefix="cnnviz-shots-") as work, xvfb_display() as display:
         for mode in modes:
@@ -140,6 +154,8 @@ def xvfb_display():
 def run_mode(mode: str, display: str, work: Path) -> Path:
     """Run the app in autotest `mode`; its screenshot (other pictures it saves lie beside it)."""
     shot = work / f"{mode}.png"
+    if mode in PREPARE:
+        PREPARE[mode](shot)
     env = {key: value for key, value in os.environ.items() if key != "QT_QPA_PLATFORM"}
     env.update(DISPLAY=display, CNNVIZ_AUTOTEST=f"{mode}:{shot}", XDG_CONFIG_HOME=str(work / f"config-{mode}"),
                TF_CPP_MIN_LOG_LEVEL="2")

@@ -336,6 +336,7 @@ def _save_regions(window, path: Path, whole_screen: bool) -> None:
     inspector = window.inspector
     parts = {"window": window, "toolbar": window.findChild(QToolBar, "main_toolbar"),
              "menubar": window.menuBar(), "statusbar": window.statusBar(), "banner": window.banner,
+             "central": window.centralWidget(),   # the inspector and the banners above it
              "inspector": inspector, "pipeline": inspector.pipeline, "canvas": inspector.canvas,
              "input": inspector.canvas.parentWidget(), "prediction": inspector.prediction_bars,
              "layer_title": inspector._layer_title, "layer_stack": inspector._layer_stack,
