@@ -20,7 +20,7 @@ from cnnviz.core.colormaps import channel_levels, lookup_table, table_indices
 from cnnviz.core.preprocess import fit_into_square
 from cnnviz.gui.export_dialog import ExportDialog
 from cnnviz.gui.inspector import LOADING_TEXT
-from cnnviz.gui.main_window import MainWindow, shown_path
+from cnnviz.gui.main_window import MainWindow, shown_path, without_absolute_paths
 from test_app_xvfb import run_app, x_display  # noqa: F401  (x_display: the Xvfb fixture, used by name)
 from test_inspector import inspector  # noqa: F401  (the fixture: an InspectorWidget showing the shipped model)
 
@@ -129,6 +129,7 @@ def test_hover_readout_has_its_own_row(window, qtbot, digit_seven):
 # --- paths in the status bar -----------------------------------------------------------------------
 def test_shown_path_is_never_absolute(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert without_absolute_paths(f"No file at {tmp_path}/a.png. Scale 1/255.") == "No file at a.png. Scale 1/255."
     assert shown_path(tmp_path / "home" / "models" / "m.keras") == "~/models/m.keras"
     assert shown_path(tmp_path / "elsewhere" / "m.keras") == "m.keras"
     assert shown_path(tmp_path / "elsewhere" / "m.keras", full=True) == str(tmp_path / "elsewhere" / "m.keras")
@@ -155,6 +156,13 @@ def test_status_bar_never_shows_absolute_paths(window, qtbot, tmp_path, monkeypa
         window.save_model_file(outside)
     message = window.statusBar().currentMessage()
     assert message == "Saved saved.keras" and str(tmp_path) not in message, message
+
+    # Whoever writes to the status bar (a feature, an error from the core): no absolute path either.
+    window.inspector.open_image(tmp_path / "out")                  # a folder: the core's message names it
+    message = window.statusBar().currentMessage()
+    assert message == "out is a folder, not an image file." and not ABSOLUTE_PATH.search(message), message
+    window.statusBar().showMessage(f"Wrote {home}/figures/a.svg and {tmp_path}/b.pdf; see https://x.org/y")
+    assert window.statusBar().currentMessage() == "Wrote ~/figures/a.svg and b.pdf; see https://x.org/y"
 
 
 # --- closing with an unsaved trained model ---------------------------------------------------------

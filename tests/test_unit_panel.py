@@ -10,7 +10,7 @@ import time
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
@@ -140,7 +140,7 @@ def test_a_deeper_unit_lists_its_strongest_input_channels_and_opens_one(qtbot, e
     assert explained.panel.detail_channel() is None        # the strongest channel is open
     assert f"Input channel <b>{order[0]}</b>" in text
     weakest = int(order[7])
-    explained.panel._label.linkActivated.emit(f"channel:{weakest}")   # as a click on its link does
+    explained.panel.text_view().anchorClicked.emit(QUrl(f"channel:{weakest}"))   # as a click on its link does
     assert explained.panel.detail_channel() == weakest
     text = explained.panel.text()
     assert f"Input channel <b>{weakest}</b>" in text

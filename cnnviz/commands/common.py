@@ -127,6 +127,9 @@ def display_path(path: str | os.PathLike) -> str:
 def check_writable(path: Path) -> None:
     """Fail before long work, not after, when an output folder cannot be written."""
     folder = path.resolve().parent
+    blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if blocker is not None and not blocker.is_dir():
+        raise CliError(f"cannot create the folder {folder}: {blocker} is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

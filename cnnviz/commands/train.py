@@ -13,7 +13,7 @@ from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, che
                                     positive_float, positive_int, seed_number)
 
 
-def _batch_size(text: str) -> int:
+def batch_size(text: str) -> int:
     """argparse type: 1 to MAX_BATCH_SIZE digits a batch (more exhausts memory)."""
     from cnnviz.core.training import MAX_BATCH_SIZE
 
@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
                         help="which variant of the architecture lab to train (default seed): "
                              + ", ".join(ARCHITECTURES))
     parser.add_argument("--epochs", type=positive_int, default=5, help="passes over the training set (default 5)")
-    parser.add_argument("--batch-size", type=_batch_size, default=64,
+    parser.add_argument("--batch-size", type=batch_size, default=64,
                         help=f"digits per batch, 1 to {MAX_BATCH_SIZE:,} and at most the training set (default 64)")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default="rmsprop", help="default rmsprop")
     parser.add_argument("--learning-rate", type=positive_float, metavar="LR",
@@ -185,6 +185,8 @@ def _check_targets(args: argparse.Namespace) -> None:
     if args.history is not None and args.history.suffix == ".keras":
         raise CliError(f"--history {args.history} ends in .keras, but the history is a CSV file, not a model "
                        f"(e.g. --history {args.out.stem}_history.csv)")
+    if args.checkpoints is not None and args.checkpoints.exists() and not args.checkpoints.is_dir():
+        raise CliError(f"--checkpoints {args.checkpoints} is a file, not a folder")
     files = {"--out": args.out, "the class names file": class_names_path(args.out)}
     if args.history is not None:
         files["--history"] = args.history

@@ -5,11 +5,11 @@ top test digits), and switching filters off.
 - the Grad-CAM overlay on the 28×28 input and the drawing (`attribution_overlay`), switched with
   Explain → Grad-CAM overlay (Ctrl+G), with the class and the layer in Explain's submenus;
 - the "Where the network looks" panel (Grad-CAM and occlusion side by side, `attribution_panel`),
-  tabbed with the Curves panel (Explain → Where the network looks…, Ctrl+Shift+G);
+  tabbed with the Training panel (Explain → Where the network looks…, Ctrl+Shift+G);
 - the Patterns view of conv layers beside Maps (`patterns_mode`; Explain → Show filter patterns);
 - under the enlarged channel, its pattern, top test digits and their patches (`top_digits_view`);
-- "Switch this filter off" in a channel's context menu and the "Switched-off filters" panel
-  (`ablation`, `ablation_panel`; Explain → Switch all filters back on).
+- "Switch this filter off" in a channel's context menu and the "Switched-off filters" panel, tabbed
+  with the Curves (`ablation`, `ablation_panel`; Explain → Switch all filters back on).
 The choices (overlay on/off, class, layer, occlusion patch, stride and fill) are remembered.
 """
 
@@ -59,11 +59,12 @@ def install(window) -> AttributionFeature:
     overlay.is_training = window.is_training
     occlusion = OcclusionMap(inspector, client, window)
     panel = AttributionPanel(inspector, overlay, occlusion)
+    training_dock = window.findChild(QDockWidget, "training_dock")
     curves_dock = window.findChild(QDockWidget, "curves_dock")
-    dock = window.add_panel("Where the network looks", panel, PANEL_NAME, tabify_with=curves_dock)
+    dock = window.add_panel("Where the network looks", panel, PANEL_NAME, tabify_with=training_dock)
     dock.setToolTip("Grad-CAM and occlusion for the current input")
-    if curves_dock is not None:
-        curves_dock.raise_()   # the curves stay in front until the user asks for this panel
+    if training_dock is not None:
+        training_dock.raise_()   # the training panel stays in front until the user asks for this one
 
     patterns = PatternsMode(inspector, client)
     patterns.is_training = window.is_training
@@ -75,9 +76,8 @@ def install(window) -> AttributionFeature:
 
     ablation = Ablation(inspector, client, window)
     ablation_panel = AblationPanel(ablation)
-    training_dock = window.findChild(QDockWidget, "training_dock")
     ablation_dock = window.add_panel("Switched-off filters", ablation_panel, ABLATION_PANEL_NAME,
-                                     tabify_with=training_dock, visible=False)
+                                     tabify_with=curves_dock, visible=False)
     ablation.failed.connect(window.statusBar().showMessage)
     overlay.failed.connect(window.statusBar().showMessage)
 

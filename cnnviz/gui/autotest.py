@@ -8,15 +8,24 @@
   in the second, wait until the restarted process has the model back; prints how long it took;
 - `open-image-and-screenshot`: open a photo-like picture of MNIST test digit 0 (a 7 on paper with
   a light gradient, grain, saved as JPEG next to PATH); prints what was read and the prediction.
+- `attribution-and-screenshot`: draw a 7 with the Grad-CAM overlay and the "Where the network looks"
+  panel (saved as `<PATH stem>_gradcam.png`), then conv2d_2's filter patterns with one filter's top
+  test digits and another filter switched off (`gui/attribution_autotest.py`); prints what it shows.
+- `maps-and-screenshot`: draw a 7, enlarge a channel of the first convolution that shows its bar
+  and hover that map (the README's pictures); prints the read-out;
+- `flatten-and-screenshot`: draw a 7, show the flatten layer (a heat strip laid out like the maps it
+  flattens) and hover one of its units; prints the strip's shape and the read-out.
 - `rgb-model-and-screenshot`: open the RGB model `<PATH stem>_model.keras` beside PATH (or
   $CNNVIZ_AUTOTEST_MODEL), then a colour picture (`<PATH stem>_picture.png`, drawn if missing), show
   its layer with the most channels and page to its second page; prints what it shows.
 - `lab-and-screenshot`: the Lab trains `seed` and `no-pooling` on a few digits and shows their curves
   overlaid and their maps side by side (`gui/lab_autotest.py`); prints what it shows.
-- `maps-and-screenshot`: draw a 7, enlarge a channel of the first convolution that shows its bar
-  and hover that map (the README's pictures); prints the read-out;
-- `flatten-and-screenshot`: draw a 7, show the flatten layer (a heat strip laid out like the maps it
-  flattens) and hover one of its units; prints the strip's shape and the read-out.
+- `unit-and-screenshot`: draw a 7, hover and click unit (1, 1) of conv2d_3 (issue 10's unit panel and
+  its 18×18 receptive field outlined on the input and the drawing, `gui/units_autotest.py`); prints
+  the unit, its value and where the outlines are on screen.
+- `history-and-screenshot`: click the largest mistake cell of the Test set panel's confusion matrix,
+  open the gallery's first digit, scrub to epoch 0; a screenshot after each (`<PATH stem>_1_cell.png`,
+  `_2_opened.png`, `_3_epoch0.png`; `gui/history_autotest.py`); prints what it shows.
 Beside the screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the
 window's parts (docks by object name, "inspector", "canvas", "input", "layer_stack", …), so that
 `scripts/make_screenshots.py` can crop the README's pictures from it.
@@ -36,7 +45,8 @@ from PySide6.QtWidgets import QApplication
 from cnnviz.gui.app import AUTOTEST_ENV
 
 MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "open-image-and-screenshot",
-         "flatten-and-screenshot", "maps-and-screenshot", "rgb-model-and-screenshot", "lab-and-screenshot")
+         "flatten-and-screenshot", "maps-and-screenshot", "rgb-model-and-screenshot", "lab-and-screenshot",
+         "attribution-and-screenshot", "unit-and-screenshot", "history-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
@@ -87,11 +97,26 @@ class _Autotest(QObject):
         self._started = True
         print(f"cnnviz autotest: model ready (gui pid {os.getpid()}, compute pid {self.window.client.pid})",
               flush=True)
-        if self.mode == "rgb-model-and-screenshot":
-            self._open_rgb_model()
+        if self.mode == "attribution-and-screenshot":
+            from cnnviz.gui.attribution_autotest import start_attribution_autotest
+
+            start_attribution_autotest(self)
             return
         if self.mode == "open-image-and-screenshot":
             self._open_photo()
+            return
+        if self.mode == "history-and-screenshot":
+            from cnnviz.gui.history_autotest import start_history_autotest
+
+            start_history_autotest(self)
+            return
+        if self.mode == "unit-and-screenshot":
+            from cnnviz.gui.units_autotest import start_units_autotest
+
+            start_units_autotest(self)
+            return
+        if self.mode == "rgb-model-and-screenshot":
+            self._open_rgb_model()
             return
         if self.mode == "lab-and-screenshot":
             from cnnviz.gui.lab_autotest import start_lab_autotest
@@ -188,6 +213,45 @@ class _Autotest(QObject):
         print(f"cnnviz autotest: predicted {digit}, channel {self.window.inspector.current_channel()}", flush=True)
         QTimer.singleShot(500, self._on_done)
 
+    @Slot()
+    def _show_maps(self) -> None:
+        """Enlarge MAPS_CHANNEL (a click on its map), then hover its map on the 7's bar."""
+        inspector = self.window.inspector
+        grid = inspector.layer_grid
+        position = QPointF(grid.cell_centre(MAPS_CHANNEL))
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonPress, position)
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonRelease, position)
+
+        def hover() -> None:   # once the grid has laid itself out again around the enlarged channel
+            centre = QPointF(grid.cell_centre(MAPS_CHANNEL))
+            side = 0.92 * (grid.cell_centre(MAPS_CHANNEL + 1).x() - centre.x())   # a map's width, roughly
+            values = inspector.current_outputs()[inspector.current_layer()][..., MAPS_CHANNEL]
+            y, x = divmod(int(values.argmax()), values.shape[1])                  # its strongest unit
+            offset = QPointF((x + 0.5) / values.shape[1] - 0.5, (y + 0.5) / values.shape[0] - 0.5) * side
+            _send_hover(grid.viewport(), centre + offset)
+            print(f"cnnviz autotest: channel {inspector.current_channel()} enlarged, hover: "
+                  f"{inspector._hover_label.text()}", flush=True)
+            QTimer.singleShot(500, self._on_done)
+
+        QTimer.singleShot(300, hover)
+
+    @Slot()
+    def _show_flatten(self) -> None:
+        """Show the flatten layer and hover one unit of its heat strip (row 0, column FLATTEN_COLUMN)."""
+        inspector = self.window.inspector
+        inspector._state.set_layer(inspector.layer_kinds().index("Flatten"))
+        view = inspector.vector_view
+        layout = view.strip_layout()
+
+        def hover() -> None:
+            point = view.getPlotItem().vb.mapViewToScene(QPointF(FLATTEN_COLUMN + 0.5, 0.5))
+            _send_hover(view.viewport(), QPointF(view.mapFromScene(point)))
+            shape = f"{layout.rows}x{layout.columns}" if layout is not None else "bars"
+            print(f"cnnviz autotest: flatten strip {shape}, hover: {inspector._hover_label.text()}", flush=True)
+            QTimer.singleShot(500, self._on_done)
+
+        QTimer.singleShot(300, hover)   # let the strip lay itself out first
+
     def _open_rgb_model(self) -> None:
         """Open the RGB model as the user would (File → Open), then a colour picture, then the widest
         layer's second page of channels; report and take the picture."""
@@ -233,45 +297,6 @@ class _Autotest(QObject):
 
         QTimer.singleShot(500, report)
 
-    @Slot()
-    def _show_maps(self) -> None:
-        """Enlarge MAPS_CHANNEL (a click on its map), then hover its map on the 7's bar."""
-        inspector = self.window.inspector
-        grid = inspector.layer_grid
-        position = QPointF(grid.cell_centre(MAPS_CHANNEL))
-        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonPress, position)
-        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonRelease, position)
-
-        def hover() -> None:   # once the grid has laid itself out again around the enlarged channel
-            centre = QPointF(grid.cell_centre(MAPS_CHANNEL))
-            side = 0.92 * (grid.cell_centre(MAPS_CHANNEL + 1).x() - centre.x())   # a map's width, roughly
-            values = inspector.current_outputs()[inspector.current_layer()][..., MAPS_CHANNEL]
-            y, x = divmod(int(values.argmax()), values.shape[1])                  # its strongest unit
-            offset = QPointF((x + 0.5) / values.shape[1] - 0.5, (y + 0.5) / values.shape[0] - 0.5) * side
-            _send_hover(grid.viewport(), centre + offset)
-            print(f"cnnviz autotest: channel {inspector.current_channel()} enlarged, hover: "
-                  f"{inspector._hover_label.text()}", flush=True)
-            QTimer.singleShot(500, self._on_done)
-
-        QTimer.singleShot(300, hover)
-
-    @Slot()
-    def _show_flatten(self) -> None:
-        """Show the flatten layer and hover one unit of its heat strip (row 0, column FLATTEN_COLUMN)."""
-        inspector = self.window.inspector
-        inspector._state.set_layer(inspector.layer_kinds().index("Flatten"))
-        view = inspector.vector_view
-        layout = view.strip_layout()
-
-        def hover() -> None:
-            point = view.getPlotItem().vb.mapViewToScene(QPointF(FLATTEN_COLUMN + 0.5, 0.5))
-            _send_hover(view.viewport(), QPointF(view.mapFromScene(point)))
-            shape = f"{layout.rows}x{layout.columns}" if layout is not None else "bars"
-            print(f"cnnviz autotest: flatten strip {shape}, hover: {inspector._hover_label.text()}", flush=True)
-            QTimer.singleShot(500, self._on_done)
-
-        QTimer.singleShot(300, hover)   # let the strip lay itself out first
-
     @Slot(object)
     def _on_training_finished(self, result) -> None:
         """Let the last repaint land, then take the picture (after a crash: once recovered)."""
@@ -298,6 +323,15 @@ class _Autotest(QObject):
         QApplication.instance().quit()
 
 
+def _send_mouse(widget, kind: QEvent.Type, position: QPointF) -> None:
+    """Deliver a left-button mouse event to `widget` at `position` (widget coordinates)."""
+    pressed = kind != QEvent.Type.MouseButtonRelease
+    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+    buttons = Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton
+    event = QMouseEvent(kind, position, widget.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
+    QApplication.sendEvent(widget, event)
+
+
 def _save_colour_picture(path: Path) -> None:
     """A small colourful picture (a yellow disc and a blue bar on a red-green gradient), as PNG."""
     import numpy as np
@@ -308,15 +342,6 @@ def _save_colour_picture(path: Path) -> None:
     pixels[(columns - 60) ** 2 + (rows - 60) ** 2 < 900] = (250, 215, 30)
     pixels[30:90, 100:140] = (30, 60, 220)
     Image.fromarray(pixels).save(path)
-
-
-def _send_mouse(widget, kind: QEvent.Type, position: QPointF) -> None:
-    """Deliver a left-button mouse event to `widget` at `position` (widget coordinates)."""
-    pressed = kind != QEvent.Type.MouseButtonRelease
-    button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
-    buttons = Qt.MouseButton.LeftButton if pressed else Qt.MouseButton.NoButton
-    event = QMouseEvent(kind, position, widget.mapToGlobal(position), button, buttons, Qt.KeyboardModifier.NoModifier)
-    QApplication.sendEvent(widget, event)
 
 
 def _send_hover(widget, position: QPointF) -> None:

@@ -10,7 +10,7 @@ to the gallery (`enter_pressed`).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRect, Qt, Signal
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QTableView
 
@@ -36,6 +36,17 @@ def cell_colour(count: int, row_total: int, is_diagonal: bool, largest_mistake: 
     if is_diagonal:
         return blend(_BLANK, _RIGHT, 0.15 + 0.85 * count / max(row_total, 1))
     return blend(_BLANK, _WRONG, 0.15 + 0.85 * np.sqrt(count / max(largest_mistake, 1)))
+
+
+NAVIGATION_KEYS = (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Home,
+                   Qt.Key.Key_End, Qt.Key.Key_PageUp, Qt.Key.Key_PageDown, Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+def owns_navigation_key(event) -> bool:
+    """True for the ShortcutOverride of a plain arrow (Home, End, Page, Enter) key: an item view that has the
+    keyboard uses those itself, before the window's shortcuts (←/→ change the inspector's layer)."""
+    return (event.type() == QEvent.Type.ShortcutOverride and event.key() in NAVIGATION_KEYS
+            and not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier)
 
 
 def text_colour(background: QColor) -> QColor:
@@ -255,6 +266,12 @@ class ConfusionView(QTableView):
             self.enter_pressed.emit()
             return
         super().keyPressEvent(event)
+
+    def event(self, event) -> bool:  # noqa: D102
+        if owns_navigation_key(event):
+            event.accept()   # the arrows move between cells here, not between the inspector's layers
+            return True
+        return super().event(event)
 
     def sizeHint(self):  # noqa: D102
         hint = super().sizeHint()

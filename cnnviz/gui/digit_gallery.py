@@ -13,6 +13,8 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QSizePolicy, QVBoxLayout, QWidget
 
+from cnnviz.gui.confusion_view import owns_navigation_key
+
 THUMBNAIL = 44          # pixels a side (28×28 images at about 1.6×)
 GRID = QSize(54, 64)    # room for the thumbnail and its percentage
 
@@ -103,6 +105,12 @@ class _GalleryList(QListView):
             self.opened.emit(self.currentIndex().row())
             return
         super().keyPressEvent(event)
+
+    def event(self, event) -> bool:  # noqa: D102
+        if owns_navigation_key(event):
+            event.accept()   # the arrows move between thumbnails, not between the inspector's layers
+            return True
+        return super().event(event)
 
 
 class DigitGallery(QWidget):

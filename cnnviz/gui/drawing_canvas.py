@@ -82,8 +82,8 @@ class DrawingCanvas(QWidget):
         self._overlay_images: tuple[QImage, QImage] | None = None
         self._empty = True
         self._placeholder = PLACEHOLDER
-        self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
         self._heat: tuple[QImage, tuple[float, float, float, float], str] | None = None   # Grad-CAM
+        self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
         self.setMinimumSize(160, 160)
         size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         size_policy.setHeightForWidth(True)
@@ -162,6 +162,18 @@ class DrawingCanvas(QWidget):
         self._guides = None if ink_box is None or centre is None else (ink_box, centre)
         self.update()
 
+    def set_unit_box(self, box: tuple[float, float, float, float] | None, label: str = "") -> None:
+        """Outline a unit's receptive field on the drawing: (top, left, bottom, right) in canvas
+        pixels (`InputMapping.box_to_source`), with a short label; None: none."""
+        value = None if box is None else (tuple(float(v) for v in box), label)
+        if value != self._unit_box:
+            self._unit_box = value
+            self.update()
+
+    def unit_box(self) -> tuple[tuple[float, float, float, float], str] | None:
+        """The outlined receptive field and its label, or None."""
+        return self._unit_box
+
     def set_heat_overlay(self, heat: QImage | None, box: tuple[float, float, float, float] | None = None,
                          label: str = "") -> None:
         """Lay a translucent heat map (RGBA) over the drawing, stretched over `box` (top, left, bottom,
@@ -194,18 +206,6 @@ class DrawingCanvas(QWidget):
             painter.setPen(QColor(255, 214, 120))
             painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, label)
         painter.restore()
-
-    def set_unit_box(self, box: tuple[float, float, float, float] | None, label: str = "") -> None:
-        """Outline a unit's receptive field on the drawing: (top, left, bottom, right) in canvas
-        pixels (`InputMapping.box_to_source`), with a short label; None: none."""
-        value = None if box is None else (tuple(float(v) for v in box), label)
-        if value != self._unit_box:
-            self._unit_box = value
-            self.update()
-
-    def unit_box(self) -> tuple[tuple[float, float, float, float], str] | None:
-        """The outlined receptive field and its label, or None."""
-        return self._unit_box
 
     def set_placeholder(self, text: str | None) -> None:
         """What the empty canvas says (None: "Draw a digit here…")."""

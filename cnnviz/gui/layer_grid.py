@@ -17,12 +17,12 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table, to_unit
-from cnnviz.gui.view_colours import ACCENT, PANEL
+from cnnviz.gui.view_colours import ACCENT, FIELD, PANEL
 
 MARK_COLOUR = (235, 70, 70)   # the cross over a switched-off filter's cell
 
@@ -95,6 +95,11 @@ class LayerGrid(pg.GraphicsLayoutWidget):
         self._marks.setBrush(pg.mkBrush(0, 0, 0, 120))
         self._marks.setZValue(8)
         self._view.addItem(self._marks, ignoreBounds=True)
+        self._unit_field: tuple[tuple[int, int, int, int], tuple[int, ...] | None] | None = None
+        self._field_marks = pg.QtWidgets.QGraphicsPathItem()   # a focused unit, or the units feeding it
+        self._field_marks.setPen(pg.mkPen(FIELD, width=1.5, cosmetic=True))
+        self._field_marks.setZValue(11)
+        self._view.addItem(self._field_marks, ignoreBounds=True)
         self._page_bar = _PageBar(self)
         self._page_bar.previous.clicked.connect(self.previous_page)
         self._page_bar.next.clicked.connect(self.next_page)
@@ -264,6 +269,7 @@ class LayerGrid(pg.GraphicsLayoutWidget):
             self._mosaic[top:top + height, left:left + width] = pixels
         self._image.setImage(self._mosaic, autoLevels=False)
         self._place_marks()
+        self._place_unit_field()
 
     def set_marked(self, channels) -> None:
         """Cross out these channels (filters switched off): their cells dimmed, with a red cross."""
@@ -287,8 +293,35 @@ class LayerGrid(pg.GraphicsLayoutWidget):
                     path.lineTo(rect.bottomLeft())
         self._marks.setPath(path)
 
+    def set_unit_marks(self, block: tuple[int, int, int, int] | None, channels=None) -> None:
+        """Outline units (row0, col0, row1, col1; ends exclusive) in the maps of `channels` (None: in
+        every map): the focused unit, or the units of this layer that feed it. None: no outline."""
+        self._unit_field = None if block is None else (tuple(int(v) for v in block),
+                                                       None if channels is None else tuple(channels))
+        self._place_unit_field()
+
+    def unit_marks_path(self) -> pg.QtGui.QPainterPath:
+        """The unit outlines drawn (mosaic coordinates), for tests."""
+        return self._field_marks.path()
+
+    def _place_unit_field(self) -> None:
+        """One path: the outlined block in every map of the page shown that it concerns."""
+        path = pg.QtGui.QPainterPath()
+        if self._unit_field is not None and self._mosaic is not None and self._columns:
+            (row0, col0, row1, col1), channels = self._unit_field
+            _, height, width = self._shape
+            row0, col0, row1, col1 = max(row0, 0), max(col0, 0), min(row1, height), min(col1, width)
+            shown = self.page_range()
+            for channel in shown if channels is None else [c for c in channels if c in shown]:
+                if row1 > row0 and col1 > col0:
+                    cell = self._cell_rect(channel)
+                    path.addRect(QRectF(cell.x() + col0, cell.y() + row0, col1 - col0, row1 - row0))
+        self._field_marks.setPath(path)
+
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        if getattr(self, "closed", False):   # pyqtgraph's close() has cleared the scene: nothing to lay out
+            return
         if hasattr(self, "_page_bar"):
             self._place_page_bar()
         self._arrange()
@@ -299,6 +332,11 @@ class LayerGrid(pg.GraphicsLayoutWidget):
         self.show_channel(channel)
         scene_point = self._view.mapViewToScene(self._cell_rect(channel).center())
         return self.mapFromScene(scene_point)
+
+    def unit_centre(self, channel: int, y: int, x: int) -> QPoint:
+        """Where unit (y, x) of map `channel` is shown, in viewport coordinates."""
+        cell = self._cell_rect(channel)
+        return self.mapFromScene(self._view.mapViewToScene(QPointF(cell.x() + x + 0.5, cell.y() + y + 0.5)))
 
     def _cell_rect(self, channel: int) -> QRectF:
         _, height, width = self._shape

@@ -12,13 +12,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import importlib
+import re
 import time
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (QDockWidget, QFileDialog, QLabel, QMainWindow, QMenu, QMessageBox, QProgressBar,
-                               QVBoxLayout, QWidget)
+                               QStatusBar, QVBoxLayout, QWidget)
 
 from cnnviz import __version__
 from cnnviz.compute.protocol import CANCELLED, ComputeError, ModelInfo
@@ -37,7 +38,8 @@ from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
 # GUI modules that add a feature to the window: each has `install(window)`, which may add panels
 # (`window.add_panel`), menu actions (`window.menu(title)`), layer modes
 # (`window.inspector.add_layer_mode`) and listen to the window's and the inspector's signals.
-FEATURE_MODULES: tuple[str, ...] = ("any_model", "attribution_feature", "history_feature", "lab_feature")
+FEATURE_MODULES: tuple[str, ...] = ("any_model", "attribution_feature", "history_feature", "units_feature",
+                                     "lab_feature")
 DEFAULT_SIZE = (1280, 800)
 CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
@@ -188,7 +190,8 @@ class MainWindow(QMainWindow):
         self._view_menu.addAction(toggle)
 
     def _create_status_bar(self) -> None:
-        status = self.statusBar()
+        status = StatusBar()   # shows no absolute path, whoever writes to it
+        self.setStatusBar(status)
         self._busy_label = QLabel()
         self._busy_bar = QProgressBar()
         self._busy_bar.setRange(0, 0)
@@ -757,3 +760,20 @@ def shown_path(path: str | Path | None, full: bool = False) -> str:
         return str(Path("~") / path.absolute().relative_to(Path.home().absolute()))
     except ValueError:
         return str(path.absolute()) if full else path.name
+
+
+# An absolute path in a message: a "/" that starts a word (not "1/255", not "https://"), up to a space or
+# punctuation; a full stop that ends the sentence is not part of it.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.~/:])/[^\s:;,'\"()<>]+(?<!\.)")
+
+
+def without_absolute_paths(text: str) -> str:
+    """`text` with every absolute path in it shown as `shown_path` shows it (~/… or its name)."""
+    return _ABSOLUTE_PATH.sub(lambda match: shown_path(match.group(0)), text)
+
+
+class StatusBar(QStatusBar):
+    """The window's status bar: messages never show absolute paths (issue 16), from any feature."""
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # noqa: N802 (Qt's name)
+        super().showMessage(without_absolute_paths(text), timeout)

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.core.preprocess import DIGIT_BOX, FIELD_CENTRE, MODEL_SIZE
-from cnnviz.gui.view_colours import ACCENT, FRAME, MUTED_TEXT
+from cnnviz.gui.view_colours import ACCENT, FIELD, FRAME, MUTED_TEXT
 
 DIGIT_TOOLTIP = "What the model sees: your digit scaled into 20×20 and centred by mass in 28×28."
 
@@ -45,6 +45,7 @@ class ModelInputView(QWidget):
         self._shape: tuple[int, ...] = (MODEL_SIZE, MODEL_SIZE, 1)
         self._scale = 1.0
         self._digit_guides = True
+        self._unit_box: tuple[float, float, float, float] | None = None   # a unit's receptive field
         self.setMinimumSize(84, 84)
         policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         policy.setHeightForWidth(True)
@@ -95,6 +96,29 @@ class ModelInputView(QWidget):
         painter.drawImage(target, self._heat)
         painter.restore()
 
+    def set_unit_box(self, box: tuple[float, float, float, float] | None) -> None:
+        """Outline a unit's receptive field: (top, left, bottom, right) in input pixels; None: none."""
+        if box != self._unit_box:
+            self._unit_box = box
+            self.update()
+
+    def unit_box(self) -> tuple[float, float, float, float] | None:
+        return self._unit_box
+
+    def _paint_unit_box(self, painter: QPainter, target: QRectF) -> None:
+        """The focused unit's receptive field, on pixel edges."""
+        if self._unit_box is None:
+            return
+        top, left, bottom, right = self._unit_box
+        height, width = self.input_size()
+        row, col = target.height() / height, target.width() / width
+        painter.save()
+        painter.setPen(QPen(FIELD, 2))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(target.x() + left * col, target.y() + top * row, (right - left) * col,
+                                (bottom - top) * row))
+        painter.restore()
+
     def hasHeightForWidth(self) -> bool:  # noqa: N802
         return True
 
@@ -130,6 +154,7 @@ class ModelInputView(QWidget):
             painter.setPen(QPen(ACCENT, 1))
             painter.drawLine(centre + QPointF(-4, 0), centre + QPointF(4, 0))
             painter.drawLine(centre + QPointF(0, -4), centre + QPointF(0, 4))
+        self._paint_unit_box(painter, target)
         painter.setPen(QPen(FRAME, 1))
         painter.drawRect(target)
 

@@ -27,7 +27,7 @@ from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table, to_unit
 from cnnviz.core.inspection import LayerDescription, describe_network
 from cnnviz.core.network import main_path
 from cnnviz.gui.model_input_view import display_pixels, to_qimage
-from cnnviz.gui.view_colours import ACCENT, ACCENT_SOFT, FRAME, MUTED_TEXT, text_colour
+from cnnviz.gui.view_colours import ACCENT, ACCENT_SOFT, FIELD, FRAME, MUTED_TEXT, text_colour
 
 _LABEL_HEIGHT = 44
 _MAX_STACK = 5
@@ -64,6 +64,7 @@ class PipelineOverview(QWidget):
         self._lookup_table = lookup_table(DEFAULT_COLORMAP)
         self._input_scale = 1.0
         self._scroll_area: QScrollArea | None = None
+        self._unit_marks: dict[int, tuple[int, int, int, int]] = {}   # layer index (-1 input) -> units
         self.setMouseTracking(True)
         self.setMinimumHeight(120)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
@@ -100,6 +101,21 @@ class PipelineOverview(QWidget):
 
     def set_lookup_table(self, table: np.ndarray) -> None:
         self._lookup_table = table
+
+    def set_unit_marks(self, marks: dict[int, tuple[int, int, int, int]]) -> None:
+        """Outline units on the front faces: layer index (-1: the input) -> (row0, col0, row1, col1),
+        ends exclusive: a focused unit's receptive field and the units feeding it. {}: none."""
+        if marks == self._unit_marks:
+            return
+        changed = {index for index in set(marks) | set(self._unit_marks) if marks.get(index) != self._unit_marks.get(index)}
+        self._unit_marks = dict(marks)
+        faces = {layer.index: face for layer, (_, face, _, _) in zip(self._blocks, self._layout())}
+        for index in changed:   # only those faces: a hover repaints a few squares, not the whole overview
+            if index in faces:
+                self.update(faces[index].toAlignedRect().adjusted(-2, -2, 2, 2))
+
+    def unit_marks(self) -> dict[int, tuple[int, int, int, int]]:
+        return dict(self._unit_marks)
 
     def set_activity(self, model_input: np.ndarray | None, outputs: list[np.ndarray] | None) -> None:
         """Front faces: the input itself (grey or colour) and each spatial layer's most active map
@@ -235,6 +251,21 @@ class PipelineOverview(QWidget):
         else:
             painter.setBrush(QColor(60, 64, 78) if layer.is_spatial else QColor(70, 90, 130))
         painter.drawRect(face)
+        self._paint_unit_mark(painter, layer, face)
+
+    def _paint_unit_mark(self, painter: QPainter, layer: LayerDescription, face: QRectF) -> None:
+        """The units of this layer that feed the focused unit (or the unit itself), on its face."""
+        block = self._unit_marks.get(layer.index)
+        if block is None or not layer.is_spatial:
+            return
+        row0, col0, row1, col1 = block
+        cell_y, cell_x = face.height() / layer.shape[0], face.width() / layer.shape[1]
+        painter.save()
+        painter.setPen(QPen(FIELD, 1.5))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(QRectF(face.x() + col0 * cell_x, face.y() + row0 * cell_y,
+                                (col1 - col0) * cell_x, (row1 - row0) * cell_y))
+        painter.restore()
 
     def _paint_arrow(self, painter: QPainter, face: QRectF, next_face: QRectF, step: float, count: int) -> None:
         start = QPointF(face.right() + step * (count - 1) + 4, face.center().y() - step * (count - 1) / 2)

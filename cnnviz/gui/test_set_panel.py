@@ -10,6 +10,8 @@ panel is visible, one at a time; checkpoints' are fetched in the background once
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout, QWidget
@@ -52,7 +54,6 @@ class TestSetPanel(QWidget):
         self._prefetch: list[int] = []
         self._images: dict[int, np.ndarray] = {}
         self._images_dataset = ""
-        self._images_request: int | None = None
         self._cell: tuple[int, int] | None = None
         self._build()
 
@@ -293,10 +294,8 @@ class TestSetPanel(QWidget):
         self.gallery.set_images(self._images)
         if not missing or self.client is None:
             return
-        self._images_request = self.client.request("test_images", {"dataset": dataset, "indices": missing},
-                                                   key=f"test_images:{id(self)}",
-                                                   on_reply=lambda images, wanted=missing, name=dataset:
-                                                   self._on_images(name, wanted, images))
+        self.client.request("test_images", {"dataset": dataset, "indices": missing}, key=f"test_images:{id(self)}",
+                            on_reply=functools.partial(self._on_images, dataset, missing))
 
     def _on_images(self, dataset: str, indices: list[int], images: np.ndarray) -> None:
         if dataset != self._images_dataset:

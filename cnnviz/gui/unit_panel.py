@@ -14,8 +14,8 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import QFrame, QTextBrowser, QVBoxLayout, QWidget
 
 from cnnviz.core.unit_explanation import TOP_CONTRIBUTIONS
 
@@ -69,7 +69,8 @@ class _Html:
 
     def sums(self, lines: list[tuple[str, str]]) -> str:
         """Right-aligned arithmetic lines: (label, number html)."""
-        rows = "".join(f'<tr><td>{label}</td><td align="right">{value}</td></tr>' for label, value in lines)
+        rows = "".join(f'<tr><td>{label}</td><td width="12"></td><td align="right">{value}</td></tr>'
+                       for label, value in lines)
         return f'<table cellspacing="0" cellpadding="1">{rows}</table>'
 
 
@@ -134,49 +135,41 @@ def _conv(focus, unit, detail_channel: int | None, out: _Html) -> str:
     kh, kw, channels = unit.window.shape
     rows = f"{unit.origin[0]}–{unit.origin[0] + unit.step[0] * (kh - 1)}"
     cols = f"{unit.origin[1]}–{unit.origin[1] + unit.step[1] * (kw - 1)}"
-    parts = []
     if channels == 1:
-        parts.append(_how_to_read(
-            f"each of the {kh * kw} input pixels the filter covers is multiplied by its weight (red "
-            "positive, blue negative); the products are added, then the bias; ReLU keeps a positive sum "
-            "and turns a negative one into 0.", out))
-        parts.append(f"<p>{kh}×{kw} window of <b>{source}</b> at rows {rows}, columns {cols}: "
-                     f"input × weight = product</p>")
-        parts.append(out.products_table(unit.window[:, :, 0], unit.kernel[:, :, 0], unit.inside))
-        total_label = "Σ products"
-    else:
-        shown, rest, num_rest = unit.top_contributions(TOP_CONTRIBUTIONS)
-        contributions = unit.channel_contributions
-        if detail_channel is None or not 0 <= detail_channel < channels:
-            detail_channel = shown[0].index
-        parts.append(_how_to_read(
-            f"the filter has a {kh}×{kw} patch of weights for each of the {channels} channels of {source}; "
-            "each channel adds (window × weights) to the sum, signed. The biggest shares are listed; click "
-            "one to see its numbers.", out))
-        parts.append(f"<p>{kh}×{kw}×{channels} window of <b>{source}</b> at rows {rows}, columns {cols}. "
-                     f"Input channels that contribute most:</p>")
-        rows_html = []
-        for item in shown:
-            label = f"input channel {item.index}"
-            link = f'<a href="channel:{item.index}">{label}</a>'
-            if item.index == detail_channel:
-                link = f"<b>▸ {link}</b>"
-            rows_html.append(f'<tr><td>{link}</td><td align="right">{out.signed(item.value)}</td></tr>')
-        if num_rest:
-            rows_html.append(f'<tr><td>{out.muted(f"the other {num_rest} channels")}</td>'
-                             f'<td align="right">{out.signed(rest)}</td></tr>')
-        parts.append('<table cellspacing="0" cellpadding="1">' + "".join(rows_html) + "</table>")
-        parts.append(f"<p>Input channel <b>{detail_channel}</b>: window × weights = products, "
-                     f"sum {out.signed(float(contributions[detail_channel]), bold=True)}</p>")
-        parts.append(out.products_table(unit.window[:, :, detail_channel], unit.kernel[:, :, detail_channel],
-                                        unit.inside))
-        total_label = f"Σ over the {channels} channels"
-    total = unit.pre_activation - unit.bias
-    lines = [(total_label, out.signed(total)), ("+ bias", out.signed(unit.bias)),
-             ("= pre-activation", out.signed(unit.pre_activation, bold=True)),
-             (f"{_activation_text(unit.activation)} → value", f"<b>{number(unit.value)}</b>")]
-    parts.append("<br>" + out.sums(lines) + _agreement(focus, unit.value, out))
-    return "".join(parts)
+        return "".join([
+            _how_to_read(f"each of the {kh * kw} input pixels under the filter is multiplied by its weight (red "
+                         "positive, blue negative); the products are added, then the bias; ReLU keeps a positive "
+                         "sum and turns a negative one into 0.", out),
+            f"<p>{kh}×{kw} window of <b>{source}</b> at rows {rows}, columns {cols}: input × weight = product</p>",
+            out.products_table(unit.window[:, :, 0], unit.kernel[:, :, 0], unit.inside),
+            "<br>" + out.sums(_sum_lines("Σ products", unit, out)) + _agreement(focus, unit.value, out)])
+    shown, rest, num_rest = unit.top_contributions(TOP_CONTRIBUTIONS)
+    contributions = unit.channel_contributions
+    if detail_channel is None or not 0 <= detail_channel < channels:
+        detail_channel = shown[0].index
+    lines = []
+    for item in shown:
+        link = f'<a href="channel:{item.index}">input channel {item.index}</a>'
+        lines.append((f"<b>▸ {link}</b>" if item.index == detail_channel else link, out.signed(item.value)))
+    if num_rest:
+        lines.append((out.muted(f"the other {num_rest} channels"), out.signed(rest)))
+    lines += _sum_lines(f"Σ over all {channels} channels", unit, out)
+    return "".join([
+        _how_to_read(f"the filter has a {kh}×{kw} patch of weights for each of the {channels} channels of "
+                     f"{source}; each channel adds its window × weights to the sum. The biggest shares, "
+                     "signed; click one for its numbers.", out),
+        f"<p>{kh}×{kw}×{channels} window of <b>{source}</b> at rows {rows}, columns {cols}:</p>",
+        out.sums(lines) + _agreement(focus, unit.value, out),
+        f"<p>Input channel <b>{detail_channel}</b>: window × weights = products, "
+        f"sum {out.signed(float(contributions[detail_channel]), bold=True)}</p>",
+        out.products_table(unit.window[:, :, detail_channel], unit.kernel[:, :, detail_channel], unit.inside)])
+
+
+def _sum_lines(total_label: str, unit, out: _Html) -> list[tuple[str, str]]:
+    """Σ, + bias, = pre-activation, activation → value."""
+    return [(total_label, out.signed(unit.pre_activation - unit.bias)), ("+ bias", out.signed(unit.bias)),
+            ("= pre-activation", out.signed(unit.pre_activation, bold=True)),
+            (f"{_activation_text(unit.activation)} → value", f"<b>{number(unit.value)}</b>")]
 
 
 def _pool(focus, unit, out: _Html) -> str:
@@ -226,11 +219,8 @@ def _dense(focus, unit, out: _Html) -> str:
         rows.append(f'<tr><td colspan="3">{out.muted(f"the other {num_rest} inputs")}</td>'
                     f'<td align="right">{out.signed(rest)}</td></tr>')
     parts.append('<table cellspacing="0" cellpadding="2">' + "".join(rows) + "</table>")
-    total = unit.pre_activation - unit.bias
-    lines = [(f"Σ of all {unit.inputs.size} products", out.signed(total)), ("+ bias", out.signed(unit.bias)),
-             ("= pre-activation", out.signed(unit.pre_activation, bold=True)),
-             (f"{_activation_text(unit.activation)} → value", f"<b>{number(unit.value)}</b>")]
-    parts.append("<br>" + out.sums(lines) + _agreement(focus, unit.value, out))
+    parts.append("<br>" + out.sums(_sum_lines(f"Σ of all {unit.inputs.size} products", unit, out))
+                 + _agreement(focus, unit.value, out))
     return "".join(parts)
 
 
@@ -260,7 +250,10 @@ def _agreement(focus, value: float, out: _Html) -> str:
 
 
 class UnitPanel(QWidget):
-    """The dockable panel explaining the focused unit (`UnitFocus`)."""
+    """The dockable panel explaining the focused unit (`UnitFocus`).
+
+    A read-only QTextBrowser: replacing its text repaints the text alone (a QLabel would ask the
+    whole dock, and so the window, to lay out again on every mouse move)."""
 
     repainted = Signal()   # the text was replaced (benchmarks and tests wait for it)
 
@@ -269,30 +262,28 @@ class UnitPanel(QWidget):
         self._focus = focus
         self._detail_channel: int | None = None
         self._detail_for = None
-        self._label = QLabel()
-        self._label.setTextFormat(Qt.TextFormat.RichText)
-        self._label.setWordWrap(True)
-        self._label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
-        self._label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        self._label.setOpenExternalLinks(False)
-        self._label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self._label.setContentsMargins(6, 4, 6, 4)
-        self._label.linkActivated.connect(self._on_link)
-        scroll = QScrollArea()
-        scroll.setWidget(self._label)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._html = ""
+        self._text = QTextBrowser()
+        self._text.setOpenLinks(False)
+        self._text.setFrameShape(QFrame.Shape.NoFrame)
+        self._text.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._text.viewport().setAutoFillBackground(False)   # the dock's colour, not a text field's
+        self._text.document().setDocumentMargin(6)
+        self._text.anchorClicked.connect(self._on_link)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.addWidget(self._text)
         self.setMinimumWidth(260)
         focus.changed.connect(self._render)
         self._render()
 
     def text(self) -> str:
-        """The rich text shown."""
-        return self._label.text()
+        """The rich text shown (as set)."""
+        return self._html
+
+    def text_view(self) -> QTextBrowser:
+        """The widget showing the text (links, scrolling)."""
+        return self._text
 
     def detail_channel(self) -> int | None:
         """The input channel whose window and weights are open (deeper conv units), None: the strongest."""
@@ -303,8 +294,8 @@ class UnitPanel(QWidget):
         self._detail_channel = int(channel)
         self._render()
 
-    def _on_link(self, link: str) -> None:
-        kind, _, value = link.partition(":")
+    def _on_link(self, url: QUrl) -> None:
+        kind, _, value = url.toString().partition(":")
         if kind == "channel" and value.isdigit():
             self.open_channel(int(value))
 
@@ -315,5 +306,10 @@ class UnitPanel(QWidget):
             self._detail_for = unit
             self._detail_channel = None
         dark = self.palette().window().color().lightnessF() < 0.5
-        self._label.setText(render_unit(self._focus, self._detail_channel, dark))
+        html_text = render_unit(self._focus, self._detail_channel, dark)
+        if html_text != self._html:
+            scroll = self._text.verticalScrollBar().value()
+            self._html = html_text
+            self._text.setHtml(html_text)
+            self._text.verticalScrollBar().setValue(scroll)   # the same place while the numbers change
         self.repainted.emit()

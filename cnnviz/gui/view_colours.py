@@ -8,6 +8,7 @@ BAR = QColor(110, 140, 190)            # other probabilities
 FRAME = QColor(90, 90, 100)
 MUTED_TEXT = QColor(140, 140, 150)
 PANEL = QColor(30, 31, 36)             # behind maps
+FIELD = QColor(0, 215, 255)            # a unit's receptive field and the units that feed it
 
 
 def text_colour(widget) -> QColor:

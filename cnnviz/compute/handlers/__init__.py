@@ -3,4 +3,4 @@
 To add computations: write `handlers/NAME.py` with `@handler(...)` functions and add "NAME" here.
 """
 
-HANDLER_MODULES: tuple[str, ...] = ("model", "training", "export", "attribution", "ablation", "history", "units", "lab")
+HANDLER_MODULES: tuple[str, ...] = ("model", "training", "export", "attribution", "ablation", "units", "lab", "history")

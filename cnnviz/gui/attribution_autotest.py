@@ -1,0 +1,94 @@
+"""The `attribution-and-screenshot` autotest (see `gui/autotest.py`): the real app, driven as a user would.
+
+Draws a 7, switches the Grad-CAM overlay on (Explain → Grad-CAM overlay) and brings the "Where the
+network looks" panel forward; once the overlay and the occlusion map are painted, saves
+`<PATH stem>_gradcam.png`. Then shows conv2d_2's filter patterns (Explain → Show filter patterns),
+selects a channel, finds the top test digits and switches another filter of the layer off; once
+all of that is on screen, the autotest saves PATH and quits. Prints what it saw at each step.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QTimer
+
+PATTERN_LAYER = "conv2d_2"
+SELECTED_CHANNEL = 12    # a conv2d_2 filter with a clear pattern (a slanted grating)
+SWITCHED_OFF = 3         # a filter switched off to show the cross in the grid
+SETTLE_MS = 600          # lets the last repaints land before a screenshot
+
+
+def start_attribution_autotest(autotest) -> None:
+    """Run the steps on `autotest` (a `gui.autotest._Autotest` whose model is ready)."""
+    _Steps(autotest).start()
+
+
+class _Steps:
+    def __init__(self, autotest):
+        self.autotest = autotest
+        self.window = autotest.window
+        self.inspector = self.window.inspector
+        from cnnviz.gui.attribution_feature import AttributionFeature
+
+        self.feature = next(f for f in self.window.features if isinstance(f, AttributionFeature))
+        self.started = 0.0
+
+    def start(self) -> None:
+        self.autotest._draw_seven()
+        menu = self.feature.menu
+        if not menu.overlay_action.isChecked():
+            menu.overlay_action.trigger()
+        menu.panel_action.trigger()
+        overlay, occlusion = self.feature.overlay, self.feature.occlusion
+        import os
+        if os.environ.get("V11_DEBUG"):
+            QTimer.singleShot(60000, lambda: print("DBG", self.inspector.current_outputs() is not None, self.inspector._state.outputs is not None, self.inspector._probe_request._in_flight, overlay.result() is not None, overlay.busy(), occlusion.result() is not None, occlusion.busy(), self.inspector.canvas.heat_overlay() is not None, occlusion._active, occlusion._timer.isActive(), occlusion._request._in_flight, occlusion._request._waiting is not None, self.inspector.current_input() is not None, self.window.client.num_pending(), flush=True))
+        self.autotest._when(lambda: self.inspector.current_outputs() is not None and overlay.result() is not None
+                            and not overlay.busy() and occlusion.result() is not None and not occlusion.busy()
+                            and self.inspector.canvas.heat_overlay() is not None,
+                            lambda: QTimer.singleShot(SETTLE_MS, self.grad_cam_shown))
+
+    def grad_cam_shown(self) -> None:
+        result, occlusion = self.feature.overlay.result(), self.feature.occlusion.result()
+        rows, cols = result.heatmap.shape
+        path = self.autotest.path.with_name(self.autotest.path.stem + "_gradcam.png")
+        _save_screenshot(self.window, path)
+        print(f"cnnviz autotest: grad-cam {self.feature.overlay.label()} at {result.layer} ({rows}x{cols}), "
+              f"peak {float(result.heatmap.max()):.3f}; occlusion drop up to {float(occlusion.pixel_map.max()):.4f}; "
+              f"saved {path.name}", flush=True)
+        names = self.inspector.layer_names()
+        self.inspector._state.set_layer(names.index(PATTERN_LAYER))
+        self.started = time.monotonic()
+        self.feature.menu.patterns_action.trigger()
+        patterns = self.feature.patterns
+        self.autotest._when(lambda: patterns.patterns(PATTERN_LAYER) is not None, self.patterns_shown)
+
+    def patterns_shown(self) -> None:
+        patterns = self.feature.patterns.patterns(PATTERN_LAYER)
+        print(f"cnnviz autotest: patterns of {PATTERN_LAYER}: {len(patterns)} filters in "
+              f"{time.monotonic() - self.started:.1f} s, grid shows {self.inspector.current_layer_mode()} "
+              f"{tuple(self.inspector.layer_grid.maps().shape)}", flush=True)
+        self.inspector._state.set_channel(SELECTED_CHANNEL)
+        self.feature.ablation.switch_off(PATTERN_LAYER, SWITCHED_OFF)
+        self.feature.menu.top_digits_action.trigger()
+        view = self.feature.filter_view
+        self.autotest._when(lambda: view.shown() is not None and self.inspector.current_outputs() is not None,
+                            lambda: QTimer.singleShot(SETTLE_MS, self.top_digits_shown))
+
+    def top_digits_shown(self) -> None:
+        top = self.feature.filter_view.shown()
+        outputs = self.inspector.current_outputs()
+        print(f"cnnviz autotest: top digits of {top.layer} channel {top.channel}: {[int(i) for i in top.indices]}; "
+              f"switched off {self.feature.ablation.switched_off()}, marked {sorted(self.inspector.layer_grid.marked())}; "
+              f"predicted {int(outputs[-1].argmax())}", flush=True)
+        self.autotest._on_done()
+
+
+def _save_screenshot(window, path) -> None:
+    screen = window.screen()
+    image = screen.grabWindow(0) if screen is not None else window.grab()
+    if image.isNull():
+        image = window.grab()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.save(str(path), "PNG")

@@ -1,0 +1,91 @@
+"""The `unit-and-screenshot` autotest (see `gui/autotest.py`): issue 10's unit panel in the real app.
+
+Draws a 7 with the mouse, shows conv2d_3, moves the mouse over unit (1, 1) of the channel most
+active there and clicks it (pinned: the Unit panel comes forward and the channel is enlarged).
+Once the outlines are painted it prints the unit, its value, its 18×18 receptive field, and where
+the field's outline is on screen (on the 28×28 input and on the drawing, [left, top, right,
+bottom] in screen pixels) for the test to find in the screenshot; then the autotest saves PATH.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QTimer
+
+UNIT_LAYER = "conv2d_3"
+UNIT_Y, UNIT_X = 1, 1
+SETTLE_MS = 600    # lets the last repaints land before the screenshot
+MOVE_GAP_MS = 30   # pyqtgraph drops mouse moves less than 10 ms apart
+
+
+def start_units_autotest(autotest) -> None:
+    """Run the steps on `autotest` (a `gui.autotest._Autotest` whose model is ready)."""
+    autotest.units_steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
+    autotest.units_steps.start()
+
+
+class _Steps:
+    def __init__(self, autotest):
+        self.autotest = autotest
+        self.window = autotest.window
+        self.inspector = self.window.inspector
+        from cnnviz.gui.units_feature import UnitsFeature
+
+        self.feature = next(f for f in self.window.features if isinstance(f, UnitsFeature))
+        self.channel = 0
+
+    def start(self) -> None:
+        self.autotest._draw_seven()
+        self.autotest._when(lambda: self.inspector.current_outputs() is not None, self.show_layer)
+
+    def show_layer(self) -> None:
+        outputs = self.inspector.current_outputs()
+        layer = self.inspector.layer_names().index(UNIT_LAYER)
+        self.channel = int(outputs[layer][UNIT_Y, UNIT_X].argmax())
+        self.inspector._state.set_layer(layer)
+        QTimer.singleShot(300, self.hover)
+
+    def hover(self) -> None:
+        from cnnviz.gui.autotest import _send_hover
+
+        grid = self.inspector.layer_grid
+        _send_hover(grid.viewport(), QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X)) + QPointF(3, 0))
+        QTimer.singleShot(MOVE_GAP_MS, self.click)
+
+    def click(self) -> None:
+        from cnnviz.gui.autotest import _send_hover, _send_mouse
+
+        grid = self.inspector.layer_grid
+        point = QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X))
+        _send_hover(grid.viewport(), point)
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonPress, point)
+        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonRelease, point)
+        self.autotest._when(lambda: self.feature.focus.is_pinned() and self.inspector.canvas.unit_box() is not None,
+                            lambda: QTimer.singleShot(SETTLE_MS, self.report))
+
+    def report(self) -> None:
+        focus, inspector = self.feature.focus, self.inspector
+        unit, explanation, box = focus.unit(), focus.explanation(), focus.receptive_field()
+        input_view, canvas = inspector.model_input_view, inspector.canvas
+        top, left, bottom, right = input_view.unit_box()
+        on_input = _screen_rect(input_view, input_view._target_rect(), 28, (top, left, bottom, right))
+        (c_top, c_left, c_bottom, c_right), label = canvas.unit_box()
+        on_canvas = _screen_rect(canvas, canvas._target_rect(), canvas.canvas_size,
+                                 (c_top, c_left, c_bottom, c_right))
+        print(f"cnnviz autotest: unit {focus.layer_name(unit.layer)} channel {unit.channel} ({unit.y}, {unit.x}) "
+              f"{'pinned' if focus.is_pinned() else 'hovered'}; value {explanation.value:.4f} = "
+              f"relu({explanation.pre_activation:.4f}), map shows {focus.shown_value():.4f}; field "
+              f"{box.height}x{box.width} at input rows {box.top}-{box.bottom - 1}, columns {box.left}-{box.right - 1}; "
+              f"label '{label}'; unit panel {'shown' if not self.feature.dock.visibleRegion().isEmpty() else 'hidden'}",
+              flush=True)
+        print(f"cnnviz autotest: field outline on input {on_input} on drawing {on_canvas}", flush=True)
+        self.autotest._on_done()
+
+
+def _screen_rect(widget, target: QRectF, size: float, box) -> list[int]:
+    """[left, top, right, bottom] in screen pixels of `box` (top, left, bottom, right in `size`×`size`
+    units drawn over `target`)."""
+    top, left, bottom, right = box
+    scale = target.width() / size
+    corner = widget.mapToGlobal(QPoint(0, 0))
+    return [round(corner.x() + target.x() + left * scale), round(corner.y() + target.y() + top * scale),
+            round(corner.x() + target.x() + right * scale), round(corner.y() + target.y() + bottom * scale)]
