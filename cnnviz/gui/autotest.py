@@ -49,6 +49,7 @@ MODES = ("train-and-screenshot", "draw-and-screenshot", "kill-and-recover", "ope
          "attribution-and-screenshot", "unit-and-screenshot", "history-and-screenshot")
 TRAIN_LIMIT = 3000  # digits trained in the train mode
 TIMEOUT_MS = 120_000
+MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000}   # several computations in a row (a loaded machine)
 # A "7" in unit coordinates of the canvas: the bar, then the diagonal.
 SEVEN = [(0.26, 0.24), (0.40, 0.23), (0.55, 0.22), (0.72, 0.22), (0.66, 0.36), (0.58, 0.52),
          (0.50, 0.68), (0.44, 0.82)]
@@ -88,7 +89,7 @@ class _Autotest(QObject):
         window.model_failed.connect(self._on_done)
         window.training_finished.connect(self._on_training_finished)
         window.recovered.connect(self._on_recovered)
-        QTimer.singleShot(TIMEOUT_MS, self._on_done)
+        QTimer.singleShot(MODE_TIMEOUT_MS.get(mode, TIMEOUT_MS), self._on_done)
 
     @Slot()
     def _on_model_ready(self) -> None:
