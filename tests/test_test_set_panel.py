@@ -178,3 +178,20 @@ def test_confusion_handler_equals_plain_keras_and_reports_progress(peer, mnist, 
     assert progress[0] == (0, 10_000) and progress[-1] == (10_000, 10_000)
     images = peer.call("test_images", {"dataset": "mnist", "indices": [5, 0, 9999]})
     np.testing.assert_array_equal(images, mnist.x_test[[5, 0, 9999]])
+
+
+def test_every_count_fits_its_cell(qtbot):
+    """A diagonal's four digits (1,135 ones) are drawn whole in the matrix's narrow cells, smaller if need be."""
+    from PySide6.QtGui import QFontMetricsF
+
+    from cnnviz.gui.confusion_view import CELL_WIDTH, ConfusionView, fitting_font
+
+    view = ConfusionView()
+    qtbot.addWidget(view)
+    font, width = view.font(), CELL_WIDTH - 5
+    for text in ("7", "85", "1135", "10000"):
+        fitted = fitting_font(font, text, width)
+        assert QFontMetricsF(fitted).horizontalAdvance(text) <= width + 0.5, text
+        assert fitted.pointSizeF() <= font.pointSizeF()
+    assert fitting_font(font, "7", width) is font          # short counts keep the view's font
+    assert fitting_font(font, "1135", width).pointSizeF() < font.pointSizeF()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QRect, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeyEvent, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QKeyEvent, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QTableView
 
 CELL_WIDTH = 28
@@ -156,6 +156,17 @@ class ConfusionModel(QAbstractTableModel):
         return None
 
 
+def fitting_font(font: QFont, text: str, width: float, smallest_points: float = 5.5) -> QFont:
+    """`font`, made smaller if `text` would not fit in `width` pixels (a diagonal's 1,135 in a narrow
+    cell): every count reads whole rather than cut off."""
+    needed = QFontMetricsF(font).horizontalAdvance(text)
+    if not text or needed <= width or font.pointSizeF() <= 0:
+        return font
+    smaller = QFont(font)
+    smaller.setPointSizeF(max(smallest_points, font.pointSizeF() * width / needed))
+    return smaller
+
+
 class _CellDelegate(QStyledItemDelegate):
     """Paints a cell's colour and count, a frame round the chosen cell, and fades stale counts."""
 
@@ -169,11 +180,13 @@ class _CellDelegate(QStyledItemDelegate):
         if background is not None:
             painter.fillRect(rect, background)
         text = index.data(Qt.ItemDataRole.DisplayRole) or ""
-        colour = text_colour(background) if background is not None else option.palette.text().color()
+        colour = text_colour(background) if background is not None else \
+            option.palette.color(QPalette.ColorGroup.Active, QPalette.ColorRole.Text)   # not greyed: read
         painter.setPen(colour)
-        painter.setFont(option.font)
+        area = rect.adjusted(2, 0, -3, 0)
+        painter.setFont(fitting_font(option.font, text, area.width()))
         alignment = index.data(Qt.ItemDataRole.TextAlignmentRole) or int(Qt.AlignmentFlag.AlignCenter)
-        painter.drawText(rect.adjusted(2, 0, -3, 0), Qt.AlignmentFlag(alignment), text)
+        painter.drawText(area, Qt.AlignmentFlag(alignment), text)
         painter.restore()
         if option.state & QStyle.StateFlag.State_Selected:
             painter.save()

@@ -136,9 +136,20 @@ class HistoryFeature(QObject):
         """The maps show checkpoint `index` (None: the current weights): the matrix follows."""
         at_end = self.scrubber.position() == len(self.scrubbing.stops) - 1
         self.panel.show_checkpoint(None if at_end else index, label)
+        self._say_checkpoint(label, at_end)
         if not self._scrubbed_once and not at_end:
             self._scrubbed_once = True
             self.panel.prefetch(len(self.scrubbing.records))   # the other checkpoints' matrices, one by one
+
+    def _say_checkpoint(self, label: str, at_end: bool) -> None:
+        """The status bar names the weights shown and what they make of the input (an earlier line such as
+        "… predicted 9 (99.6%)" was about other weights)."""
+        guess = self.inspector.prediction_bars.top_label() if self.inspector.current_outputs() is not None else None
+        said = f": the model says {guess[0]} ({guess[1]:.0%})" if guess else ""
+        if at_end:
+            self._show_status(f"Back to the current weights{said}.")
+        else:
+            self._show_status(f"Checkpoint {label}{said}. Alt+End: back to the current weights.")
 
     def _on_matrix_shown(self, reply) -> None:
         if reply.checkpoint is not None and not self.training:

@@ -186,6 +186,8 @@ class TestSetPanel(QWidget):
         request = self.client.request(method, args, on_reply=self._on_reply, on_error=self._on_failed,
                                       on_event=self._on_event)
         self._request = (request, target)
+        self.progress.setToolTip("Running the test set through the model" if target == self._target else
+                                 "Running the test set through the other checkpoints, ahead of the slider")
         self.progress.setValue(0)
         self.progress.setVisible(True)
         if self._shown is None:

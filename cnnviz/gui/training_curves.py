@@ -311,9 +311,11 @@ class TrainingCurves(QWidget):
                 marker.setPos(epoch)
             marker.setVisible(epoch is not None)
         if epoch is not None:   # in view: epoch 0 lies left of a saved history's first point
-            (low, high), _ = self._plots[0].plot.viewRange()
-            if not low <= epoch <= high:
-                self._plots[0].plot.setXRange(min(low, epoch), max(high, epoch), padding=0.02)
+            for plot in self._plots:   # each: linked plots with wider y-axis labels show less on the left
+                (low, high), _ = plot.plot.viewRange()
+                margin = 0.01 * (high - low)   # not on the axis line itself
+                if not low + margin <= epoch <= high - margin:
+                    plot.plot.setXRange(min(low, epoch), max(high, epoch), padding=0.02)
 
     def marker(self) -> float | None:
         """The epoch marked by `set_marker`, or None."""
