@@ -48,7 +48,7 @@ class PaintCounter:
         from PySide6.QtCore import QEvent, QObject
 
         class Filter(QObject):
-            def eventFilter(inner, watched, event):  # noqa: N805
+            def eventFilter(inner, watched, event):
                 if event.type() == QEvent.Type.Paint:
                     self.count += 1
                 return False

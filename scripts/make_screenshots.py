@@ -66,6 +66,22 @@ SHOTS = (
          about="the Lab: seed and no-pooling trained on 600 digits, curves overlaid, conv2d_3's maps side by side"),
     Shot("docs/images/any_model_rgb.png", "rgb-model-and-screenshot", ("central",), width=880,
          about="a 32×32 RGB model with a residual block on a colour picture, a 256-channel layer's second page"),
+    Shot("docs/images/app_unit.png", "unit-and-screenshot", ("central", "unit_dock"), width=1000,
+         about="a conv2d_3 unit pinned: its 18×18 field outlined on the drawing, the input and the overview, "
+               "the Unit panel's sum"),
+    Shot("docs/images/app_kernels.png", "unit-and-screenshot", ("layer_title", "layer_modes", "layer_stack",
+                                                                "side_panel", "hover"), width=900,
+         about="conv2d_2's Kernels view: 64 filters of 32 3×3 patches in red and blue, filter 9 enlarged",
+         screenshot="_kernels"),
+    Shot("docs/images/app_gradcam_overlay.png", "attribution-and-screenshot", ("input",), width=300,
+         screenshot="_gradcam", about="a drawn 7 under Grad-CAM's heat overlay (why 7? at conv2d_3), on the "
+                                      "drawing and on the 28×28 model input"),
+    Shot("docs/images/app_where_it_looks.png", "attribution-and-screenshot", ("attribution_dock",), width=360,
+         screenshot="_gradcam", about="the Where the network looks panel: Grad-CAM beside occlusion for the 7, "
+                                      "with the class, the layer and the occlusion patch to choose"),
+    Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
+         width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
+                          "pattern enlarged with its top test digits and the patches its units saw"),
 )
 
 

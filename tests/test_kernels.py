@@ -7,11 +7,11 @@ import json
 
 import numpy as np
 import pytest
+from _png import read_png
 
 from cnnviz.cli import main
 from cnnviz.core.colormaps import DIVERGING_COLORMAP, colorize, lookup_table
 from cnnviz.core.kernels import filter_mosaic, kernel_tiles, mosaic_cell, mosaic_grid
-from _png import read_png
 
 
 def test_a_filter_mosaic_holds_each_input_channel_patch_in_reading_order():

@@ -140,8 +140,12 @@ def test_a_deeper_unit_lists_its_strongest_input_channels_and_opens_one(qtbot, e
     assert explained.panel.detail_channel() is None        # the strongest channel is open
     assert f"Input channel <b>{order[0]}</b>" in text
     weakest = int(order[7])
+    explained.panel.resize(360, 320)                      # shorter than the text: its end needs scrolling
+    qtbot.waitUntil(lambda: explained.panel.text_view().verticalScrollBar().maximum() > 0)
     explained.panel.text_view().anchorClicked.emit(QUrl(f"channel:{weakest}"))   # as a click on its link does
     assert explained.panel.detail_channel() == weakest
+    bar = explained.panel.text_view().verticalScrollBar()
+    assert bar.value() == bar.maximum() > 0               # the opened channel's table (the end) is in view
     text = explained.panel.text()
     assert f"Input channel <b>{weakest}</b>" in text
     for i in range(3):

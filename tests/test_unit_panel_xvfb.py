@@ -1,13 +1,17 @@
 """Issue 10's done-when in the real app under Xvfb: a unit of conv2d_3 hovered and clicked, its 18×18
-receptive field outlined on the 28×28 input and on the drawing, the Unit panel explaining it."""
+receptive field outlined on the 28×28 input and on the drawing, the Unit panel explaining it; before
+that, conv2d_2's Kernels view (its own picture, `_kernels.png`)."""
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 
 import numpy as np
 import pytest
-from test_app_xvfb import run_app, x_display  # noqa: F401 (x_display is a fixture)
+from PIL import Image
+from test_app_xvfb import ARTIFACTS, run_app, x_display  # noqa: F401 (x_display is a fixture)
 
 from cnnviz.gui.view_colours import FIELD
 
@@ -37,3 +41,16 @@ def test_a_conv2d_3_unit_shows_its_18x18_field_on_the_input_and_the_drawing(x_di
     assert on_canvas[2] - on_canvas[0] > 2 * (on_input[2] - on_input[0])   # the drawing is the larger view
     assert outlined_share(pixels, on_input) > 0.9, on_input
     assert outlined_share(pixels, on_canvas) > 0.9, on_canvas
+
+    kernels = re.search(r"kernels of conv2d_2: 64 tiles of 15x31, colours ([-+\d.]+) to ([-+\d.]+), mode kernels; "
+                        r"hover 'filter 9  ·  input channel 10, row 1, column 2  ·  weight [-+\d.]+", done.stdout)
+    assert kernels, done.stdout
+    assert float(kernels.group(1)) == pytest.approx(-float(kernels.group(2))) and float(kernels.group(2)) > 0
+    picture = tmp_path / "unit-and-screenshot_kernels.png"
+    shutil.copy(picture, ARTIFACTS / "app_xvfb_unit-and-screenshot_kernels.png")
+    left, top, width, height = json.loads((tmp_path / "unit-and-screenshot.json").read_text())["layer_stack"]
+    with Image.open(picture) as image:
+        grid = np.asarray(image.convert("RGB"), dtype=int)[top:top + height, left:left + width]
+    red = (grid[..., 0] - grid[..., 2] > 80).mean()
+    blue = (grid[..., 2] - grid[..., 0] > 80).mean()
+    assert red > 0.02 and blue > 0.02, (red, blue)        # weights of both signs, in diverging colours

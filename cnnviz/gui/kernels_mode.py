@@ -45,7 +45,7 @@ class KernelsMode(LayerMode):
         found = self._tiles_and_shape(layer)
         if found is None:
             return f"filter {channel}"
-        tiles, shape = found
+        _, shape = found
         cell = mosaic_cell(shape, y, x)
         if cell is None:
             return f"filter {channel}  (click to enlarge)"
@@ -60,9 +60,9 @@ class KernelsMode(LayerMode):
             return None
         tiles, shape = found
         names = self._inspector.layer_names()
-        what = f"{shape[0]}×{shape[1]} weights" if shape[2] == 1 else \
-            f"{shape[0]}×{shape[1]}×{shape[2]} weights, one patch per input channel"
-        return tiles.images[channel], f"<b>{names[layer]}</b> filter <b>{channel}</b> of {shape[3]} · {what}"
+        # Short: a long title would widen the side panel and squeeze the grid (the button tooltip explains patches).
+        return tiles.images[channel], (f"<b>{names[layer]}</b> filter <b>{channel}</b> of {shape[3]} · "
+                                       f"{'×'.join(str(n) for n in shape[:3])}")
 
     # --- internals -------------------------------------------------------------------------------
     def _kernel(self, layer: int) -> np.ndarray | None:

@@ -215,6 +215,8 @@ class LayerGrid(pg.GraphicsLayoutWidget):
             self._num_maps = maps.shape[0]
             self._shape = (min(maps.shape[0], PAGE_SIZE), *maps.shape[1:])
             self._gap = max(1, round(maps.shape[2] * 0.08))
+            if np.isnan(maps).any():   # kernel mosaics: tiles set further apart than their 1-pixel inner gaps
+                self._gap = max(self._gap, 4)
             self._columns = 0
             self._maps, self._levels = maps, levels
             self._update_page_bar()

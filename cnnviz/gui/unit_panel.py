@@ -137,9 +137,7 @@ def _conv(focus, unit, detail_channel: int | None, out: _Html) -> str:
     cols = f"{unit.origin[1]}–{unit.origin[1] + unit.step[1] * (kw - 1)}"
     if channels == 1:
         return "".join([
-            _how_to_read(f"each of the {kh * kw} input pixels under the filter is multiplied by its weight (red "
-                         "positive, blue negative); the products are added, then the bias; ReLU keeps a positive "
-                         "sum and turns a negative one into 0.", out),
+            _how_to_read("each pixel × its weight (red +, blue −); the sum + bias, then ReLU (negative → 0).", out),
             f"<p>{kh}×{kw} window of <b>{source}</b> at rows {rows}, columns {cols}: input × weight = product</p>",
             out.products_table(unit.window[:, :, 0], unit.kernel[:, :, 0], unit.inside),
             "<br>" + out.sums(_sum_lines("Σ products", unit, out)) + _agreement(focus, unit.value, out)])
@@ -155,13 +153,11 @@ def _conv(focus, unit, detail_channel: int | None, out: _Html) -> str:
         lines.append((out.muted(f"the other {num_rest} channels"), out.signed(rest)))
     lines += _sum_lines(f"Σ over all {channels} channels", unit, out)
     return "".join([
-        _how_to_read(f"the filter has a {kh}×{kw} patch of weights for each of the {channels} channels of "
-                     f"{source}; each channel adds its window × weights to the sum. The biggest shares, "
-                     "signed; click one for its numbers.", out),
+        _how_to_read("each input channel adds window × weights; click one for its numbers.", out),
         f"<p>{kh}×{kw}×{channels} window of <b>{source}</b> at rows {rows}, columns {cols}:</p>",
         out.sums(lines) + _agreement(focus, unit.value, out),
-        f"<p>Input channel <b>{detail_channel}</b>: window × weights = products, "
-        f"sum {out.signed(float(contributions[detail_channel]), bold=True)}</p>",
+        (f"<p><a name=\"detail\"></a>Input channel <b>{detail_channel}</b>: window × weights = products, "
+         f"sum {out.signed(float(contributions[detail_channel]), bold=True)}</p>"),
         out.products_table(unit.window[:, :, detail_channel], unit.kernel[:, :, detail_channel], unit.inside)])
 
 
@@ -176,9 +172,9 @@ def _pool(focus, unit, out: _Html) -> str:
     source = html.escape(unit.source)
     ph, pw = unit.window.shape
     if unit.mode == "max":
-        how = "max pooling keeps the largest of the window's values (marked); the others are dropped."
+        how = "max pooling keeps the largest value of the window (marked)."
     else:
-        how = "average pooling takes the mean of the window's values."
+        how = "average pooling takes the mean of the window."
     cells = []
     for i in range(ph):
         row = []
@@ -205,11 +201,10 @@ def _pool(focus, unit, out: _Html) -> str:
 def _dense(focus, unit, out: _Html) -> str:
     source = html.escape(unit.source)
     shown, rest, num_rest = unit.top_contributions(TOP_CONTRIBUTIONS)
-    parts = [_how_to_read(
-        f"every one of the {unit.inputs.size} values of {source} is multiplied by its own weight; the "
-        "products are added, then the bias. The largest products, signed, are listed.", out)]
-    rows = ['<tr><td></td><td align="right">input</td><td align="right">× weight</td>'
-            '<td align="right">= product</td></tr>']
+    parts = [_how_to_read(f"each of the {unit.inputs.size} values of {source} × its weight, summed, + bias; "
+                          "largest products first.", out)]
+    rows = [('<tr><td></td><td align="right">input</td><td align="right">× weight</td>'
+             '<td align="right">= product</td></tr>')]
     for item in shown:
         rows.append(f'<tr><td>{_input_name(focus, item.index, out)}</td>'
                     f'<td align="right">{number(float(unit.inputs[item.index]))}</td>'
@@ -298,6 +293,8 @@ class UnitPanel(QWidget):
         kind, _, value = url.toString().partition(":")
         if kind == "channel" and value.isdigit():
             self.open_channel(int(value))
+            bar = self._text.verticalScrollBar()   # its table ends the text: bring it into view
+            bar.setValue(bar.maximum())
 
     def _render(self) -> None:
         """Rebuild the text for the focused unit (a new unit opens its strongest channel again)."""

@@ -1,7 +1,8 @@
 """The `unit-and-screenshot` autotest (see `gui/autotest.py`): issue 10's unit panel in the real app.
 
-Draws a 7 with the mouse, shows conv2d_3, moves the mouse over unit (1, 1) of the channel most
-active there and clicks it (pinned: the Unit panel comes forward and the channel is enlarged).
+Draws a 7 with the mouse; first shows conv2d_2's Kernels view (filter KERNELS_FILTER enlarged, a
+weight of it hovered) and saves `<PATH stem>_kernels.png`; then back to the maps, shows conv2d_3,
+moves the mouse over unit (1, 1) of the channel most active there and clicks it (pinned: the Unit panel comes forward and the channel is enlarged).
 Once the outlines are painted it prints the unit, its value, its 18×18 receptive field, and where
 the field's outline is on screen (on the 28×28 input and on the drawing, [left, top, right,
 bottom] in screen pixels) for the test to find in the screenshot; then the autotest saves PATH.
@@ -12,6 +13,7 @@ from __future__ import annotations
 from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QTimer
 
 UNIT_LAYER = "conv2d_3"
+KERNELS_LAYER, KERNELS_FILTER = "conv2d_2", 9
 UNIT_Y, UNIT_X = 1, 1
 SETTLE_MS = 600    # lets the last repaints land before the screenshot
 MOVE_GAP_MS = 30   # pyqtgraph drops mouse moves less than 10 ms apart
@@ -35,7 +37,33 @@ class _Steps:
 
     def start(self) -> None:
         self.autotest._draw_seven()
-        self.autotest._when(lambda: self.inspector.current_outputs() is not None, self.show_layer)
+        self.autotest._when(lambda: self.inspector.current_outputs() is not None, self.show_kernels)
+
+    def show_kernels(self) -> None:
+        self.inspector._state.set_layer(self.inspector.layer_names().index(KERNELS_LAYER))
+        self.inspector.layer_modes.set_current(self.feature.kernels.name)
+        self.inspector._state.set_channel(KERNELS_FILTER)
+        QTimer.singleShot(300, self.hover_kernel)
+
+    def hover_kernel(self) -> None:
+        from cnnviz.gui.autotest import _send_hover
+
+        grid = self.inspector.layer_grid
+        _send_hover(grid.viewport(), QPointF(grid.unit_centre(KERNELS_FILTER, 5, 10)))   # input channel 10's patch
+        QTimer.singleShot(SETTLE_MS, self.save_kernels)
+
+    def save_kernels(self) -> None:
+        from cnnviz.gui.attribution_autotest import _save_screenshot
+
+        path = self.autotest.path.with_name(self.autotest.path.stem + "_kernels.png")
+        _save_screenshot(self.window, path)
+        tiles = self.inspector.layer_grid.maps()
+        low, high = self.inspector.colorbar.levels()
+        print(f"cnnviz autotest: kernels of {KERNELS_LAYER}: {len(tiles)} tiles of {tiles.shape[1]}x{tiles.shape[2]}, "
+              f"colours {low:+.4f} to {high:+.4f}, mode {self.inspector.current_layer_mode()}; "
+              f"hover '{self.inspector._hover_label.text()}'; saved {path.name}", flush=True)
+        self.inspector.layer_modes.set_current("maps")
+        QTimer.singleShot(MOVE_GAP_MS, self.show_layer)
 
     def show_layer(self) -> None:
         outputs = self.inspector.current_outputs()
