@@ -175,7 +175,7 @@ def test_pool_and_dense_units(qtbot, explained, digit_seven, shipped_model, kera
     text = explained.panel.text()
     assert number(float(bias[11]), signed=True) in text and "the other 568 inputs" in text
     y, x, c = np.unravel_index(strongest[0], (3, 3, 64))
-    assert f"#{strongest[0]} " in text and f"conv2d_3 y{y} x{x} ch {c}" in text
+    assert f"#{strongest[0]} " in text and f"({y} {x} {c})" in text and "(conv2d_3 y x ch)" in text
     assert explained.inspector.model_input_view.unit_box() is None   # a dense unit sees everything
 
     explained.inspector._state.set_layer(5)                # flatten_1: a copy of a conv2d_3 unit

@@ -29,9 +29,12 @@ MARK_COLOUR = "#ffaa28"   # the winner of a max pool (the app's accent)
 
 
 def number(value: float, signed: bool = False) -> str:
-    """4 decimals with a real minus sign; `signed` puts + before positive numbers."""
+    """4 decimals with a real minus sign; `signed` puts + before positive numbers. What rounds to 0
+    is "0.0000" (no "−0.0000" for 0 × a negative weight)."""
     if value is None or not np.isfinite(value):
         return "–"
+    if round(float(value), 4) == 0:
+        return "0.0000"
     text = f"{value:+.4f}" if signed else f"{value:.4f}"
     return text.replace("-", MINUS)
 
@@ -43,7 +46,8 @@ class _Html:
         self.positive, self.negative = SIGN_COLOURS["dark" if dark else "light"]
 
     def signed(self, value: float, bold: bool = False, signed: bool = True) -> str:
-        colour = self.positive if value > 0 else self.negative if value < 0 else MUTED
+        rounded = round(float(value), 4)
+        colour = self.positive if rounded > 0 else self.negative if rounded < 0 else MUTED
         text = number(value, signed)
         return f'<span style="color:{colour}">{"<b>" + text + "</b>" if bold else text}</span>'
 
@@ -203,7 +207,9 @@ def _dense(focus, unit, out: _Html) -> str:
     shown, rest, num_rest = unit.top_contributions(TOP_CONTRIBUTIONS)
     parts = [_how_to_read(f"each of the {unit.inputs.size} values of {source} × its weight, summed, + bias; "
                           "largest products first.", out)]
-    rows = [('<tr><td></td><td align="right">input</td><td align="right">× weight</td>'
+    map_layer = _flattened_layer(focus)
+    first = "" if map_layer is None else out.muted(f"#  ({html.escape(map_layer.name)} y x ch)")
+    rows = [(f'<tr><td>{first}</td><td align="right">input</td><td align="right">× weight</td>'
              '<td align="right">= product</td></tr>')]
     for item in shown:
         rows.append(f'<tr><td>{_input_name(focus, item.index, out)}</td>'
@@ -219,13 +225,22 @@ def _dense(focus, unit, out: _Html) -> str:
     return "".join(parts)
 
 
-def _input_name(focus, index: int, out: _Html) -> str:
-    """A dense input's name: its index, and which map unit it is when the layer before is a Flatten."""
+def _flattened_layer(focus):
+    """The LayerSpec of the maps a dense unit's inputs are (a Flatten just before it), else None."""
     specs = focus.specs()
     layer = focus.unit().layer
     if layer > 1 and specs[layer - 1].kind == "Flatten" and specs[layer - 2].is_spatial:
-        y, x, c = np.unravel_index(index, specs[layer - 2].output_shape)
-        return f"#{index} " + out.muted(f"({html.escape(specs[layer - 2].name)} y{y} x{x} ch {c})")
+        return specs[layer - 2]
+    return None
+
+
+def _input_name(focus, index: int, out: _Html) -> str:
+    """A dense input's name: its index, and which map unit it is (y, x, channel; the header row names
+    the layer) when the layer before is a Flatten. Short, to stay on one line."""
+    maps = _flattened_layer(focus)
+    if maps is not None:
+        y, x, c = np.unravel_index(index, maps.output_shape)
+        return f"#{index} " + out.muted(f"({y} {x} {c})")
     return f"#{index}"
 
 
