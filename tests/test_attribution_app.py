@@ -10,25 +10,16 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QApplication
 
 from _compute import call
+from test_polish_gui import window  # noqa: F401 (the fixture: a shown 1280×800 main window, the shipped model)
 
 WAIT_MS = 120_000
 
 
-@pytest.fixture
-def window(qtbot, compute_client, shipped_info):
-    """The main window on the session's compute process, the shipped model shown."""
-    from cnnviz.gui.main_window import MainWindow
-
-    win = MainWindow(client=compute_client)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.show_model(shipped_info)
-    yield win
-    win.ask_to_save = False
-    win.close()
-    call(qtbot, compute_client, "set_ablation", {"off": {}})   # the shared process: every filter on again
+@pytest.fixture(autouse=True)
+def filters_back_on(qtbot, compute_client):
+    """After each test (and its window), every filter on again: the compute process is shared."""
+    yield
+    call(qtbot, compute_client, "set_ablation", {"off": {}})
 
 
 @pytest.fixture
@@ -122,6 +113,12 @@ def test_occlusion_panel_maps_the_drop_with_the_users_patch(window, feature, qtb
     expected = occlusion_map(shipped_model, digit_seven)
     np.testing.assert_allclose(feature.occlusion.result().pixel_map, expected.pixel_map, atol=1e-5)
     assert feature.panel.occlusion_picture.has_heat() and "drop of P(7)" in feature.panel.occlusion_caption.text()
+    from cnnviz.gui.attribution_panel import BLUNT_DROP, percent
+
+    caption, peak = feature.panel.occlusion_caption.text(), float(expected.pixel_map.max())
+    assert f"up to {percent(peak)} (6 px grey patch)" in caption
+    assert ("too sure" in caption) == (peak < BLUNT_DROP)   # a blunt map is said to be blunt
+    assert [percent(x) for x in (0.123, 0.0123, 0.00034, 0.0)] == ["12 %", "1.2 %", "0.034 %", "0 %"]
     qtbot.waitUntil(lambda: feature.panel.gradcam_picture.has_heat(), timeout=WAIT_MS)   # computed for the panel
     feature.panel.patch_box.setValue(4)
     feature.panel.fill_box.setCurrentIndex(feature.panel.fill_box.findData("black"))

@@ -3,27 +3,11 @@ filters off), driven over a real pipe by a Server on a thread of this process (t
 
 from __future__ import annotations
 
-import multiprocessing
-
 import numpy as np
 import pytest
 
-from cnnviz.compute.protocol import CANCELLED, Cancel, Event, Hello, Shutdown
-from cnnviz.compute.server import run_in_thread
-from test_compute import Peer
-
-
-@pytest.fixture(scope="module")
-def peer(shipped_model_path):
-    """A Server on a thread of this process, with the shipped model loaded."""
-    ours, theirs = multiprocessing.Pipe()
-    server, thread = run_in_thread(theirs)
-    assert ours.poll(10) and isinstance(ours.recv(), Hello)
-    peer = Peer(ours)
-    peer.call("load_model", {"path": shipped_model_path})
-    yield peer
-    ours.send(Shutdown())
-    thread.join(5)
+from cnnviz.compute.protocol import CANCELLED, Cancel, Event
+from test_compute import peer  # noqa: F401 (peer: the shipped model on a threaded server)
 
 
 def wait_for_event(peer, request_id: int, timeout: float = 60.0) -> None:

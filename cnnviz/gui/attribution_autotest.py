@@ -17,6 +17,7 @@ PATTERN_LAYER = "conv2d_2"
 SELECTED_CHANNEL = 12    # a conv2d_2 filter with a clear pattern (a slanted grating)
 SWITCHED_OFF = 3         # a filter switched off to show the cross in the grid
 SETTLE_MS = 600          # lets the last repaints land before a screenshot
+STALL_REPORT_MS = 20_000  # how often a slow run says what it still waits for
 
 
 def start_attribution_autotest(autotest) -> None:
@@ -33,6 +34,7 @@ class _Steps:
 
         self.feature = next(f for f in self.window.features if isinstance(f, AttributionFeature))
         self.started = 0.0
+        self.ready = time.monotonic()   # the model is ready
 
     def start(self) -> None:
         self.autotest._draw_seven()
@@ -41,13 +43,28 @@ class _Steps:
             menu.overlay_action.trigger()
         menu.panel_action.trigger()
         overlay, occlusion = self.feature.overlay, self.feature.occlusion
-        import os
-        if os.environ.get("V11_DEBUG"):
-            QTimer.singleShot(60000, lambda: print("DBG", self.inspector.current_outputs() is not None, self.inspector._state.outputs is not None, self.inspector._probe_request._in_flight, overlay.result() is not None, overlay.busy(), occlusion.result() is not None, occlusion.busy(), self.inspector.canvas.heat_overlay() is not None, occlusion._active, occlusion._timer.isActive(), occlusion._request._in_flight, occlusion._request._waiting is not None, self.inspector.current_input() is not None, self.window.client.num_pending(), flush=True))
+        self._report_stalls({"maps": lambda: self.inspector.current_outputs() is not None,
+                             "grad-cam": lambda: overlay.result() is not None and not overlay.busy(),
+                             "occlusion": lambda: occlusion.result() is not None and not occlusion.busy(),
+                             "overlay on the drawing": lambda: self.inspector.canvas.heat_overlay() is not None,
+                             "patterns": lambda: self.feature.patterns.patterns(PATTERN_LAYER) is not None,
+                             "top digits": lambda: self.feature.filter_view.shown() is not None})
         self.autotest._when(lambda: self.inspector.current_outputs() is not None and overlay.result() is not None
                             and not overlay.busy() and occlusion.result() is not None and not occlusion.busy()
                             and self.inspector.canvas.heat_overlay() is not None,
                             lambda: QTimer.singleShot(SETTLE_MS, self.grad_cam_shown))
+
+    def _report_stalls(self, steps: dict, every_ms: int = STALL_REPORT_MS) -> None:
+        """Every `every_ms`, print which of `steps` (name -> done?) are not done yet (a slow machine or a
+        stuck step: the test's output says which); stops once all are done."""
+        def report() -> None:
+            waiting = [name for name, done in steps.items() if not done()]
+            if waiting and not self.autotest._done:
+                print(f"cnnviz autotest: {time.monotonic() - self.ready:.0f} s after the model was ready, still "
+                      f"waiting for: {', '.join(waiting)}", flush=True)
+                QTimer.singleShot(every_ms, report)
+
+        QTimer.singleShot(every_ms, report)
 
     def grad_cam_shown(self) -> None:
         result, occlusion = self.feature.overlay.result(), self.feature.occlusion.result()
@@ -56,7 +73,7 @@ class _Steps:
         _save_screenshot(self.window, path)
         print(f"cnnviz autotest: grad-cam {self.feature.overlay.label()} at {result.layer} ({rows}x{cols}), "
               f"peak {float(result.heatmap.max()):.3f}; occlusion drop up to {float(occlusion.pixel_map.max()):.4f}; "
-              f"saved {path.name}", flush=True)
+              f"saved {path.name} ({time.monotonic() - self.ready:.1f} s after the model was ready)", flush=True)
         names = self.inspector.layer_names()
         self.inspector._state.set_layer(names.index(PATTERN_LAYER))
         self.started = time.monotonic()
@@ -86,9 +103,14 @@ class _Steps:
 
 
 def _save_screenshot(window, path) -> None:
+    """The screen (or the window) as PNG at `path`, and beside it (`.json`) where the window's parts are."""
+    from cnnviz.gui.autotest import _save_regions
+
     screen = window.screen()
     image = screen.grabWindow(0) if screen is not None else window.grab()
+    whole_screen = screen is not None and not image.isNull()
     if image.isNull():
         image = window.grab()
     path.parent.mkdir(parents=True, exist_ok=True)
     image.save(str(path), "PNG")
+    _save_regions(window, path.with_suffix(".json"), whole_screen)

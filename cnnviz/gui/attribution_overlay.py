@@ -27,11 +27,12 @@ PICTURE_SCALE = 4   # heat-picture pixels per model-input pixel (smooth when str
 
 
 def heat_rgba(heatmap: np.ndarray, height: int, width: int, colormap: str = OVERLAY_COLORMAP,
-              opacity: float = OVERLAY_OPACITY) -> np.ndarray:
+              opacity: float = OVERLAY_OPACITY, at_least: float = 0.0) -> np.ndarray:
     """(height, width, 4) uint8: `heatmap` (any resolution; negative values count as 0) upsampled,
-    scaled to its maximum and coloured; alpha = opacity × heat (cold places stay see-through)."""
+    scaled to its maximum (or to `at_least` if that is larger, so that tiny values stay faint) and
+    coloured; alpha = opacity × heat (cold places stay see-through)."""
     heat = np.clip(upsample(np.nan_to_num(heatmap), height, width), 0.0, None)
-    peak = float(heat.max())
+    peak = max(float(heat.max()), at_least)
     heat = heat / peak if peak > 0 else heat
     rgba = np.empty((height, width, 4), np.uint8)
     rgba[..., :3] = lookup_table(colormap)[np.round(heat * 255).astype(np.uint8)]

@@ -24,6 +24,7 @@ from cnnviz.gui.latest_request import LatestRequest
 from cnnviz.gui.view_colours import FRAME, MUTED_TEXT
 
 DEBOUNCE_MS = 150
+BLUNT_DROP = 0.01   # occlusion drops below 1 % are shown faint (scaled as if the peak were 1 %) and said to be blunt
 PICTURE_SIDE = 132
 
 
@@ -340,12 +341,15 @@ class AttributionPanel(QWidget):
             self.occlusion_caption.setText("")
             return
         height, width = image.shape[:2]
-        rgba = heat_rgba(result.pixel_map, height * PICTURE_SCALE, width * PICTURE_SCALE)
+        rgba = heat_rgba(result.pixel_map, height * PICTURE_SCALE, width * PICTURE_SCALE, at_least=BLUNT_DROP)
         self.occlusion_picture.set_picture(image, rgba, result.pixel_map, "drop of probability")
         names = self._names()
         peak = float(result.pixel_map.max())
-        self.occlusion_caption.setText(f"<b>drop of P({names[result.class_index]})</b><br>up to {peak:.1%} "
-                                       f"({result.patch} px {_fill_name(result.fill)} patch)")
+        patch = f"{result.patch} px {_fill_name(result.fill)} patch"
+        caption = f"<b>drop of P({names[result.class_index]})</b><br>up to {percent(peak)} ({patch})"
+        if peak < BLUNT_DROP:
+            caption += ("<br>the model is too sure for this patch to matter: try a larger one")
+        self.occlusion_caption.setText(caption)
 
     def _names(self) -> list[str]:
         model = self._inspector.model()
@@ -376,6 +380,18 @@ def _spin(low: int, high: int, tip: str) -> QSpinBox:
     box.setToolTip(tip)
     box.setKeyboardTracking(False)
     return box
+
+
+def percent(fraction: float) -> str:
+    """A probability drop as a percentage with enough digits to be seen: 12 %, 0.4 %, 0.03 %, 0 %."""
+    value = 100.0 * fraction
+    if abs(value) >= 10:
+        return f"{value:.0f} %"
+    if abs(value) >= 1:
+        return f"{value:.1f} %"
+    if abs(value) < 1e-4:
+        return "0 %"
+    return f"{value:.2g} %"
 
 
 def _fill_name(value: float) -> str:

@@ -86,7 +86,7 @@ class PatternsMode(LayerMode):
         pattern = self.pattern(name, channel)
         if pattern is None:
             return None
-        return pattern, (f"<b>{name}</b> filter <b>{channel}</b>'s pattern: the input that excites it most")
+        return pattern, f"<b>{name}</b> filter <b>{channel}</b> of {len(self.patterns(name))} · its pattern"
 
     def describe_tile(self, layer: int, channel: int, y: int, x: int) -> str:
         patterns = self.patterns(self._name(layer))
