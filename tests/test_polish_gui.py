@@ -158,9 +158,12 @@ def test_status_bar_never_shows_absolute_paths(window, qtbot, tmp_path, monkeypa
     assert message == "Saved saved.keras" and str(tmp_path) not in message, message
 
     # Whoever writes to the status bar (a feature, an error from the core): no absolute path either.
+    warnings: list = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))   # not a modal box
     window.inspector.open_image(tmp_path / "out")                  # a folder: the core's message names it
     message = window.statusBar().currentMessage()
     assert message == "out is a folder, not an image file." and not ABSOLUTE_PATH.search(message), message
+    assert len(warnings) == (1 if window.inspector.isVisible() else 0), warnings
     window.statusBar().showMessage(f"Wrote {home}/figures/a.svg and {tmp_path}/b.pdf; see https://x.org/y")
     assert window.statusBar().currentMessage() == "Wrote ~/figures/a.svg and b.pdf; see https://x.org/y"
 
