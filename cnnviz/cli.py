@@ -80,6 +80,10 @@ def _run(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print(f"\ncnnviz {command[0]}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except MemoryError as exc:  # a size no check foresaw: one line, not a traceback (issue 15)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "the request does not fit in memory"
+        print(f"cnnviz {command[0]}: out of memory: {reason}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.commands.common import CliError, add_input_args, add_model_arg, model_input_or_fail, positive_int
+from cnnviz.commands.common import (CliError, add_input_args, add_model_arg, model_input_or_fail, positive_int,
+                                    scale_factor)
 
 METHODS = ("gradcam", "occlusion")
 DEFAULT_SCALE = 10
@@ -47,8 +48,8 @@ def add_parser(subparsers) -> None:
                         help=f"occlusion: pixels between patch positions (default {DEFAULT_STRIDE})")
     parser.add_argument("--fill", choices=tuple(FILLS), default=DEFAULT_FILL,
                         help=f"occlusion: the patch's colour (default {DEFAULT_FILL})")
-    parser.add_argument("--scale", type=positive_int, default=DEFAULT_SCALE, metavar="K",
-                        help=f"each input pixel becomes K×K in the PNG (default {DEFAULT_SCALE})")
+    parser.add_argument("--scale", type=scale_factor, default=DEFAULT_SCALE, metavar="K",
+                        help=f"each input pixel becomes K×K in the PNG, 1 to 64 (default {DEFAULT_SCALE})")
     parser.set_defaults(handler=run)
 
 
@@ -91,6 +92,9 @@ def _check_options(args: argparse.Namespace) -> None:
         raise CliError("--layer is for Grad-CAM; occlusion covers the input itself")
     if args.method == "gradcam" and (args.patch is not None or args.stride is not None):
         raise CliError("--patch and --stride are for --method occlusion")
+    if args.npy is not None and args.npy.resolve() == args.out.resolve():
+        raise CliError(f"--npy and --out name the same file ({args.out}); the map and the picture need "
+                       "a file each (e.g. --npy map.npy)")
 
 
 def _explain(args: argparse.Namespace, model, image: np.ndarray) -> dict:

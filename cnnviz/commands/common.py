@@ -51,6 +51,17 @@ def positive_int(text: str) -> int:
     return value
 
 
+def scale_factor(text: str) -> int:
+    """argparse type: K for pictures where each pixel becomes K×K, 1 to export's MAX_SCALE (a larger K
+    asks for pictures of gigapixels and exhausted memory: issue 15's sweep, `--scale 100000`)."""
+    from cnnviz.core.export import MAX_SCALE
+
+    value = positive_int(text)
+    if value > MAX_SCALE:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SCALE}, not {value}")
+    return value
+
+
 def positive_float(text: str) -> float:
     """argparse type: a finite number above 0."""
     value = float(text)

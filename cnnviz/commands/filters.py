@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.commands.common import CliError, add_data_arg, add_model_arg, positive_int, test_set_or_fail
+from cnnviz.commands.common import (CliError, add_data_arg, add_model_arg, positive_int, scale_factor,
+                                    test_set_or_fail)
 
 DEFAULT_SCALE = 4
 GRID_CELL = 84  # about this many pixels a side for each filter's cell in the grid pictures
@@ -37,8 +38,8 @@ def add_parser(subparsers) -> None:
     add_data_arg(parser)
     parser.add_argument("--dataset", choices=("mnist", "fashion-mnist"),
                         help="the test images to rank (default: the dataset the model's classes match)")
-    parser.add_argument("--scale", type=positive_int, default=DEFAULT_SCALE, metavar="K",
-                        help=f"each pixel of a pattern_NN.png becomes K×K (default {DEFAULT_SCALE})")
+    parser.add_argument("--scale", type=scale_factor, default=DEFAULT_SCALE, metavar="K",
+                        help=f"each pixel of a pattern_NN.png becomes K×K, 1 to 64 (default {DEFAULT_SCALE})")
     parser.add_argument("--no-cache", dest="use_cache", action="store_false",
                         help="compute the patterns and top digits again instead of reusing cached ones")
     parser.set_defaults(handler=run)

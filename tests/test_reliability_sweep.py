@@ -1,0 +1,58 @@
+"""Issue 15: what the bad-input sweep (scripts/bad_input_sweep.py) found after the first fixes.
+
+`attribution/filters --scale 100000` ended in a NumPy `_ArrayMemoryError` traceback (a 2,800,000-pixel
+square), `attribution --npy P --out P` wrote the map over the picture and exited 0; any MemoryError
+that no check foresaw was a traceback.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cnnviz.cli import main
+
+
+@pytest.mark.parametrize("command", [
+    ["attribution", "--test-index", "0", "--out", "a.png"],
+    ["filters", "--layer", "conv2d_1", "--out", "f"],
+])
+@pytest.mark.parametrize("scale", ["65", "100000"])
+def test_a_scale_that_asks_for_gigapixels_is_one_line(command, scale, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main([*command, "--scale", scale])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == f"cnnviz {command[0]}: error: argument --scale: must be at most 64, not {scale}"
+    assert list(tmp_path.iterdir()) == []   # nothing written, no folder made
+
+
+def test_the_largest_scale_is_still_accepted():
+    from cnnviz.commands.common import scale_factor
+    from cnnviz.core.export import MAX_SCALE
+
+    assert scale_factor(str(MAX_SCALE)) == MAX_SCALE == 64 and scale_factor("1") == 1
+
+
+@pytest.mark.parametrize("same", ["same.png", "./same.png"])
+def test_attribution_refuses_one_file_for_the_map_and_the_picture(same, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "same.png").write_bytes(b"precious")
+    assert main(["attribution", "--test-index", "0", "--out", "same.png", "--npy", same]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cnnviz attribution: --npy and --out name the same file")
+    assert (tmp_path / "same.png").read_bytes() == b"precious"
+
+
+def test_an_unforeseen_memory_error_is_one_line_not_a_traceback(monkeypatch, capsys):
+    import numpy as np
+
+    from cnnviz.commands import summary
+
+    def too_big(args):
+        return np.empty((2**21, 2**21), np.float32)   # NumPy's _ArrayMemoryError, as --scale 100000 raised
+
+    monkeypatch.setattr(summary, "run", too_big)
+    assert main(["summary"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("cnnviz summary: out of memory: Unable to allocate")
