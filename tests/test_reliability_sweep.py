@@ -56,3 +56,19 @@ def test_an_unforeseen_memory_error_is_one_line_not_a_traceback(monkeypatch, cap
     assert main(["summary"]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("cnnviz summary: out of memory: Unable to allocate")
+
+
+@pytest.mark.parametrize("command", [
+    ["attribution", "--test-index", "0", "--out", "{folder}"],
+    ["attribution", "--test-index", "0", "--out", "a.png", "--npy", "{folder}"],
+    ["compare", "--limit", "100", "--epochs", "1", "--out", "{folder}"],
+])
+def test_an_output_file_naming_a_folder_is_refused_before_any_work(command, tmp_path, monkeypatch, capsys):
+    folder = tmp_path / "pictures"
+    folder.mkdir()
+    (folder / "mine.txt").write_text("precious")
+    monkeypatch.chdir(tmp_path)
+    assert main([word.format(folder=folder) for word in command]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"cnnviz {command[0]}: {folder} is a folder; name the file to write"]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["mine.txt", "pictures"]

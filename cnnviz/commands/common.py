@@ -136,7 +136,9 @@ def display_path(path: str | os.PathLike) -> str:
 
 
 def check_writable(path: Path) -> None:
-    """Fail before long work, not after, when an output folder cannot be written."""
+    """Fail before long work, not after, when an output file cannot be written (`path` a folder too)."""
+    if path.is_dir():
+        raise CliError(f"{path} is a folder; name the file to write")
     folder = path.resolve().parent
     blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():
