@@ -8,7 +8,8 @@
     python scripts/bench_gui.py strokes-while-training       # move -> its maps while training; weights' age
 
 `launch` needs an X server: it uses $DISPLAY, or starts its own Xvfb. The other modes use the
-real display when $DISPLAY is set, else Qt's offscreen platform. The machine's load average is
+real display when $DISPLAY is set, else Qt's offscreen platform, and default settings (a fresh
+settings folder; CNNVIZ_BENCH_USER_SETTINGS=1 keeps yours). The machine's load average is
 printed with every figure: on a shared machine the figures are only comparable side by side.
 """
 
@@ -159,8 +160,15 @@ def bench_launch(args) -> None:
 
 # --- the app in this process (offscreen or a real display) ----------------------------------------------
 def _app_and_window():
-    """The app's QApplication and a shown main window on its own compute process, model loaded."""
+    """The app's QApplication and a shown main window on its own compute process, model loaded.
+
+    The window starts from default settings (a fresh settings folder), as on a first launch: a
+    user's remembered layout (say, the Grad-CAM panel shown beside the training) changes the work
+    done while training, and the figures would depend on whoever ran the benchmark last."""
     from PySide6.QtCore import QEventLoop
+
+    if not os.environ.get("CNNVIZ_BENCH_USER_SETTINGS"):
+        os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-config-")
 
     from cnnviz.gui.app import make_application
     from cnnviz.gui.main_window import MainWindow

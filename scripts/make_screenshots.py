@@ -79,6 +79,12 @@ SHOTS = (
     Shot("docs/images/app_where_it_looks.png", "attribution-and-screenshot", ("attribution_dock",), width=360,
          screenshot="_gradcam", about="the Where the network looks panel: Grad-CAM beside occlusion for the 7, "
                                       "with the class, the layer and the occlusion patch to choose"),
+    Shot("docs/images/app_test_set.png", "history-and-screenshot", ("test_set_dock",), width=420,
+         screenshot="_2_opened", about="the Test set panel: the shipped model's matrix, the cell \"4 taken for 9\" "
+                                       "chosen, its digits, most confident first"),
+    Shot("docs/images/app_epoch0.png", "history-and-screenshot", ("window",), width=1000,
+         screenshot="_3_epoch0", about="the app at epoch 0: the chosen digit through the random weights, the "
+                                       "matrix of epoch 0, the marker at epoch 0 on the curves, the slider at its start"),
     Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
          width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
                           "pattern enlarged with its top test digits and the patches its units saw"),

@@ -69,8 +69,10 @@ class _Steps:
     def grad_cam_shown(self) -> None:
         result, occlusion = self.feature.overlay.result(), self.feature.occlusion.result()
         rows, cols = result.heatmap.shape
+        from cnnviz.gui.autotest import save_screenshot
+
         path = self.autotest.path.with_name(self.autotest.path.stem + "_gradcam.png")
-        _save_screenshot(self.window, path)
+        save_screenshot(self.window, path)
         print(f"cnnviz autotest: grad-cam {self.feature.overlay.label()} at {result.layer} ({rows}x{cols}), "
               f"peak {float(result.heatmap.max()):.3f}; occlusion drop up to {float(occlusion.pixel_map.max()):.4f}; "
               f"saved {path.name} ({time.monotonic() - self.ready:.1f} s after the model was ready)", flush=True)
@@ -100,17 +102,3 @@ class _Steps:
               f"switched off {self.feature.ablation.switched_off()}, marked {sorted(self.inspector.layer_grid.marked())}; "
               f"predicted {int(outputs[-1].argmax())}", flush=True)
         self.autotest._on_done()
-
-
-def _save_screenshot(window, path) -> None:
-    """The screen (or the window) as PNG at `path`, and beside it (`.json`) where the window's parts are."""
-    from cnnviz.gui.autotest import _save_regions
-
-    screen = window.screen()
-    image = screen.grabWindow(0) if screen is not None else window.grab()
-    whole_screen = screen is not None and not image.isNull()
-    if image.isNull():
-        image = window.grab()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    image.save(str(path), "PNG")
-    _save_regions(window, path.with_suffix(".json"), whole_screen)

@@ -311,17 +311,24 @@ class _Autotest(QObject):
         if self._done:
             return
         self._done = True
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        screen = self.window.screen()
-        image = screen.grabWindow(0) if screen is not None else self.window.grab()
-        whole_screen = screen is not None and not image.isNull()
-        if image.isNull():
-            image = self.window.grab()
-        image.save(str(self.path), "PNG")
-        _save_regions(self.window, self.path.with_suffix(".json"), whole_screen)
+        image = save_screenshot(self.window, self.path)
         print(f"cnnviz autotest: saved {self.path} ({image.width()}x{image.height()})", flush=True)
         self.window.close()
         QApplication.instance().quit()
+
+
+def save_screenshot(window, path: Path):
+    """The screen (or the window) as PNG at `path`, and beside it (`.json`) where the window's parts are
+    (for `scripts/make_screenshots.py`); returns the QImage."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    screen = window.screen()
+    image = screen.grabWindow(0) if screen is not None else window.grab()
+    whole_screen = screen is not None and not image.isNull()
+    if image.isNull():
+        image = window.grab()
+    image.save(str(path), "PNG")
+    _save_regions(window, path.with_suffix(".json"), whole_screen)
+    return image
 
 
 def _send_mouse(widget, kind: QEvent.Type, position: QPointF) -> None:

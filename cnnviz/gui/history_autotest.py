@@ -92,13 +92,9 @@ class _Steps:
         self.autotest._on_done()
 
     def _screenshot(self, step: str) -> None:
-        path = self.autotest.path.with_name(f"{self.autotest.path.stem}_{step}.png")
-        screen = self.window.screen()
-        image = screen.grabWindow(0) if screen is not None else self.window.grab()
-        if image.isNull():
-            image = self.window.grab()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        image.save(str(path), "PNG")
+        from cnnviz.gui.autotest import save_screenshot
+
+        save_screenshot(self.window, self.autotest.path.with_name(f"{self.autotest.path.stem}_{step}.png"))
 
 
 def _click(widget, position: QPointF) -> None:

@@ -23,7 +23,8 @@ from cnnviz.gui.qt_helpers import app_settings
 DEFAULT_SMOOTHING = 0.9   # TensorBoard's weight: the share of the running average kept at each batch
 MAX_SMOOTHING = 0.99
 SMOOTHING_KEY = "curves/smoothing"
-REDRAW_INTERVAL_MS = 100  # progress arrives at 25 Hz; the plots redraw at most 10 times a second
+REDRAW_INTERVAL_MS = 200  # progress arrives at 25 Hz; the plots redraw at most 5 times a second (each redraw costs
+#                           the GUI process CPU that training on 2 cores would use)
 RESCALE_INTERVAL_S = 2.0  # during a run the value axes follow the data every 2 s, not on every redraw
 _TRAIN_COLOUR = (64, 156, 255)
 _TEST_COLOUR = (255, 140, 40)

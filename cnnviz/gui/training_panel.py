@@ -19,7 +19,7 @@ from cnnviz.terminal import format_duration
 # Keras's default learning rate of each optimizer, shown when the field is blank.
 DEFAULT_LEARNING_RATES = {"rmsprop": 0.001, "adam": 0.001, "sgd": 0.01}
 START_FRESH, START_CURRENT = "fresh", "current"
-PROGRESS_INTERVAL_MS = 100  # the progress read-out changes at most 10 times a second
+PROGRESS_INTERVAL_MS = 200  # the progress read-out changes at most 5 times a second (a repaint of the bar costs ~2 ms)
 
 
 class TrainingPanel(QWidget):

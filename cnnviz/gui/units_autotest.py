@@ -53,10 +53,10 @@ class _Steps:
         QTimer.singleShot(SETTLE_MS, self.save_kernels)
 
     def save_kernels(self) -> None:
-        from cnnviz.gui.attribution_autotest import _save_screenshot
+        from cnnviz.gui.autotest import save_screenshot
 
         path = self.autotest.path.with_name(self.autotest.path.stem + "_kernels.png")
-        _save_screenshot(self.window, path)
+        save_screenshot(self.window, path)
         tiles = self.inspector.layer_grid.maps()
         low, high = self.inspector.colorbar.levels()
         print(f"cnnviz autotest: kernels of {KERNELS_LAYER}: {len(tiles)} tiles of {tiles.shape[1]}x{tiles.shape[2]}, "

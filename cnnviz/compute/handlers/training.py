@@ -30,7 +30,7 @@ from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, Traini
 # (curves) and weight snapshots only happen between calls, so the app takes the smallest value
 # that trains as fast (scripts/bench_training.py, scripts/bench_compute.py throughput).
 APP_STEPS_PER_EXECUTION = 4
-LIVE_INTERVAL_S = 0.25  # live maps while training: 4 Hz is lively enough, and each costs the GUI a repaint
+LIVE_INTERVAL_S = 0.4  # live maps while training: 2.5 Hz shows the maps changing; each costs the GUI a repaint
 
 
 @handler("train", kind="task")
