@@ -48,6 +48,10 @@ def read_pixels(path: str | os.PathLike, max_side: int = MAX_SIDE) -> np.ndarray
                 _check_size(opened.size, path.name)
                 if opened.format == "JPEG":   # decode at 1/2, 1/4 or 1/8 scale when that is enough
                     opened.draft(opened.mode, _reduced_size(opened.size, max_side))
+                # Pillow joins the blocks it reads until its decoder has a whole row: 64 KB blocks made a
+                # 60 MB one-row BMP cost 900 joins of up to 60 MB (74 s). Blocks of a row (the file is
+                # at most MAX_FILE_BYTES) keep that linear.
+                opened.decodermaxblock = max(opened.decodermaxblock, min(opened.size[0] * 8, MAX_FILE_BYTES))
                 image = ImageOps.exif_transpose(_standard_mode(opened))
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
