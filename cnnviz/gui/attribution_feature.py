@@ -61,8 +61,8 @@ def install(window) -> AttributionFeature:
     panel = AttributionPanel(inspector, overlay, occlusion)
     training_dock = window.findChild(QDockWidget, "training_dock")
     curves_dock = window.findChild(QDockWidget, "curves_dock")
-    dock = window.add_panel("Where the network looks", panel, PANEL_NAME, tabify_with=training_dock)
-    dock.setToolTip("Grad-CAM and occlusion for the current input")
+    dock = window.add_panel("Where it looks", panel, PANEL_NAME, tabify_with=training_dock)
+    dock.setToolTip("Where the network looks: Grad-CAM and occlusion for the current input")
     if training_dock is not None:
         training_dock.raise_()   # the training panel stays in front until the user asks for this one
 

@@ -687,6 +687,7 @@ class MainWindow(QMainWindow):
         self.resize(width, height)
         self.resizeDocks([self._training_dock], [360], Qt.Orientation.Horizontal)
         self.resizeDocks([self._training_dock, self._curves_dock], [330, 420], Qt.Orientation.Vertical)
+        self._training_dock.raise_()   # in front of the panels tabbed with it (the last added would be)
 
     def save_settings(self) -> None:
         settings = app_settings()

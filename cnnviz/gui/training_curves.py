@@ -205,6 +205,7 @@ class TrainingCurves(QWidget):
         for row in range(1, len(_METRICS) + 1):
             layout.setRowStretchFactor(row, 1)
         self._plots[1].plot.setXLink(self._plots[0].plot)
+        self._plots[0].plot.setLabel("bottom", None)   # the plots share their x axis: "epoch" once, at the bottom
         # Where the epoch scrubber is (a checkpoint of the training): a line across both plots.
         self._markers = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(*_MARKER_COLOUR, width=2))
                          for _ in self._plots]

@@ -6,7 +6,7 @@ import time
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QDoubleValidator
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
                                QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from cnnviz.core.data import DATASETS, NUM_TRAIN, dataset_spec
@@ -62,8 +62,7 @@ class TrainingPanel(QWidget):
     # settings
     def _build_settings(self) -> None:
         self._settings_box = QGroupBox("Settings")
-        form = QFormLayout(self._settings_box)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        grid = QGridLayout(self._settings_box)
         self.start_from = QComboBox()
         self.start_from.addItem("A fresh seed model", START_FRESH)
         self.start_from.addItem("The current model's weights", START_CURRENT)
@@ -82,18 +81,24 @@ class TrainingPanel(QWidget):
         self.optimizer.currentTextChanged.connect(self._on_optimizer_changed)
         self.learning_rate = QLineEdit()
         self.learning_rate.setValidator(QDoubleValidator(0.0, 1e9, 12, self.learning_rate))
-        self.learning_rate.setToolTip("Step size; leave blank for the optimizer's default")
+        self.learning_rate.setToolTip("Step size; leave blank for the optimizer's default (shown in grey)")
         self.limit = _spin(1, NUM_TRAIN, NUM_TRAIN, "Train on the first N of the 60,000 training digits "
                                                     "(the test set is always all 10,000)")
         self.limit.setGroupSeparatorShown(True)
         self.limit.setSingleStep(1000)
-        form.addRow("Dataset", self.dataset)
-        form.addRow("Start from", self.start_from)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Batch size", self.batch_size)
-        form.addRow("Optimizer", self.optimizer)
-        form.addRow("Learning rate", self.learning_rate)
-        form.addRow("Training images", self.limit)
+        # Short settings share a row, so the panel leaves the curves below it room on a 800-pixel screen.
+        rows = (("Dataset", self.dataset), ("Start from", self.start_from),
+                ("Epochs", self.epochs, "Batch size", self.batch_size),
+                ("Optimizer", self.optimizer, "Learning rate", self.learning_rate),
+                ("Training images", self.limit))
+        for row, cells in enumerate(rows):
+            for column in range(0, len(cells), 2):
+                label = QLabel(cells[column])
+                label.setBuddy(cells[column + 1])
+                grid.addWidget(label, row, column)
+                grid.addWidget(cells[column + 1], row, column + 1, 1, 1 if len(cells) > 2 else 3)
+        grid.setColumnStretch(1, 1)
+        grid.setColumnStretch(3, 1)
         self._on_optimizer_changed(self.optimizer.currentText())
         self._on_dataset_changed()
 
@@ -321,7 +326,7 @@ class TrainingPanel(QWidget):
     @Slot(str)
     def _on_optimizer_changed(self, name: str) -> None:
         """Show the optimizer's default learning rate as the placeholder."""
-        self.learning_rate.setPlaceholderText(f"default ({DEFAULT_LEARNING_RATES.get(name, 0.001):g})")
+        self.learning_rate.setPlaceholderText(f"{DEFAULT_LEARNING_RATES.get(name, 0.001):g}")   # grey: the default
 
 
 def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
