@@ -47,11 +47,14 @@ def test_modes_show_their_tiles_and_only_where_they_apply(qtbot):
     assert inspector.current_layer_mode() == "ramps"
     assert inspector.layer_grid.maps().shape == (32, 3, 3)  # tiles shown without any input drawn
     assert inspector.layer_grid.maps()[5, 0, 0] == 5
+    assert not inspector._colormap_box.isEnabled()        # the tiles bring their own colours
+    assert not inspector._normalisation_box.isEnabled()
     inspector._on_channel_hovered(7, 1, 2)
     assert inspector._hover_label.text() == "ramp 7 at 2,1"
     inspector._state.set_layer(1)                          # max pooling: the mode does not apply
     assert inspector.layer_modes.isHidden()
     assert inspector.current_layer_mode() == MAPS
+    assert inspector._colormap_box.isEnabled() and inspector._normalisation_box.isEnabled()
     inspector._state.set_layer(2)                          # conv2d_2: back to the mode's 64 tiles
     assert inspector.current_layer_mode() == "ramps"
     assert inspector.layer_grid.maps().shape == (64, 3, 3)

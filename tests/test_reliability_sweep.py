@@ -105,3 +105,41 @@ def test_a_one_row_bmp_is_read_in_linear_work(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "_getdecoder", lambda *args: Counting(make_decoder(*args)))
     assert read_pixels(path).shape == (1, MAX_SIDE, 3)
     assert handed and sum(handed) <= 2 * row   # was ~92 blocks joined over and over: ~45 × the row
+
+
+# --- what G's sweep noticed and the lead fixed (closing note of issue 15) ---------------------------
+@pytest.mark.parametrize("argv, option, text", [
+    (["train", "--batch-size", "abc"], "--batch-size", "must be a whole number, not 'abc'"),
+    (["train", "--seed", "1.5"], "--seed", "must be a whole number, not '1.5'"),
+    (["train", "--learning-rate", "fast"], "--learning-rate", "must be a number, not 'fast'"),
+    (["filters", "--layer", "conv2d_1", "--out", "x", "--scale", "big"], "--scale", "must be a whole number, not 'big'"),
+])
+def test_a_word_for_a_number_is_named_in_words_not_by_a_python_function(argv, option, text, tmp_path, monkeypatch,
+                                                                          capsys):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exited:
+        main(argv)
+    assert exited.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == f"cnnviz {argv[0]}: error: argument {option}: {text}", last
+    assert "_" not in last.split(": error: ")[1].replace("--batch-size", "")   # no batch_size, seed_number…
+
+
+def test_a_device_or_a_dangling_link_is_not_reported_as_missing(tmp_path):
+    from cnnviz.core.images import ImageFileError, read_grey
+
+    with pytest.raises(ImageFileError, match=r"^/dev/null is not a regular file\.$"):
+        read_grey("/dev/null")
+    dangling = tmp_path / "gone.png"
+    dangling.symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(ImageFileError, match="symbolic link to nothing readable"):
+        read_grey(dangling)
+    with pytest.raises(ImageFileError, match="^No file at"):
+        read_grey(tmp_path / "missing.png")
+
+
+def test_filters_refused_for_its_layer_leaves_no_empty_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["filters", "--layer", "dense_1", "--out", "patterns"]) == 2
+    assert "dense_1 is a Dense layer" in capsys.readouterr().err
+    assert not (tmp_path / "patterns").exists()

@@ -43,9 +43,18 @@ def add_input_args(parser: argparse.ArgumentParser, image_help: str) -> None:
                         help="the dataset of --test-index (default: the one the model's classes match)")
 
 
+def whole_number(text: str) -> int:
+    """`text` as an int; argparse's own message would name the Python function ("invalid
+    positive_int value: 'abc'")."""
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number of at least 1."""
-    value = int(text)
+    value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
@@ -64,7 +73,10 @@ def scale_factor(text: str) -> int:
 
 def positive_float(text: str) -> float:
     """argparse type: a finite number above 0."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
     if not (value > 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
     return value
@@ -72,7 +84,7 @@ def positive_float(text: str) -> float:
 
 def seed_number(text: str) -> int:
     """argparse type: a random seed, a whole number from 0 to 2**32 - 1 (NumPy's and TensorFlow's range)."""
-    value = int(text)
+    value = whole_number(text)
     if not 0 <= value <= 2**32 - 1:
         raise argparse.ArgumentTypeError(f"must be from 0 to 4294967295 (2**32 - 1), not {value}")
     return value

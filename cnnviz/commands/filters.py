@@ -50,7 +50,6 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.core.layer_choice import LayerChoiceError, spatial_layer
     from cnnviz.core.network import layer_specs
 
-    _make_folder(args.out)
     model, info = open_model_or_fail(args.model)
     specs = layer_specs(model)
     try:
@@ -58,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except LayerChoiceError as exc:
         raise CliError(str(exc)) from exc
     images = test_set_or_fail(args, info, "top digits").x_test  # before the long part, so a missing dataset fails fast
+    _make_folder(args.out)   # once the arguments are known to be good: a refused run leaves no empty folder
 
     from cnnviz.core.filter_patterns import PatternSettings, filter_patterns, pattern_cache_path
     from cnnviz.core.top_activations import top_activations, top_patches

@@ -125,6 +125,10 @@ def _checked_file(path: str | os.PathLike) -> Path:
     if path.is_dir():
         raise ImageFileError(f"{path} is a folder, not an image file.")
     if not path.is_file():
+        if path.exists():   # a device, a pipe, a socket
+            raise ImageFileError(f"{path} is not a regular file.")
+        if path.is_symlink():
+            raise ImageFileError(f"{path} is a symbolic link to nothing readable.")
         raise ImageFileError(f"No file at {path}.")
     size = path.stat().st_size
     if size == 0:

@@ -212,9 +212,11 @@ class CheckpointScrubbing(QObject):
         if not last_is_current:
             self.stops.append(Stop(None, None, True))
         if len(self.records) == 0:
-            self.scrubber.set_stops(1, "This model has no checkpoints: train it here to keep them "
-                                       "(or open a model with a _checkpoints folder beside it).")
+            self.scrubber.set_stops(1, "No checkpoints: train this model here to keep them.")
+            self.scrubber.label.setToolTip("This model has no checkpoints: train it here to keep them (or open a "
+                                           "model with a NAME_checkpoints folder beside it).")
             return
+        self.scrubber.label.setToolTip("")
         self.scrubber.set_stops(len(self.stops), position=position)
         self._say(self.scrubber.position())
 

@@ -710,6 +710,9 @@ class InspectorWidget(QWidget):
         layer = self._current_description()
         outputs = self._state.outputs
         mode = self.layer_modes.mode(self.layer_modes.current())
+        # The colour choices are the maps' (a mode's tiles bring their own colours and levels).
+        for box in (self._colormap_box, self._normalisation_box):
+            box.setEnabled(mode is None or not layer.is_spatial)
         if layer.is_spatial and mode is not None:
             self._show_tiles(mode, layer)
             return
