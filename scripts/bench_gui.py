@@ -82,8 +82,9 @@ class MapWatcher:
         self.x.XFlush(self.display)
         self.fd = self.x.XConnectionNumber(self.display)
 
-    def wait_for_window(self, title_start: str, timeout_s: float) -> float | None:
-        """time.time() when a top-level window (not a popup) titled `title_start`… is mapped; None on timeout."""
+    def wait_for_window(self, title_part: str, timeout_s: float) -> float | None:
+        """time.time() when a top-level window (not a popup) whose title contains `title_part` is mapped
+        (the app's title is "MODEL — cnnviz" or "cnnviz"); None on timeout."""
         deadline = time.monotonic() + timeout_s
         event = _XEvent()
         while time.monotonic() < deadline:
@@ -93,7 +94,7 @@ class MapWatcher:
                     seen = time.time()
                     name = ctypes.c_char_p()  # None when Qt set a UTF-8 title only (_NET_WM_NAME)
                     self.x.XFetchName(self.display, event.xmap.window, ctypes.byref(name))
-                    if name.value is None or name.value.decode("utf-8", "replace").startswith(title_start):
+                    if name.value is None or title_part in name.value.decode("utf-8", "replace"):
                         return seen
             select.select([self.fd], [], [], 0.05)
         return None

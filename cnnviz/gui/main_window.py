@@ -638,8 +638,9 @@ class MainWindow(QMainWindow):
 
     def _update_title(self) -> None:
         unsaved = " (unsaved)" if self.unsaved else ""
-        # Qt itself appends the application's display name (" — cnnviz") to the title it shows.
-        self.setWindowTitle(f"{self._model_name()}{unsaved}")
+        # Qt itself appends the application's display name (" — cnnviz") to the title it shows, unless the
+        # title ends with it: with no model yet (the first one is loading) the title is "cnnviz" alone.
+        self.setWindowTitle(f"{self._model_name()}{unsaved}" if self.current is not None else "cnnviz")
         self._model_label.setText(f"Model: {self._model_name()}{unsaved}")
         path = self.current.path if self.current is not None else None
         self._model_label.setToolTip(f"The model shown and trained: {shown_path(path, full=True)}" if path
