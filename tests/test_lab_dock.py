@@ -150,7 +150,7 @@ def test_shipped_results_show_on_first_launch(qtbot, make_dock, tmp_path, traine
 
 def test_pause_resume_and_stop_keep_nothing(qtbot, make_dock, tmp_path, tiny_mnist):
     lab = tmp_path / "lab"
-    dock = make_dock(None, lab)
+    dock = make_dock(tmp_path / "no_shipped_run", lab)   # only this test's runs, not resources/architectures
     dock.dataset = tiny_mnist
     dock.variants.set_checked(["strided", "same-padding"])
     dock.epochs.setValue(100)
@@ -173,14 +173,14 @@ def test_pause_resume_and_stop_keep_nothing(qtbot, make_dock, tmp_path, tiny_mni
 
 
 def test_settings_are_remembered(qtbot, make_dock, tmp_path):
-    dock = make_dock(None, tmp_path)
+    dock = make_dock(tmp_path / "no_shipped_run", tmp_path)
     dock.epochs.setValue(3)
     dock.limit.setValue(5000)
     dock.seed.setValue(7)
     dock.variants.set_checked(["strided"])
     dock.side_by_side.set_pair("strided", "same-padding", "conv2d_2")
     dock.tabs.setCurrentIndex(1)
-    again = make_dock(None, tmp_path)
+    again = make_dock(tmp_path / "no_shipped_run", tmp_path)
     assert (again.epochs.value(), again.limit.value(), again.seed.value()) == (3, 5000, 7)
     assert again.variants.checked() == ["strided"] and again.tabs.currentIndex() == 1
     assert again.side_by_side.pair() == ("strided", "same-padding")
