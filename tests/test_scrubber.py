@@ -21,6 +21,7 @@ from PySide6.QtTest import QTest
 
 from test_app_xvfb import ARTIFACTS, run_app, x_display  # noqa: F401  (x_display is a fixture)
 from test_compute import Peer
+from test_polish_gui import window  # noqa: F401 (the fixture: a shown 1280×800 main window, the shipped model)
 
 WAIT_MS = 120_000
 SEED = 3
@@ -147,21 +148,6 @@ def test_a_run_keeps_its_checkpoints_and_sends_them(peer, shipped, mnist, digit_
 
 
 # --- the app ---------------------------------------------------------------------------------------------
-@pytest.fixture
-def window(qtbot, compute_client, shipped_info):
-    from cnnviz.gui.main_window import MainWindow
-
-    win = MainWindow(client=compute_client)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.show_model(shipped_info)
-    yield win
-    win.ask_to_save = False
-    win.close()
-
-
 @pytest.fixture
 def history(window, qtbot):
     from cnnviz.gui.history_feature import HistoryFeature

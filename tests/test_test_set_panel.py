@@ -11,6 +11,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from test_compute import Peer
+from test_polish_gui import window  # noqa: F401 (the fixture: a shown 1280×800 main window, the shipped model)
 
 WAIT_MS = 120_000
 
@@ -30,22 +31,6 @@ def plain_confusion(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
     for true, predicted in zip(labels, predictions):
         matrix[true, predicted] += 1
     return matrix
-
-
-@pytest.fixture
-def window(qtbot, compute_client, shipped_info):
-    """The main window on the session's compute process, the shipped model shown, the panel in front."""
-    from cnnviz.gui.main_window import MainWindow
-
-    win = MainWindow(client=compute_client)
-    qtbot.addWidget(win)
-    win.resize(1280, 800)
-    win.show()
-    qtbot.waitExposed(win)
-    win.show_model(shipped_info)
-    yield win
-    win.ask_to_save = False
-    win.close()
 
 
 @pytest.fixture
