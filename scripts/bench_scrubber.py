@@ -22,7 +22,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -67,24 +69,15 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
 
-    from PySide6.QtWidgets import QApplication, QDockWidget
+    from PySide6.QtWidgets import QDockWidget
 
-    from cnnviz.core.paths import default_model_path
-    from cnnviz.gui.compute_client import ComputeClient
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_gui import _app_and_window
+
     from cnnviz.gui.history_feature import HistoryFeature
-    from cnnviz.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
-    client = ComputeClient()
-    client.start()
-    window = MainWindow(client=client)
-    window.remember_settings = False
-    window.resize(1280, 800)
-    window.show()
-    ready = []
-    window.model_ready.connect(lambda: ready.append(True))
-    window.load_model_file(default_model_path())
-    wait_until(app, lambda: bool(ready), "the model")
+    app, window = _app_and_window()   # bench_gui's: default settings, the shipped model loaded
+    client = window.client
     feature = next(f for f in window.features if isinstance(f, HistoryFeature))
     scrubbing, scrubber, inspector, panel = feature.scrubbing, feature.scrubber, window.inspector, feature.panel
     wait_until(app, lambda: len(scrubbing.stops) > 1 and scrubber.slider.isEnabled(), "the checkpoints")

@@ -85,25 +85,14 @@ def main() -> int:
     from PySide6.QtWidgets import QApplication
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_gui import _app_and_window
     from bench_unit_panel import hover as core_hover
 
     from cnnviz.core.network import INPUT_NAME, resolved_inputs
-    from cnnviz.core.paths import default_model_path
-    from cnnviz.gui.compute_client import ComputeClient
-    from cnnviz.gui.main_window import MainWindow
     from cnnviz.gui.units_feature import UnitsFeature
 
-    app = QApplication.instance() or QApplication([])
-    client = ComputeClient()
-    client.start()
-    window = MainWindow(client=client)
-    window.remember_settings = False
-    window.resize(1280, 800)
-    window.show()
-    ready = []
-    window.model_ready.connect(lambda: ready.append(True))
-    window.load_model_file(default_model_path())
-    wait_until(app, lambda: bool(ready))
+    app, window = _app_and_window()   # bench_gui's: default settings, the shipped model loaded
+    client = window.client
     feature = next(f for f in window.features if isinstance(f, UnitsFeature))
     feature.dock.show()
     feature.dock.raise_()
