@@ -82,13 +82,9 @@ def call(client, method, args=None):
     return box["result"]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--moves", type=int, default=150, help="mouse moves in the stroke (default 150)")
-    parser.add_argument("--strokes", type=int, default=3, help="times to replay the stroke (default 3)")
-    args = parser.parse_args()
-
-    app = QApplication.instance() or QApplication([])
+def shown_inspector():
+    """(client, widget): a started compute process with the shipped model loaded, and a shown 900×700
+    InspectorWidget on it showing that model."""
     from cnnviz.core.paths import default_model_path
     from cnnviz.gui.compute_client import ComputeClient
     from cnnviz.gui.inspector import InspectorWidget
@@ -100,6 +96,17 @@ def main() -> int:
     widget.resize(900, 700)
     widget.show()
     widget.set_model(info)
+    return client, widget
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=150, help="mouse moves in the stroke (default 150)")
+    parser.add_argument("--strokes", type=int, default=3, help="times to replay the stroke (default 3)")
+    args = parser.parse_args()
+
+    app = QApplication.instance() or QApplication([])
+    client, widget = shown_inspector()
     app.processEvents()
     canvas = widget.canvas
     side = min(canvas.width(), canvas.height())

@@ -34,7 +34,14 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtWidgets import QApplication
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_draw_latency import call, percentiles, recorded_stroke, send_mouse, wait_until  # noqa: E402
+from bench_draw_latency import (  # noqa: E402
+    call,
+    percentiles,
+    recorded_stroke,
+    send_mouse,
+    shown_inspector,
+    wait_until,
+)
 
 TARGET_P95_MS = 30.0
 
@@ -51,18 +58,9 @@ def main() -> int:
         parser.error("--strokes must be at least 4 (two warm up) and --moves at least 2")
 
     app = QApplication.instance() or QApplication([])
-    from cnnviz.core.paths import default_model_path
     from cnnviz.gui.attribution_overlay import GradCamOverlay
-    from cnnviz.gui.compute_client import ComputeClient
-    from cnnviz.gui.inspector import InspectorWidget
 
-    client = ComputeClient()
-    client.start()
-    info = call(client, "load_model", {"path": default_model_path()})
-    widget = InspectorWidget(client=client)
-    widget.resize(900, 700)
-    widget.show()
-    widget.set_model(info)
+    client, widget = shown_inspector()
     overlay = GradCamOverlay(widget, client, widget)
     overlay.set_layer(args.layer)
     app.processEvents()
@@ -114,8 +112,10 @@ def main() -> int:
     assert canvas.heat_overlay() is not None, "the overlay is not on the drawing"
 
     # The core's figure on the same inputs, in this process (TensorFlow is imported only now).
-    from cnnviz.core.gradcam import GradCam, overlay as core_overlay
+    from cnnviz.core.gradcam import GradCam
+    from cnnviz.core.gradcam import overlay as core_overlay
     from cnnviz.core.model import load_model
+    from cnnviz.core.paths import default_model_path
 
     explainer = GradCam(load_model(default_model_path()), args.layer)
     for sample in inputs[:5]:   # warm up (tracing)
