@@ -6,6 +6,11 @@ then `epochs`. `train_accuracy` is the final model's accuracy on the digits it t
 separate pass like the test accuracy (Keras's running figure during the epoch lags behind it), so the gap
 is a fair measure of overfitting. `seconds_per_epoch` is the median training time of an epoch, the test
 pass excluded.
+
+The CSV functions work for `ComparisonRow` and its subclasses (`seed_runs.RunRow`, one row per
+(architecture, seed); `seed_statistics.SummaryRow`, means over seeds): a subclass's extra fields are
+extra columns after these, and a reader that asks for `ComparisonRow` ignores them. An optional number
+(`float | None`) is an empty cell when None.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from cnnviz.core.atomic import write_text_atomic
@@ -107,19 +112,24 @@ def accuracy_on(model, images, labels) -> float:
     return float(accuracy)
 
 
-def rows_to_csv(rows: list[ComparisonRow]) -> str:
-    """The rows as CSV text with a header; shapes as "3x3x64"."""
+def columns_of(kind: type = ComparisonRow) -> tuple[str, ...]:
+    """The CSV columns of a row class: its field names in order (COLUMNS for ComparisonRow)."""
+    return tuple(f.name for f in fields(kind))
+
+
+def rows_to_csv(rows: list[ComparisonRow], kind: type = ComparisonRow) -> str:
+    """The rows as CSV text with `kind`'s columns as the header; shapes as "3x3x64"."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
+    writer.writerow(columns_of(kind))
     for row in rows:
-        writer.writerow([_csv_cell(value) for value in astuple(row)])
+        writer.writerow([_csv_cell(getattr(row, name)) for name in columns_of(kind)])
     return out.getvalue()
 
 
-def write_comparison_csv(rows: list[ComparisonRow], path) -> None:
+def write_comparison_csv(rows: list[ComparisonRow], path, kind: type = ComparisonRow) -> None:
     """Write the rows atomically, so an interrupted comparison keeps the rows already finished."""
-    write_text_atomic(path, rows_to_csv(rows))
+    write_text_atomic(path, rows_to_csv(rows, kind))
 
 
 def replace_row(rows: list[ComparisonRow], row: ComparisonRow) -> list[ComparisonRow]:
@@ -132,40 +142,68 @@ def replace_row(rows: list[ComparisonRow], row: ComparisonRow) -> list[Compariso
 
 
 def save_variant(run: VariantRun, folder) -> Path:
-    """Save a trained variant as `folder/NAME.keras` with `NAME_history.csv`, and put its row into
-    `folder/comparison.csv` (the layout `cnnviz compare --models` writes); the model's path."""
+    """Save a trained variant as `folder/NAME.keras` (without its optimizer state) with `NAME_history.csv`,
+    and put its row into `folder/comparison.csv` (the layout `cnnviz compare --models` writes); the model's
+    path."""
     from cnnviz.core.model import save_model
     from cnnviz.core.training import history_path_for, write_history_csv
 
     if run.row is None:
         raise ValueError(f"{run.name} finished no epoch: there is nothing to save")
     folder = Path(folder)
-    path = save_model(run.model, folder / f"{run.name}.keras")
+    path = save_model(run.model, folder / f"{run.name}.keras", include_optimizer=False)
     write_history_csv(run.result.history, history_path_for(path))
     csv_path = folder / COMPARISON_FILE
     write_comparison_csv(replace_row(read_comparison_csv(csv_path), run.row), csv_path)
     return path
 
 
-def read_comparison_csv(path) -> list[ComparisonRow]:
-    """The rows of a CSV written by `write_comparison_csv`; [] when missing or unreadable."""
+def read_comparison_csv(path, kind: type = ComparisonRow) -> list:
+    """The rows of a CSV written by `write_comparison_csv` as `kind`; [] when missing or unreadable."""
     try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            records = list(csv.DictReader(handle))
-        return [ComparisonRow(**{f.name: _parse_cell(f.type, record[f.name]) for f in fields(ComparisonRow)})
-                for record in records]
-    except (OSError, KeyError, ValueError, TypeError):
+        return read_rows_csv(path, kind)
+    except (OSError, ValueError):
         return []
+
+
+def read_rows_csv(path, kind: type = ComparisonRow) -> list:
+    """The rows of a CSV with (at least) `kind`'s columns, as `kind`. OSError when the file cannot be
+    read, ValueError (saying which line) when it is not a table of `kind`."""
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = [name for name in columns_of(kind) if name not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"it has no column {missing[0]!r}")
+        records = list(reader)
+    rows = []
+    for line, record in enumerate(records, 2):
+        try:
+            if any(record[f.name] is None for f in fields(kind)):
+                raise ValueError("too few cells")
+            rows.append(kind(**{f.name: _parse_cell(f.type, record[f.name]) for f in fields(kind)}))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"line {line} is not a row of {', '.join(columns_of(kind))}: {exc}") from None
+    return rows
 
 
 def format_comparison_table(rows: list[ComparisonRow]) -> str:
     """The rows as an aligned text table for the terminal."""
     header = ("architecture", "params", "last conv", "receptive field", "s/epoch", "train acc", "test acc",
               "gap", "epochs")
-    cells = [(r.architecture, f"{r.params:,}", _shape_text(r.last_conv_shape, "×"),
-              f"{r.last_conv_receptive_field}×{r.last_conv_receptive_field}", f"{r.seconds_per_epoch:.1f}",
-              f"{r.train_accuracy:.4f}", f"{r.test_accuracy:.4f}", f"{r.train_test_gap:+.4f}", str(r.epochs))
+    cells = [(*geometry_cells(r), f"{r.seconds_per_epoch:.1f}", f"{r.train_accuracy:.4f}", f"{r.test_accuracy:.4f}",
+              f"{r.train_test_gap:+.4f}", str(r.epochs))
              for r in rows]
+    return aligned_table(header, cells)
+
+
+def geometry_cells(row: ComparisonRow) -> tuple[str, str, str, str]:
+    """A row's name, parameters, last conv shape and receptive field as table cells."""
+    field_size = row.last_conv_receptive_field
+    return (row.architecture, f"{row.params:,}", _shape_text(row.last_conv_shape, "×"), f"{field_size}×{field_size}")
+
+
+def aligned_table(header: tuple[str, ...], cells: list[tuple[str, ...]]) -> str:
+    """Text cells as a table: the first column left-aligned, the others right-aligned, a rule under the header."""
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
 
     def line(values):
@@ -179,6 +217,8 @@ def _shape_text(shape, sep: str = "x") -> str:
 
 
 def _csv_cell(value) -> str:
+    if value is None:
+        return ""
     if isinstance(value, tuple):
         return _shape_text(value)
     if isinstance(value, float):
@@ -187,10 +227,15 @@ def _csv_cell(value) -> str:
 
 
 def _parse_cell(kind: str, text: str):
+    """A cell as the field type `kind` (its annotation as text: these modules use postponed annotations)."""
     if kind == "str":
         return text
     if kind == "int":
         return int(text)
     if kind == "float":
         return float(text)
-    return tuple(int(n) for n in text.split("x"))
+    if kind == "float | None":
+        return float(text) if text.strip() else None
+    if kind.startswith("tuple["):
+        return tuple(int(n) for n in text.split("x"))
+    raise TypeError(f"no CSV reading for {kind}")

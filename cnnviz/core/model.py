@@ -100,11 +100,29 @@ def load_model(path: str | os.PathLike):
     return model
 
 
-def save_model(model, path: str | os.PathLike) -> Path:
-    """Save `model` as a `.keras` file atomically (temporary file, then rename)."""
+def save_model(model, path: str | os.PathLike, include_optimizer: bool = True) -> Path:
+    """Save `model` as a `.keras` file atomically (temporary file, then rename).
+
+    `include_optimizer=False` leaves the optimizer's state out (RMSprop keeps a slot per weight: half of
+    a trained file); the file keeps the compile settings, and loads like any other.
+    """
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model files end in .keras, not {path.suffix or 'nothing'} ({path})")
+    if not include_optimizer:
+        model = without_optimizer_state(model)
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
     return path
+
+
+def without_optimizer_state(model):
+    """A copy of a compiled `model` with the same weights, compiled the same way, whose optimizer has not
+    stepped yet (Keras's `.keras` format saves every optimizer variable and has no option to leave them out)."""
+    import keras
+
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    # (not `compile_from_config`: it builds the optimizer's variables, the very state to leave out)
+    copy.compile(**keras.saving.deserialize_keras_object(model.get_compile_config()))
+    return copy
