@@ -245,13 +245,13 @@ class _Recorder:
 
     def finish(self, interrupted: bool) -> int:
         """Print the summary table and what was written; the exit status (0: every run asked for has a row)."""
-        from cnnviz.core.seed_statistics import format_summary_table, summarize, tests_against_reference
+        from cnnviz.core.seed_statistics import format_summary_table, summarize, welch_against_seed
 
         runs = self.summary_runs()
         if not runs:
             print("No run finished, so nothing was written.", file=sys.stderr)
             return 1
-        print(format_summary_table(summarize(runs, self.names), tests_against_reference(runs)))
+        print(format_summary_table(summarize(runs, self.names), welch_against_seed(runs)))
         written = f"Wrote {self.args.out} ({len({run.architecture for run in runs})} variant(s), {len(runs)} of " \
                   f"{len(self.wanted)} run(s))"
         if self.args.runs:

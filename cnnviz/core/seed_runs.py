@@ -137,9 +137,10 @@ def plan_runs(names, seeds, settings: RunSettings, existing: list[RunRow], path=
     return reused, [key for key in wanted if key not in have]
 
 
-def run_row(task: RunTask, row: ComparisonRow, train_digits: int) -> RunRow:
-    return RunRow(*(getattr(row, name) for name in ComparisonRow.__dataclass_fields__), task.seed,
-                  task.config.batch_size, train_digits)
+def as_run(row: ComparisonRow, seed: int, batch_size: int, train_digits: int) -> RunRow:
+    """A comparison row (e.g. from a `compare --seed S` table) as the run it is, with its seed and settings."""
+    return RunRow(*(getattr(row, name) for name in ComparisonRow.__dataclass_fields__), seed, batch_size,
+                  train_digits)
 
 
 def train_run(task: RunTask, data, listener=None, control=None) -> RunOutcome:
@@ -156,8 +157,8 @@ def train_run(task: RunTask, data, listener=None, control=None) -> RunOutcome:
         return RunOutcome(task, result.status if result.status != FINISHED else STOPPED, result.message,
                           history=list(result.history))
     model_file = model_file_bytes(run.model) if task.keep_model else None
-    return RunOutcome(task, FINISHED, "", run_row(task, run.row, len(data.limited(task.config.limit).x_train)),
-                      list(result.history), model_file)
+    row = as_run(run.row, task.seed, task.config.batch_size, len(data.limited(task.config.limit).x_train))
+    return RunOutcome(task, FINISHED, "", row, list(result.history), model_file)
 
 
 def failed_outcome(task: RunTask, what: str) -> RunOutcome:

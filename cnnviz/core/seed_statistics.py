@@ -95,11 +95,11 @@ def summarize(runs, names=None) -> list[SummaryRow]:
     for run in runs:
         by_name.setdefault(run.architecture, []).append(run)
     order = names if names is not None else list(by_name)
-    tests = tests_against_reference(runs)
+    tests = welch_against_seed(runs)
     return [_summary_row(by_name[name], tests.get(name)) for name in order if name in by_name]
 
 
-def tests_against_reference(runs) -> dict[str, WelchResult]:
+def welch_against_seed(runs) -> dict[str, WelchResult]:
     """Welch's test of each architecture's test accuracies against the `seed` variant's (where it can be made)."""
     accuracies: dict[str, list[float]] = {}
     for run in runs:
