@@ -38,8 +38,9 @@ def cli(*args, env=None, cpus=None):
 
         def pin():
             os.sched_setaffinity(0, allowed)
-    return subprocess.Popen([sys.executable, "-m", "cnnviz", "compare", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env or dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), preexec_fn=pin)
+    return subprocess.Popen([sys.executable, "-m", "cnnviz", "compare", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env or dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+                            preexec_fn=pin)
 
 
 def run_cli(*args, env=None, cpus=None):
@@ -153,7 +154,8 @@ def test_bad_seeds_runs_and_backends_are_one_line_and_exit_2(tmp_path, capsys, m
              (["--seed", "1", "--seeds", "1,2"], "not allowed with argument"),
              (["--runs", str(not_runs)], "no column 'seed'"),
              (["--jobs", "2", "--ray", "auto"], "--jobs is for this machine"),
-             (["--ray", "head"], "auto, ray://HOST:PORT or HOST:PORT")]
+             (["--ray", "head"], "auto, ray://HOST:PORT or HOST:PORT"),
+             (["--runs", out], "name the same file")]
     for args, message in cases:
         assert exit_code(["compare", "--architectures", "seed", *args, "--out", out]) == 2, args
         assert message in capsys.readouterr().err, args

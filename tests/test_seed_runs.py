@@ -111,7 +111,8 @@ def test_a_variant_saved_without_optimizer_state_is_smaller_and_loads_in_the_lab
     # RMSprop keeps one float32 per weight: that is what leaves
     assert full.stat().st_size - light.stat().st_size > 0.9 * 4 * trained.model.count_params()
     loaded = load_model(light)
-    assert loaded.name == trained.model.name and [l.name for l in loaded.layers] == [l.name for l in trained.model.layers]
+    assert loaded.name == trained.model.name
+    assert [layer.name for layer in loaded.layers] == [layer.name for layer in trained.model.layers]
     for ours, theirs in zip(loaded.get_weights(), trained.model.get_weights()):
         np.testing.assert_array_equal(ours, theirs)
     images = small_mnist.x_test[:50, ..., None].astype(np.float32) / 255

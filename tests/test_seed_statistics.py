@@ -77,6 +77,10 @@ def test_summarize_means_spreads_and_the_test_against_the_seed():
     assert strided.seeds == 1 and strided.test_accuracy_sd is None and strided.test_accuracy_ci_low is None
     assert strided.differs_from_seed == ""
     assert set(welch_against_seed(runs)) == {"seed", "no-pooling", "average-pooling"}
+    # an interval of accuracies ends at 100 %
+    wide = summarize([run("strided", 1, 0.95), run("strided", 2, 0.999)])[0]
+    assert wide.test_accuracy_ci_high == 1.0 and mean_interval([0.95, 0.999])[1] > 1
+    assert wide.test_accuracy_ci_low == pytest.approx(mean_interval([0.95, 0.999])[0])
     # without the seed variant there is nothing to test against
     assert summarize([r for r in runs if r.architecture == "no-pooling"])[0].differs_from_seed == ""
 

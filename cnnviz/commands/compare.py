@@ -84,6 +84,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     seeds = args.seeds or (args.seed if args.seed is not None else DEFAULT_SEED,)
     _check_backend(args)
+    if args.runs and args.runs.resolve() == args.out.resolve():
+        raise CliError("--runs and --out name the same file; the runs and the summary need one each")
     for path in (args.out, args.runs, args.models and args.models / "variant.keras"):
         if path:
             check_writable(path)

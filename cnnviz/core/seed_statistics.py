@@ -6,7 +6,8 @@ today's comparison columns as means over the seeds, then
 - `seeds`: how many runs the means are over;
 - `test_accuracy_sd`, `train_test_gap_sd`: the sample standard deviations (n - 1) over the seeds;
 - `test_accuracy_ci_low`, `test_accuracy_ci_high`: the 95 % confidence interval of the mean test
-  accuracy, mean ± t(0.975, n - 1) · sd / √n (Student's t: the seeds are few);
+  accuracy, mean ± t(0.975, n - 1) · sd / √n (Student's t: the seeds are few), clipped to 0–1 (with
+  two seeds t is 12.7, and an accuracy interval past 100 % says nothing more than one that ends there);
 - `differs_from_seed`: "yes" when Welch's two-sided t-test (unequal variances) of the variant's test
   accuracies against the `seed` variant's gives p < 0.05, else "no"; "no" for the seed variant itself.
 
@@ -118,6 +119,8 @@ def _summary_row(runs: list, test: WelchResult | None) -> SummaryRow:
     test_accuracies = [run.test_accuracy for run in runs]
     gaps = [run.train_test_gap for run in runs]
     interval = mean_interval(test_accuracies)
+    if interval is not None:
+        interval = (max(interval[0], 0.0), min(interval[1], 1.0))
     if first.architecture == REFERENCE:
         differs = "no"
     else:
