@@ -12,14 +12,16 @@ import numpy as np
 from cnnviz.commands.common import (CliError, add_image_or_test_index, positive_int, require_one_input, scale_factor,
                                     whole_number)
 
-def intensity(text: str) -> float:
-    """argparse type: ε in intensity units, a number from 0 to 1."""
+def intensity(text: str | None, option: str) -> float | None:
+    """`--epsilon`/`--max-epsilon` as a number from 0 to 1 (None when not given); CliError (one line) otherwise."""
+    if text is None:
+        return None
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}") from None
+        raise CliError(f"{option} must be a number from 0 to 1, not {text!r}") from None
     if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise argparse.ArgumentTypeError(f"must be from 0 to 1 (intensity units), not {text}")
+        raise CliError(f"{option} must be from 0 to 1 (intensity units), not {text}")
     return value
 
 
@@ -39,11 +41,11 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--method", choices=METHODS, default="fgsm", help="fgsm (default) or pgd")
     parser.add_argument("--target", type=whole_number, metavar="CLASS",
                         help="make the model read this class (default: any class but the predicted one)")
-    parser.add_argument("--epsilon", type=intensity, metavar="E",
+    parser.add_argument("--epsilon", metavar="E",
                         help=f"the largest change of a pixel, 0 to 1 (default {DEFAULT_EPSILON})")
     parser.add_argument("--steps", type=positive_int, metavar="N", help=f"pgd: how many steps (default {PGD_STEPS})")
     parser.add_argument("--sweep", action="store_true", help="find the smallest ε that flips the prediction")
-    parser.add_argument("--max-epsilon", type=intensity, metavar="E",
+    parser.add_argument("--max-epsilon", metavar="E",
                         help=f"--sweep: the largest ε to try (default {SWEEP_MAX_EPSILON})")
     parser.add_argument("--model", action="append", type=Path, metavar="PATH",
                         help="a .keras or .h5 model file (default: the shipped model); repeat it to attack "
@@ -69,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
     paths = args.model or [None]
     folders = _output_folders(args.out, paths)
     for folder in folders:
-        check_writable(folder / "perturbed.png")
+        if folder is not None:
+            check_writable(folder / "perturbed.png")
     for path, folder in zip(paths, folders):
         record, result = _attack_one(args, path)
         if folder is not None:
@@ -79,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _check_options(args: argparse.Namespace) -> None:
-    """Options that do not go together: one line, before anything is loaded."""
+    """Options that are out of range or do not go together: one line, before anything is loaded."""
     require_one_input(args)
+    args.epsilon = intensity(args.epsilon, "--epsilon")
+    args.max_epsilon = intensity(args.max_epsilon, "--max-epsilon")
     if args.sweep and args.epsilon is not None:
         raise CliError("--sweep finds ε itself; leave out --epsilon (--max-epsilon bounds the search)")
     if args.max_epsilon is not None and not args.sweep:

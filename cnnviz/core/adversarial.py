@@ -184,11 +184,11 @@ class Attacker:
             raise ValueError(f"the target must be a class from 0 to {self.num_classes - 1}, not {target}")
         if steps < 1:
             raise ValueError(f"PGD needs at least one step, not {steps}")
-        epsilons = np.array([check_epsilon(e) for e in epsilons], np.float32)
+        epsilons = np.array([check_epsilon(e) for e in epsilons], np.float64)   # as asked (reported)
         original = self._input(image)
         label = target if target is not None else int(np.argmax(self.probabilities(original[None])[0]))
         count = len(epsilons)
-        radius = (epsilons * self.scale).reshape(-1, *[1] * len(self.input_shape))
+        radius = (epsilons * self.scale).astype(np.float32).reshape(-1, *[1] * len(self.input_shape))
         if method == "fgsm":
             steps, step = 1, radius
         else:

@@ -207,7 +207,7 @@ def edit_filter(kernel: np.ndarray, bias: np.ndarray | None, edit: KernelEdit):
 
 def _read(layer) -> tuple[np.ndarray, np.ndarray | None]:
     bias = getattr(layer, "bias", None)
-    return np.array(layer.kernel), (None if bias is None else np.array(bias))
+    return np.array(layer.kernel.numpy()), (None if bias is None else np.array(bias.numpy()))
 
 
 def _write(layer, kernel: np.ndarray, bias: np.ndarray | None) -> None:

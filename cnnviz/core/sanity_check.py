@@ -114,9 +114,9 @@ def randomise_layer(model, name: str, seed: int) -> None:
         if initializer is not None:
             values = np.asarray(initializer(shape, dtype=variable.dtype))
         else:
-            trained = np.asarray(variable, np.float64)
+            trained = variable.numpy().astype(np.float64)
             values = rng.normal(trained.mean(), trained.std(), shape)
-        variable.assign(np.asarray(values, dtype=np.asarray(variable).dtype))
+        variable.assign(np.asarray(values, dtype=variable.numpy().dtype))
 
 
 def _seeded_initializer(layer, variable, seed: int):
