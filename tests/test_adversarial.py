@@ -140,7 +140,8 @@ def test_a_model_for_0_to_255_inputs_gets_a_scaled_epsilon(mnist):
     from keras import layers
 
     keras.utils.set_random_seed(5)
-    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Rescaling(1 / 255), layers.Conv2D(4, 3, activation="relu"),
+    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Rescaling(1 / 255),
+                              layers.Conv2D(4, 3, activation="relu"),
                               layers.Flatten(), layers.Dense(10, activation="softmax")])
     attacker = Attacker(model)
     assert attacker.scale == 255.0

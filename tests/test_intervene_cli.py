@@ -230,8 +230,8 @@ def test_sanity_independent_text_and_a_model_without_maps(tmp_path, capsys):
     assert "one layer at a time" in lines[0] and lines[1].split()[:2] == ["randomised", "layer"]
     assert [line.split()[0] for line in lines[2:]] == ["dense_2", "dense_1", "conv2d_3", "conv2d_2", "conv2d_1"]
     keras.utils.set_random_seed(0)
-    flat = save_model(keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")]),
-                      tmp_path / "flat.keras")
+    flat = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(10, activation="softmax")])
+    flat = save_model(flat, tmp_path / "flat.keras")
     record, = run_json_lines(capsys, ["sanity", "--test-index", "0", "--model", str(flat), "--json"])
     assert record["methods"]["gradcam"] == [] and len(record["methods"]["gradient"]) == 1
     assert "Grad-CAM needs a layer with maps" in record["skipped"]["gradcam"]

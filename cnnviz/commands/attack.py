@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     for folder in folders:
         if folder is not None:
             check_writable(folder / "perturbed.png")
-    for path, folder in zip(paths, folders):
+    for path, folder in zip(paths, folders, strict=True):
         record, result = _attack_one(args, path)
         if folder is not None:
             record["files"] = _write_outputs(folder, result, args.scale)
@@ -142,7 +142,7 @@ def _attack_one(args: argparse.Namespace, path: Path | None):
             "max_epsilon": float(sweep.curve.epsilons[-1]), "attacks_run": sweep.attacks_run,
             "curve": [{"epsilon": round(float(e), 6), "class": int(p.argmax()), "probability": _number(p.max()),
                        "probability_before_class": _number(p[result.before_class])}
-                      for e, p in zip(sweep.curve.epsilons, sweep.curve.probabilities)]}
+                      for e, p in zip(sweep.curve.epsilons, sweep.curve.probabilities, strict=True)]}
     return record, result
 
 
@@ -173,6 +173,10 @@ def _write_outputs(folder: Path, result, scale: int) -> list[str]:
     return [str(path) for path in files]
 
 
+def _fraction(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def _text(record: dict) -> str:
     """The record as a few lines for people."""
     before, after = record["before"], record["after"]
@@ -188,7 +192,6 @@ def _text(record: dict) -> str:
     lines = [f"{head}: {before['class']} ({before['probability']:.1%}) → {after['class']} "
              f"({after['probability']:.1%}), {verdict}; largest pixel change {record['perturbation_linf']:.4f}",
              "  how far each layer moved (‖Δa‖/‖a‖): " + ", ".join(
-                 f"{layer['name']} {'n/a' if layer['relative_change'] is None else format(layer['relative_change'], '.3f')}"
-                 for layer in record["layers"])]
+                 f"{layer['name']} {_fraction(layer['relative_change'])}" for layer in record["layers"])]
     lines += [f"  wrote {path}" for path in record.get("files", [])]
     return "\n".join(lines)

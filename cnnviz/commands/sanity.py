@@ -130,8 +130,8 @@ def _write_outputs(folder: Path, result, scale: int) -> list[str]:
             labels.append(f"{method}: {where}" if column == 0 else
                           f"{where} ρ {'n/a' if score is None else format(score, '.2f')}")
     mode = "cascading from the top" if result.mode == "cascading" else "one layer at a time"
-    figure = grid_figure(cells, scale, cell_labels=labels, columns=len(result.steps) + 1,
-                         title=f"Sanity check: class {result.class_index}, layers randomised {mode} (seed {result.seed})",
+    title = f"Sanity check: class {result.class_index}, layers randomised {mode} (seed {result.seed})"
+    figure = grid_figure(cells, scale, cell_labels=labels, columns=len(result.steps) + 1, title=title,
                          subtitle="rows: " + ", ".join(methods) + "; ρ: Spearman rank correlation with the trained map")
     files[folder / "sanity_strip.png"] = figure.data
     write_files(files)

@@ -108,7 +108,7 @@ def randomise_layer(model, name: str, seed: int) -> None:
     layer = model.get_layer(name)
     index = [item.name for item in model.layers].index(name)
     rng = np.random.default_rng(layer_seed(seed, index))
-    for number, variable in enumerate(layer.weights):
+    for variable in layer.weights:
         shape = tuple(int(d) for d in variable.shape)
         initializer = _seeded_initializer(layer, variable, int(rng.integers(2**31 - 1)))
         if initializer is not None:
