@@ -108,6 +108,14 @@ def test_predict_3x3_preset_on_a_5x5_kernel(four, tmp_path, capsys):
     assert record["edited_filters"][0]["kernel_shape"] == [5, 5, 1]
 
 
+def test_save_copy_never_overwrites_the_model_read(four, tmp_path, capsys):
+    model = wide_kernel_model(tmp_path / "wide.keras")
+    before = model.read_bytes()
+    one_line_error(capsys, ["predict", str(four), "--model", str(model), "--edit", "wide:1=zero",
+                            "--save-copy", str(model)], "is one of the files read")
+    assert model.read_bytes() == before
+
+
 def test_save_copy_needs_an_edit_and_a_keras_name(four, tmp_path, capsys):
     one_line_error(capsys, ["predict", str(four), "--save-copy", str(tmp_path / "c.keras")], "give at least one --edit")
     one_line_error(capsys, ["predict", str(four), "--edit", "conv2d_1:1=zero", "--save-copy", str(tmp_path / "c.h5")],
@@ -183,6 +191,16 @@ def test_attack_several_models_and_text(shipped_model_path, tmp_path, capsys):
 ])
 def test_attack_bad_input(capsys, tmp_path, argv, text):
     one_line_error(capsys, ["attack", *argv], text)
+
+
+def test_outputs_never_go_onto_the_image_read(mnist, tmp_path, capsys):
+    path = write_png(tmp_path / "perturbed.png", mnist.x_test[0])
+    before = path.read_bytes()
+    one_line_error(capsys, ["attack", str(path), "--out", str(tmp_path)], "perturbed.png is one of the files read")
+    strip = write_png(tmp_path / "sanity_strip.png", mnist.x_test[0])
+    one_line_error(capsys, ["sanity", str(strip), "--out", str(tmp_path)], "sanity_strip.png is one of the files read")
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["perturbed.png",
+                                                                                       "sanity_strip.png"]
 
 
 @pytest.mark.parametrize("option, value, text", [

@@ -12,6 +12,9 @@ import numpy as np
 from cnnviz.commands.common import (CliError, add_image_or_test_index, positive_int, require_one_input, scale_factor,
                                     whole_number)
 
+OUTPUT_NAMES = ("perturbed.npy", "perturbed.png", "perturbation.npy", "perturbation.png")
+
+
 def intensity(text: str | None, option: str) -> float | None:
     """`--epsilon`/`--max-epsilon` as a number from 0 to 1 (None when not given); CliError (one line) otherwise."""
     if text is None:
@@ -65,13 +68,14 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import check_writable
+    from cnnviz.commands.common import check_writable, refuse_writing_over_inputs
 
     _check_options(args)
     paths = args.model or [None]
     folders = _output_folders(args.out, paths)
     for folder in folders:
         if folder is not None:
+            refuse_writing_over_inputs([folder / name for name in OUTPUT_NAMES], [args.image, *paths])
             check_writable(folder / "perturbed.png")
     for path, folder in zip(paths, folders, strict=True):
         record, result = _attack_one(args, path)
