@@ -38,8 +38,9 @@ def add_parser(subparsers) -> None:
                     "lowers the loss of --target. fgsm: one step of the gradient's sign; pgd: --steps steps of "
                     "2.5·ε/steps, each projected back into the ε ball. Prints the prediction before and after "
                     "and, per layer, how far its output moved (‖Δa‖/‖a‖). --sweep finds the smallest ε that "
-                    "flips the prediction: the attack at ε = 0.01, 0.02, … --max-epsilon, then twice ten ε "
-                    "between the last that failed and the first that worked (within 0.0001 on that search).")
+                    "flips the prediction: the attack at ε = 0.01, 0.02, … --max-epsilon, then twice the "
+                    "nine ε that cut the interval between the last that failed and the first that worked into "
+                    "tenths (within 0.0001 of the smallest on that search).")
     add_image_or_test_index(parser, "an image file (PNG, JPEG, GIF, BMP), prepared as `cnnviz predict` does")
     parser.add_argument("--method", choices=METHODS, default="fgsm", help="fgsm (default) or pgd")
     parser.add_argument("--target", type=whole_number, metavar="CLASS",

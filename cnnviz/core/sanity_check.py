@@ -159,7 +159,7 @@ class _Explainers:
         head = class_head(model)
         spec = tf.TensorSpec((None, *self.input_shape), tf.float32)
         self._probabilities = tf.function(lambda batch: tf.nn.softmax(batch_logits(model, batch, head)),
-                                          input_signature=[spec])
+                                          input_signature=[spec], autograph=False)
 
         def score_gradient(batch, class_index):
             with tf.GradientTape() as tape:
@@ -167,7 +167,8 @@ class _Explainers:
                 score = batch_logits(model, batch, head)[:, class_index]
             return tape.gradient(score, batch)
 
-        self._score_gradient = tf.function(score_gradient, input_signature=[spec, tf.TensorSpec((), tf.int32)])
+        self._score_gradient = tf.function(score_gradient, input_signature=[spec, tf.TensorSpec((), tf.int32)],
+                                           autograph=False)
         self.occlusion = occlusion
 
     def maps(self, image: np.ndarray, class_index: int) -> dict[str, np.ndarray]:
