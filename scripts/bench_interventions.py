@@ -31,9 +31,9 @@ import numpy as np
 SANITY_TARGET_S = 10.0
 
 
-def timed(call) -> float:
+def timed(call, *args, **kwargs) -> float:
     start = time.perf_counter()
-    call()
+    call(*args, **kwargs)
     return time.perf_counter() - start
 
 
@@ -108,14 +108,14 @@ def main() -> int:
     times: dict[str, list[float]] = {name: [] for name in kinds}
     for i in range(args.rounds):
         for name, call in kinds.items():
-            times[name].append(timed(lambda: call(digits[i % len(digits)])))
+            times[name].append(timed(call, digits[i % len(digits)]))
     report(f"Attacks on one digit ({args.rounds} interleaved rounds, load {os.getloadavg()[0]:.1f})", times, "forward")
 
     sanity = {"sanity cascading": "cascading", "sanity independent": "independent"}
     times = {name: [] for name in sanity}
     for i in range(args.sanity_rounds):
         for name, mode in sanity.items():
-            times[name].append(timed(lambda: sanity_check(model, digits[i % len(digits)], mode=mode, seed=i)))
+            times[name].append(timed(sanity_check, model, digits[i % len(digits)], mode=mode, seed=i))
     report(f"The sanity check, whole call ({args.sanity_rounds} interleaved rounds, load "
            f"{os.getloadavg()[0]:.1f})", times, "sanity cascading", p95=False)
     cascading = float(np.median(times["sanity cascading"]))
@@ -129,12 +129,12 @@ def main() -> int:
                  "edit_kernel + outputs": lambda x, i: compute.call(
                      "edit_kernel", {"edit": f"conv2d_1:{i % 32}=vertical-edge", "image": x}),
                  "reset_kernel_edits + outputs": lambda x, i: compute.call("reset_kernel_edits", {"image": x})}
-        for name, call in calls.items():  # warm up
+        for call in calls.values():  # warm up
             call(digits[0][..., 0], 0)
         times = {name: [] for name in calls}
         for i in range(args.rounds):
             for name, call in calls.items():
-                times[name].append(timed(lambda: call(digits[i % len(digits)][..., 0], i)))
+                times[name].append(timed(call, digits[i % len(digits)][..., 0], i))
         report(f"An edit -> new outputs in the compute process (round trips, nice +10, {args.rounds} interleaved "
                f"rounds, load {os.getloadavg()[0]:.1f})", times, "probe")
     finally:
