@@ -32,10 +32,21 @@ def add_dataset_arg(parser: argparse.ArgumentParser, default: str | None = "mnis
 
 def add_input_args(parser: argparse.ArgumentParser, image_help: str) -> None:
     """`--image PATH | --test-index N` (one of them required), `--data` and `--dataset` for the test image."""
-    from cnnviz.core.data import DATASET_NAMES
-
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--image", type=Path, metavar="PATH", help=image_help)
+    _add_test_image_args(parser, source)
+
+
+def add_image_or_test_index(parser: argparse.ArgumentParser, image_help: str) -> None:
+    """`IMAGE` (positional) or `--test-index N`, `--data` and `--dataset` for the test image; one of the
+    two is required (`image_or_test_input_or_fail` says so in one line)."""
+    parser.add_argument("image", nargs="?", type=Path, metavar="IMAGE", help=image_help)
+    _add_test_image_args(parser, parser)
+
+
+def _add_test_image_args(parser: argparse.ArgumentParser, source) -> None:
+    from cnnviz.core.data import DATASET_NAMES
+
     source.add_argument("--test-index", type=int, metavar="N",
                         help="test image N (0 to 9999) of the model's dataset (MNIST, Fashion-MNIST)")
     add_data_arg(parser)
@@ -213,9 +224,46 @@ def image_input_or_fail(path: Path, info, preparation: str = "auto", purpose: st
     return to_greyscale(pixels), prepared, f"image {path} ({prepared.preparation})"
 
 
+def image_or_test_input_or_fail(args: argparse.Namespace, info, purpose: str = "read"):
+    """The model input for `IMAGE` or `--test-index` (exactly one of them, else CliError)."""
+    require_one_input(args)
+    return model_input_or_fail(args, info, purpose)
+
+
+def require_one_input(args: argparse.Namespace) -> None:
+    """CliError unless exactly one of `IMAGE` and `--test-index` was given."""
+    if (args.image is None) == (args.test_index is None):
+        raise CliError("give an IMAGE file or --test-index N (one of them)")
+
+
 def model_input_or_fail(args: argparse.Namespace, info, purpose: str = "read"):
     """The model input (H, W, C) float32 for `--image` (as `predict` reads it) or `--test-index`."""
     if args.image is not None:
         preparation = getattr(args, "preprocess", "auto")
         return image_input_or_fail(args.image, info, preparation, purpose)[1].array
     return test_input_or_fail(args, info)[0]
+
+
+def refuse_writing_over_inputs(outputs, inputs) -> None:
+    """CliError if an output path is one of the files a command reads (its model, its images)."""
+    read = {Path(path).resolve() for path in inputs if path is not None}
+    for path in outputs:
+        if Path(path).resolve() in read:
+            raise CliError(f"{path} is one of the files read; name another file or folder to write to")
+
+
+def write_files(files: dict) -> None:
+    """Write every output atomically: {path: bytes, or a Keras model saved as .keras}; CliError naming
+    the file that could not be written. The one place `predict --save-copy`, `attack --out` and
+    `sanity --out` write."""
+    from cnnviz.core.atomic import write_bytes_atomic
+    from cnnviz.core.model import save_model
+
+    for path, content in files.items():
+        try:
+            if isinstance(content, bytes):
+                write_bytes_atomic(path, content)
+            else:
+                save_model(content, path)
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc

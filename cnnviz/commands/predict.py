@@ -31,6 +31,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--ablate", action="append", default=[], metavar="LAYER:C1,C2",
                         help="switch filters off: predict with these channels of LAYER set to zero after their "
                              "activation, so every later layer sees zeros (repeatable), e.g. conv2d_1:3,7")
+    parser.add_argument("--edit", action="append", default=[], metavar="LAYER:C=PRESET",
+                        help="kernel surgery: predict with filter C of LAYER edited (repeatable, applied in order), "
+                             "e.g. conv2d_1:5=vertical-edge. PRESET: vertical-edge, horizontal-edge, blur, identity "
+                             "(3×3 conv filters: every input channel's 3×3 slice set to the preset, bias 0), zero "
+                             "(kernel slice and bias 0) or scale:F (both times F); Conv2D filters and Dense units. "
+                             "--json adds the edits and the edited filters' weights")
+    parser.add_argument("--save-copy", type=Path, metavar="PATH.keras",
+                        help="with --edit: also save the edited model as a new .keras file (the model read stays "
+                             "as it is), e.g. to export its maps")
     parser.set_defaults(handler=run)
 
 
@@ -49,6 +58,7 @@ def run(args: argparse.Namespace) -> int:
         scores = "logits" if info.output_activation == "linear" else f"{info.output_activation} scores"
         print(f"cnnviz predict: the model outputs {scores}, not probabilities; cnnviz applies softmax to them.",
               file=sys.stderr)
+    edited = _edit_kernels(model, args) if args.edit or args.save_copy else {}
     probe = ActivationProbe(model, info)
     probabilities_of = _switched_off(model, args.ablate) if args.ablate else probe.probabilities
     failures = 0
@@ -63,8 +73,43 @@ def run(args: argparse.Namespace) -> int:
         if prepared.array is not None:
             values = probabilities_of(prepared.array)
             probabilities = [float(p) for p in values] if np.isfinite(values).all() else "not finite"
-        print(_format_line(display_path(path), probabilities, info.class_names, args.json), flush=True)
+        print(_format_line(display_path(path), probabilities, info.class_names, args.json, edited), flush=True)
     return 1 if failures else 0
+
+
+def _edit_kernels(model, args: argparse.Namespace) -> dict:
+    """Apply the --edit specs to the loaded model (never to its file); save --save-copy; the JSON keys
+    they add: "edits" (the specs in order) and "edited_filters" (each edited filter's weights now)."""
+    from cnnviz.commands.common import CliError, check_writable, refuse_writing_over_inputs, write_files
+    from cnnviz.core.kernel_edit import KernelEditError, KernelEditor, parse_edit
+
+    if args.save_copy is not None:
+        if not args.edit:
+            raise CliError("--save-copy saves the edited model: give at least one --edit")
+        if args.save_copy.suffix != ".keras":
+            raise CliError(f"--save-copy writes a .keras file, not {args.save_copy.name}")
+        from cnnviz.core.paths import default_model_path
+
+        refuse_writing_over_inputs([args.save_copy], [args.model or default_model_path(), *args.images])
+        check_writable(args.save_copy)
+    editor = KernelEditor(model)
+    try:
+        editor.extend(parse_edit(text) for text in args.edit)
+    except KernelEditError as exc:
+        raise CliError(f"--edit: {exc}") from exc
+    if args.save_copy is not None:
+        write_files({args.save_copy: model})
+    print(f"cnnviz predict: with {len(editor.edits)} kernel edit{'s' if len(editor.edits) > 1 else ''}: "
+          f"{', '.join(e.label for e in editor.edits)}", file=sys.stderr)
+    return {"edits": [e.label for e in editor.edits],
+            "edited_filters": [{"layer": f.layer, "channel": f.channel, "kernel_shape": list(f.kernel.shape),
+                                "kernel": _finite_or_null(f.kernel), "bias": f.bias} for f in editor.filter_weights()]}
+
+
+def _finite_or_null(array: np.ndarray) -> list:
+    """Nested lists of floats, NaN and ±Inf as None (null), so the JSON stays valid."""
+    values = np.asarray(array, np.float64)
+    return np.where(np.isfinite(values), values, None).tolist()
 
 
 def _switched_off(model, texts: list[str]):
@@ -83,7 +128,7 @@ def _switched_off(model, texts: list[str]):
     return lambda image: probe.probabilities(image, off)
 
 
-def _format_line(path: str, probabilities, class_names, as_json: bool) -> str:
+def _format_line(path: str, probabilities, class_names, as_json: bool, extra: dict | None = None) -> str:
     """One output line; a blank image says "no digit" rather than guessing, NaN outputs say so."""
     not_finite = probabilities == "not finite"
     if not_finite:
@@ -91,7 +136,7 @@ def _format_line(path: str, probabilities, class_names, as_json: bool) -> str:
     index = None if probabilities is None else max(range(len(probabilities)), key=probabilities.__getitem__)
     name = None if index is None else class_names[index]
     if as_json:
-        record = {"path": path, "digit": index, "class": name, "probabilities": probabilities}
+        record = {"path": path, "digit": index, "class": name, "probabilities": probabilities, **(extra or {})}
         if not_finite:
             record["error"] = "the model's outputs are not finite numbers"
         return json.dumps(record, allow_nan=False)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
@@ -96,6 +97,9 @@ class ComputeState:
         self.live_input: np.ndarray | None = None   # the input of the latest probe (live maps)
         # A feature's own forward pass for `probe` (filters switched off): (serving, image) -> outputs
         self.probe_variant: Callable[[Serving, np.ndarray], list[np.ndarray]] | None = None
+        # A feature's change to the served weights (kernel edits), called on the serving copy whenever
+        # it is held, after newer weights went in, so it lasts over training snapshots and checkpoints
+        self.weights_overlay: Callable[[Serving], None] | None = None
         self._serving: Serving | None = None
         self._serving_lock = threading.RLock()
         self.training = False                # a training run is publishing weights
@@ -193,7 +197,21 @@ class ComputeState:
             if pending is not None:
                 self._serving.model.set_weights(pending)
                 self._serving_weights_at = taken_at
+            if self.weights_overlay is not None:
+                self.weights_overlay(self._serving)
             yield self._serving
+
+    def served_copy(self):
+        """A model of the serving copy's architecture holding the weights it serves right now (kernel
+        edits and a scrubbed checkpoint included), for a task: the task thread never runs the serving
+        copy itself. One copy per serving model, reused by later tasks."""
+        import keras
+
+        with self.serving() as serving:
+            model, weights = serving.model, serving.model.get_weights()
+        copy = self.model_feature("served_copy", model, keras.models.clone_model)
+        copy.set_weights(weights)
+        return copy
 
     def serving_weights_age(self) -> float | None:
         """How far the serving copy's weights are behind the model in training, in seconds: the time
@@ -216,6 +234,14 @@ class ComputeState:
     def has_pending_weights(self) -> bool:
         with self._weights_lock:
             return self._pending_weights is not None
+
+    def model_feature(self, key: str, model, build: Callable[[object], object]):
+        """`build(model)` kept in `features[key]` while `model` is the one it was built for (a traced
+        explainer of the serving copy, say): built again for another model, never for the same one."""
+        entry = self.features.get(key)
+        if entry is None or entry[0]() is not model:
+            entry = self.features[key] = (weakref.ref(model), build(model))
+        return entry[1]
 
     # --- work the quick thread does when it has no request ---------------------------------------
     def add_idle_hook(self, hook: Callable[[], None]) -> None:

@@ -73,3 +73,19 @@ def batch_probabilities(model, batch, head: ClassHead | None = None):
     if not head.outputs_probabilities:
         outputs = ops.softmax(outputs, axis=-1)
     return np.asarray(ops.convert_to_numpy(outputs), dtype=np.float32)
+
+
+def batch_logits(model, batch, head: ClassHead | None = None):
+    """The class logits (a tensor, (N, K)) of a batch tensor, through the model's own layers (traced or eager)."""
+    from cnnviz.core.layer_graph import run_layers
+
+    head = head or class_head(model)
+    seen = {}
+
+    def visit(layer, layer_input, output):
+        if layer is head.layer:
+            seen["logits"] = head.logits(layer_input, output)
+        return output
+
+    run_layers(model, batch, visit)
+    return seen["logits"]
