@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -94,7 +95,9 @@ def report_problems(problems, num_files: int) -> int:
     return 2
 
 
+@functools.lru_cache(maxsize=1)
 def shipped_model_view():
+    """The shipped model as the answer engine reads it (loaded once per process)."""
     from cnnviz.commands.common import open_model_or_fail
     from cnnviz.core.lessons.engine import ModelView
 

@@ -93,9 +93,9 @@ def window(model, name, size):
     return None
 
 
-@condition("stride", (Param("name", "layer-name"), Param("size", "int", low=1, high=64)),
-           "layer NAME's window moves SIZE cells at a time")
-def stride(model, name, size):
+@condition("strides", (Param("name", "layer-name"), Param("size", "int", low=1, high=64)),
+           "layer NAME's window moves SIZE cells at a time (Keras's `strides`)")
+def strides(model, name, size):
     from cnnviz.core.receptive_field import as_pair
 
     spec = _spec(model, name)
@@ -104,9 +104,9 @@ def stride(model, name, size):
     window_size = spec.config.get("kernel_size", spec.config.get("pool_size"))
     if window_size is None:
         return f"it needs {name} to be a convolution or a pooling layer, not {spec.kind}"
-    strides = as_pair(spec.config.get("strides") or window_size)
-    if strides != (size, size):
-        return f"it needs {name} to move {size} at a time, not {strides[0]}"
+    moves = as_pair(spec.config.get("strides") or window_size)
+    if moves != (size, size):
+        return f"it needs {name} to move {size} at a time, not {moves[0]}"
     return None
 
 
@@ -125,7 +125,7 @@ def padding(model, name, padding):
            "a Conv2D layer CONV followed by a 2×2 pooling layer POOL (stride 2)")
 def conv_then_pool(model, conv, pool):
     return (layer(model, conv, "Conv2D") or layer(model, pool, "pooling") or followed_by(model, conv, pool)
-            or window(model, pool, 2) or stride(model, pool, 2))
+            or window(model, pool, 2) or strides(model, pool, 2))
 
 
 @condition("architecture", (Param("variant", "variant"),),

@@ -47,7 +47,8 @@ def lesson_files(folder: str | os.PathLike) -> list[Path]:
             for count, entry in enumerate(entries):
                 if count >= MAX_ENTRIES:
                     raise PackError(f"{folder} holds more than {MAX_ENTRIES:,} entries: not a lesson pack")
-                if entry.name.lower().endswith(SUFFIX) and entry.name.lower() not in SKIPPED:
+                if entry.name.lower().endswith(SUFFIX) and entry.name.lower() not in SKIPPED \
+                        and not entry.is_dir(follow_symlinks=False):
                     names.append(entry.name)
     except OSError as exc:
         raise PackError(f"cannot read the folder {folder}: {exc.strerror}") from None

@@ -73,17 +73,21 @@ class Progress:
 
 class LessonSession:
     def __init__(self, lesson: Lesson, model: ModelView):
-        from cnnviz.core.lessons.validate import check_against
-
         self.lesson = lesson
-        self.model = model
-        self.fit_problems = [problem.message for problem in check_against(lesson, AnswerEngine(model))]
+        self.set_model(model)
         self.index = 0
         self._done: set[int] = set()
         self._learner_done: set[int] = set()
         self._answers: dict[int, dict] = {}          # step → {"given", "status", "first"}
         self._pending: dict[int, tuple[object, set[int]]] = {}   # step → (given, reveal actions already sent)
         self._revealed: set[int] = set()
+
+    def set_model(self, model: ModelView) -> None:
+        """Another model became current (opened, or made by a training run): check the fit again."""
+        from cnnviz.core.lessons.validate import check_against
+
+        self.model = model
+        self.fit_problems = [problem.message for problem in check_against(self.lesson, AnswerEngine(model))]
 
     # --- fit -------------------------------------------------------------------------------------
     @property
@@ -251,14 +255,14 @@ class LessonSession:
         answer = values["answer"]
         right = self._is_right(question, given, answer)
         texts = dict(values)
-        texts["given"] = self._given_text(question, given)
+        texts["given"] = given if question.kind == "choice" else format_value(given)
         template = question.right if right else self._wrong_text(question, given)
         actions = tuple(call for _, call in self._reveal_now(question, values, sent))
         status = "right" if right else "wrong"
         record = self._answers.setdefault(self.index, {"first": status})
         record.update(given=_json_given(given), status=status)
         self._revealed.add(self.index)
-        return Verdict(status, given, texts["given"], answer, self._answer_text(question, answer),
+        return Verdict(status, given, self._given_text(question, given), answer, self._answer_text(question, answer),
                        _fill(template, texts), actions, question.highlight)
 
     def _is_right(self, question: Question, given, answer) -> bool:

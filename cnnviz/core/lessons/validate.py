@@ -23,6 +23,10 @@ NUMERIC = {"int", "number", "ranking", "class"}
 ACCEPTED = {"channel": {"int", "ranking"}, "int": {"int", "ranking", "class"}, "test-digit": {"int", "class"},
             "number": NUMERIC, "unit": {"unit"}, "variant": {"variant"}}
 ANSWER_KINDS = {"number": NUMERIC, "pick-channel": {"int", "ranking"}, "pick-pixel": {"unit"}}
+ANSWER_WORDS = {"number": "a number", "pick-channel": "a channel (e.g. strongest-channel(...))",
+                "pick-pixel": "a unit (e.g. strongest-unit(...))"}
+TYPE_WORDS = {"int": "a whole number", "number": "a number", "class": "a class", "ranking": "a ranking of channels",
+              "unit": "a unit", "variant": "a variant name", "text": "text", "word": "a name"}
 
 
 def check_format(lesson: Lesson) -> list[Problem]:
@@ -91,8 +95,8 @@ class _Checker:
         answer_line = question.answer.line
         wanted = ANSWER_KINDS.get(question.kind)
         if wanted and answer_type and answer_type not in wanted:
-            self.problem(answer_line, f"a {question.kind} question needs an answer that is "
-                                      f"{' or '.join(sorted(wanted))}, and this one is {answer_type}")
+            self.problem(answer_line, f"a {question.kind} question needs {ANSWER_WORDS[question.kind]} for its "
+                                      f"answer, and this one gives {TYPE_WORDS.get(answer_type, answer_type)}")
         if question.accept_top > 1 and answer_type and answer_type != "ranking":
             self.problem(question.lines["accept-top"], "accept-top needs a ranked answer such as strongest-channel()")
         if question.kind in ("pick-channel", "pick-pixel"):
@@ -295,8 +299,9 @@ class _Checker:
             return None
         if expression.name == "prediction":
             return [str(i) for i in range(len(probe.model.class_names))]
-        if expression.name == "compare":
-            return list(COMPARE_VALUES)
+        if expression.name == "compare":   # fixed by the model and the table, unless it is about the drawing or a run
+            needs = {FUNCTIONS[call.name].needs for call in expression.calls() if call.name in FUNCTIONS}
+            return list(COMPARE_VALUES) if needs & {"input", "run"} or expression.references() else None
         if expression.name in ("highest", "lowest"):
             listed = bind(FUNCTIONS[expression.name].params, expression, expression.name)["variants"]
             if listed:
