@@ -361,7 +361,7 @@ class _Reader:
             if key in first and not repeats and not (key == "wrong" and arg):
                 self.problem(number, f"{key!r} is given twice in this question (first on line {first[key]})")
                 continue
-            if not value:
+            if not value and key != "option":     # an option without a label shows its value
                 self.problem(number, f"{key} is empty")
                 continue
             if not (key == "wrong" and arg):
@@ -377,7 +377,7 @@ class _Reader:
                     if located is not None:
                         lets.append((arg, located))
             elif key == "option":
-                options.append(Option(arg, value, number))
+                options.append(Option(arg, value or arg, number))
             elif key == "options":
                 options.extend(Option(part.strip(), part.strip(), number) for part in value.split(","))
             elif key == "reveal":
@@ -412,9 +412,11 @@ class _Reader:
             self.problem(fence_line, "a choice question needs at least two options ('option VALUE: label' lines)")
         if kind != "choice" and options:
             self.problem(options[0].line, f"options belong to choice questions, not {kind}")
-        repeated = sorted({o.value for o in options if [p.value for p in options].count(o.value) > 1})
-        if repeated:
-            self.problem(first.get("option", first.get("options", fence_line)), f"option {repeated[0]!r} is listed twice")
+        seen_values: set[str] = set()
+        for option in options:
+            if option.value in seen_values:
+                self.problem(option.line, f"option {option.value!r} is listed twice")
+            seen_values.add(option.value)
         if kind in KINDS_WITH_LAYER and "layer" not in values:
             self.problem(fence_line, f"a {kind} question names the layer the learner picks in: 'layer: NAME'")
         if "layer" in values and kind not in KINDS_WITH_LAYER:

@@ -61,7 +61,8 @@ class ModelView:
 
     @classmethod
     def from_keras(cls, model, probe=None, info=None) -> ModelView:
-        """A view of a Keras model (with its ActivationProbe, made here when not given)."""
+        """A view of a Keras model (with its ActivationProbe, made here when not given). Pass the `info`
+        that `open_model` returned, so the class names are the file's (`<model>.classes.json`)."""
         from cnnviz.core.activations import ActivationProbe
         from cnnviz.core.network import layer_specs
 

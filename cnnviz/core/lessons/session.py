@@ -19,6 +19,7 @@ A wrong answer is a normal path: the verdict explains, the reveal still happens,
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 from cnnviz.core.lessons.actions import ActionCall, resolve_action
@@ -291,7 +292,7 @@ class LessonSession:
     def _checked_given(self, question: Question, given):
         if question.kind == "number":
             try:
-                number = float(str(given).replace(",", "").strip()) if isinstance(given, str) else float(given)
+                number = read_number(given) if isinstance(given, str) else float(given)
             except (TypeError, ValueError):
                 raise AnswerError(f"type a number, not {given!r}") from None
             if not math.isfinite(number):
@@ -342,6 +343,16 @@ class LessonSession:
             key = option_text(answer)
             return next((option.label for option in question.options if option.value == key), key)
         return format_value(answer)
+
+
+def read_number(text: str) -> float:
+    """A number as a learner types it: "1,000" and "1000" are 1000 (thousands), "2,5" is 2.5 (a decimal comma)."""
+    text = text.strip().replace(" ", "").replace("\u2212", "-")
+    if re.fullmatch(r"[-+]?\d{1,3}(,\d{3})+(\.\d+)?", text):
+        text = text.replace(",", "")
+    elif text.count(",") == 1 and "." not in text:
+        text = text.replace(",", ".")
+    return float(text)
 
 
 def _fill(template: str, values: dict) -> str:
