@@ -140,8 +140,9 @@ BROKEN = {
     "undefined reference": (21, "reveal: enlarge-channel(conv2d_1, $channel)", 21, "$channel is not defined"),
     "unclosed fence": (37, "", 29, "never closed"),
     "choice answer not an option": (32, "option most: more", 34, "the answer can be more, which is not among"),
-    "number question with a name for an answer": (20, "answer: highest(test_accuracy)", 20,
-                                                  "a number question needs a number for its answer, and this one gives a variant name"),
+    "number question with a name for an answer": (
+        20, "answer: highest(test_accuracy)", 20,
+        "a number question needs a number for its answer, and this one gives a variant name"),
     "unknown table column": (34, "answer: highest(test_acc)", 34, "no column 'test_acc'"),
     "fits condition fails on the shipped model": (6, "fits: layer(conv2d_1, Dense)", 6,
                                                   "does not fit mnist_convnet: it needs conv2d_1 to be a Dense layer"),
@@ -161,7 +162,8 @@ def test_check_refuses_a_broken_pack_with_the_line(capsys, tmp_path, kind):
     assert code == 2, out
     broken = [entry for entry in out if entry.startswith(f"{folder / 'broken.md'}:")]
     assert broken, out
-    assert any(entry.startswith(f"{folder / 'broken.md'}:{reported}: ") and message in entry for entry in broken), broken
+    at_line = f"{folder / 'broken.md'}:{reported}: "
+    assert any(entry.startswith(at_line) and message in entry for entry in broken), broken
     assert not any("good.md" in entry for entry in out)       # one line per problem, only the broken file's
     assert len(err) == 1 and err[0].startswith("cnnviz lessons: ")
 

@@ -8,10 +8,11 @@ import sys
 import pytest
 
 from cnnviz.core.lessons.binding import ArgumentError, bind
-from cnnviz.core.lessons.document import parse_lesson, placeholders
+from cnnviz.core.lessons.document import parse_lesson
 from cnnviz.core.lessons.expressions import (Argument, Call, ExpressionError, Number, Reference, Word, parse_call,
                                              parse_expression)
 from cnnviz.core.lessons.functions import FUNCTIONS, Ranking, format_number, format_value, option_text
+from cnnviz.core.lessons.parts import placeholders
 from cnnviz.core.lessons.validate import check_format
 
 
@@ -44,7 +45,8 @@ def test_binding_arguments_to_parameters():
     bound = bind(params, parse_call("map-size(conv2d_1, variant=strided)"), "map-size")
     assert bound == {"layer": Word("conv2d_1"), "variant": Word("strided")}
     assert bind(params, parse_call("map-size(conv2d_1)"), "map-size")["variant"] is None
-    assert bind(FUNCTIONS["prediction"].params, parse_call("prediction(dy=2)"), "p") == {"dx": Number(0), "dy": Number(2)}
+    shifted = bind(FUNCTIONS["prediction"].params, parse_call("prediction(dy=2)"), "prediction")
+    assert shifted == {"dx": Number(0), "dy": Number(2)}
     variadic = bind(FUNCTIONS["highest"].params, parse_call("highest(test_accuracy, seed, strided)"), "highest")
     assert variadic["variants"] == [Word("seed"), Word("strided")]
     for text, message in [("map-size()", "needs layer"), ("map-size(a, b, c)", "takes 1 to 2 arguments, not 3"),
@@ -177,7 +179,8 @@ def test_values_as_learners_read_them():
 
 
 def test_the_lesson_modules_import_neither_tensorflow_nor_qt():
-    modules = ["actions", "binding", "document", "engine", "expressions", "fit", "functions", "pack", "session",
+    modules = ["actions", "binding", "document", "engine", "expressions", "fit", "functions", "pack", "parts",
+               "question_block", "session",
                "validate", "vocabulary"]
     code = ("import sys; " + "; ".join(f"import cnnviz.core.lessons.{m}" for m in modules)
             + "; import cnnviz.commands.lessons; print(' '.join(sys.modules))")
@@ -185,3 +188,41 @@ def test_the_lesson_modules_import_neither_tensorflow_nor_qt():
     assert done.returncode == 0, done.stderr
     loaded = {name.split(".")[0] for name in done.stdout.split()}
     assert not loaded & {"tensorflow", "keras", "PySide6", "pyqtgraph"}
+
+
+@pytest.mark.parametrize("condition,arguments,on_seed,on_strided", [
+    ("digit-model", (), None, None),
+    ("layer", ("max_pooling2d_1", "pooling"), None, "it needs a layer max_pooling2d_1, and strided has none"),
+    ("layer", ("conv2d_1", "Dense"), "it needs conv2d_1 to be a Dense layer, not Conv2D", "same"),
+    ("followed-by", ("conv2d_1", "max_pooling2d_1"), None, "it needs a layer max_pooling2d_1, and strided has none"),
+    ("followed-by", ("conv2d_1", "conv2d_2"), "it needs conv2d_2 to come right after conv2d_1", None),
+    ("window", ("conv2d_2", 3), None, None),
+    ("window", ("max_pooling2d_2", 3), "it needs max_pooling2d_2's window to be 3×3, not 2×2", "has none"),
+    ("strides", ("conv2d_1", 2), "it needs conv2d_1 to move 2 at a time, not 1", None),
+    ("strides", ("dense_1", 1), "it needs dense_1 to be a convolution or a pooling layer, not Dense", "same"),
+    ("padding", ("conv2d_3", "valid"), None, None),
+    ("conv-then-pool", ("conv2d_2", "max_pooling2d_2"), None, "has none"),
+    ("architecture", ("seed",), None, "it needs the seed network, and strided is strided"),
+])
+def test_fit_conditions_on_two_networks(condition, arguments, on_seed, on_strided):
+    """Each condition on the seed's and the strided variant's layers, as the GUI holds them (no TensorFlow)."""
+    from cnnviz.core.architectures import architecture_specs
+    from cnnviz.core.lessons.engine import ModelView
+    from cnnviz.core.lessons.fit import CONDITIONS
+
+    check = CONDITIONS[condition].check
+    for name, expected in (("seed", on_seed), ("strided", on_strided)):
+        network = ModelView(architecture_specs(name), (28, 28, 1), tuple("0123456789"), True, name=name)
+        found = check(network, *arguments)
+        expected = on_seed if expected == "same" else expected
+        assert (found is None) if expected is None else (found is not None and expected in found), (name, found)
+
+
+def test_a_colour_model_is_not_a_digit_model():
+    from cnnviz.core.lessons.engine import ModelView
+    from cnnviz.core.lessons.fit import CONDITIONS
+
+    cifar = ModelView((), (32, 32, 3), ("airplane", "automobile", "bird"), False, name="cifar")
+    assert CONDITIONS["digit-model"].check(cifar) == ("it needs a digit model (28×28 grey input, classes 0–9); cifar "
+                                                      "takes 32×32 RGB images into 3 classes (airplane, automobile, "
+                                                      "bird, …)")

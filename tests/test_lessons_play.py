@@ -160,7 +160,8 @@ def expected_answers(lesson_id, ind: Independent):
                 ("seed", "conv-conv-pool-pool", "no-pooling", "average-pooling", "strided", "same-padding")}
         seed, ccpp = ind.table("seed", "test_accuracy"), ind.table("conv-conv-pool-pool", "test_accuracy")
         return [(max(gaps, key=gaps.get), "lab-results", {"lab_results": True}),
-                (ind.shape("conv2d_2", "conv-conv-pool-pool")[0], "lab-side-by-side", {"variant": "conv-conv-pool-pool"}),
+                (ind.shape("conv2d_2", "conv-conv-pool-pool")[0], "lab-side-by-side",
+                 {"variant": "conv-conv-pool-pool"}),
                 ("more" if ind.params("conv-conv-pool-pool") > ind.params() else "less", "lab-results",
                  {"lab_results": True}),
                 ("seed" if seed > ccpp else "conv-conv-pool-pool", "lab-results", {"lab_results": True})]

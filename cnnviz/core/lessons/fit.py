@@ -41,6 +41,23 @@ def _spec(model, name: str):
     return None
 
 
+def _missing(model, name: str) -> str:
+    return f"it needs a layer {name}, and {model.name} has none"
+
+
+def _window(model, name: str):
+    """(the layer's spec, its window and strides as pairs) or the reason it has none."""
+    from cnnviz.core.receptive_field import as_pair
+
+    spec = _spec(model, name)
+    if spec is None:
+        return _missing(model, name)
+    window_size = spec.config.get("kernel_size", spec.config.get("pool_size"))
+    if window_size is None:
+        return f"it needs {name} to be a convolution or a pooling layer, not {spec.kind}"
+    return spec, as_pair(window_size), as_pair(spec.config.get("strides") or window_size)
+
+
 def _kind_matches(kind: str, wanted: str) -> bool:
     return kind in POOLING_KINDS if wanted == "pooling" else kind == wanted
 
@@ -60,7 +77,7 @@ def digit_model(model):
 def layer(model, name, kind):
     spec = _spec(model, name)
     if spec is None:
-        return f"it needs a layer {name}, and {model.name} has none"
+        return _missing(model, name)
     if not _kind_matches(spec.kind, kind):
         return f"it needs {name} to be {'a pooling' if kind == 'pooling' else 'a ' + kind} layer, not {spec.kind}"
     return None
@@ -71,7 +88,7 @@ def layer(model, name, kind):
 def followed_by(model, first, second):
     for name in (first, second):
         if _spec(model, name) is None:
-            return f"it needs a layer {name}, and {model.name} has none"
+            return _missing(model, name)
     names = [spec.name for spec in model.specs]
     if resolved_inputs(model.specs)[names.index(second)] != (first,):
         return f"it needs {second} to come right after {first}"
@@ -81,32 +98,22 @@ def followed_by(model, first, second):
 @condition("window", (Param("name", "layer-name"), Param("size", "int", low=1, high=64)),
            "layer NAME's window (kernel or pool size) is SIZE×SIZE")
 def window(model, name, size):
-    from cnnviz.core.receptive_field import as_pair
-
-    spec = _spec(model, name)
-    if spec is None:
-        return f"it needs a layer {name}, and {model.name} has none"
-    value = spec.config.get("kernel_size", spec.config.get("pool_size"))
-    if value is None or as_pair(value) != (size, size):
-        shown = "no window" if value is None else "×".join(map(str, as_pair(value)))
-        return f"it needs {name}'s window to be {size}×{size}, not {shown}"
+    found = _window(model, name)
+    if isinstance(found, str):
+        return found
+    if found[1] != (size, size):
+        return f"it needs {name}'s window to be {size}×{size}, not {found[1][0]}×{found[1][1]}"
     return None
 
 
 @condition("strides", (Param("name", "layer-name"), Param("size", "int", low=1, high=64)),
            "layer NAME's window moves SIZE cells at a time (Keras's `strides`)")
 def strides(model, name, size):
-    from cnnviz.core.receptive_field import as_pair
-
-    spec = _spec(model, name)
-    if spec is None:
-        return f"it needs a layer {name}, and {model.name} has none"
-    window_size = spec.config.get("kernel_size", spec.config.get("pool_size"))
-    if window_size is None:
-        return f"it needs {name} to be a convolution or a pooling layer, not {spec.kind}"
-    moves = as_pair(spec.config.get("strides") or window_size)
-    if moves != (size, size):
-        return f"it needs {name} to move {size} at a time, not {moves[0]}"
+    found = _window(model, name)
+    if isinstance(found, str):
+        return found
+    if found[2] != (size, size):
+        return f"it needs {name} to move {size} at a time, not {found[2][0]}"
     return None
 
 
@@ -115,7 +122,7 @@ def strides(model, name, size):
 def padding(model, name, padding):
     spec = _spec(model, name)
     if spec is None:
-        return f"it needs a layer {name}, and {model.name} has none"
+        return _missing(model, name)
     if str(spec.config.get("padding", "valid")).lower() != padding:
         return f"it needs {name} to use padding='{padding}', not '{spec.config.get('padding', 'valid')}'"
     return None

@@ -13,7 +13,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from cnnviz.core.lessons.document import Lesson, Problem, parse_lesson
+from cnnviz.core.lessons.document import parse_lesson
+from cnnviz.core.lessons.parts import Lesson, Problem
 
 SUFFIX = ".md"
 SKIPPED = ("readme.md",)

@@ -23,9 +23,9 @@ import re
 from dataclasses import dataclass
 
 from cnnviz.core.lessons.actions import ActionCall, resolve_action
-from cnnviz.core.lessons.document import PLACEHOLDER, Lesson, Question
 from cnnviz.core.lessons.engine import AnswerEngine, ModelView, Unavailable
 from cnnviz.core.lessons.functions import EvaluationError, Ranking, Unit, format_value, option_text, rounded_answer
+from cnnviz.core.lessons.parts import PLACEHOLDER, Lesson, Question
 
 SHIPPED_MODEL_OFFER = ActionCall("open-shipped-model", "app", {})
 
@@ -168,7 +168,8 @@ class LessonSession:
     def needed_values(self) -> list[tuple[str, object]]:
         """(name, expression) of the question's lets and answer, in order, to compute on the current input."""
         question = self._asked()
-        return [(name, located.expression) for name, located in question.lets] + [("answer", question.answer.expression)]
+        named = [(name, located.expression) for name, located in question.lets]
+        return named + [("answer", question.answer.expression)]
 
     def ask_text(self, values: dict) -> str:
         return _fill(self._asked().ask, values)

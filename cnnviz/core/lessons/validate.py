@@ -12,11 +12,11 @@ from pathlib import Path
 
 from cnnviz.core.lessons.actions import resolve_action
 from cnnviz.core.lessons.binding import bind, signature
-from cnnviz.core.lessons.document import Lesson, Problem, Question, placeholders
 from cnnviz.core.lessons.engine import AnswerEngine, Unavailable, compute_values
 from cnnviz.core.lessons.expressions import Call, Number, Reference, Word
 from cnnviz.core.lessons.fit import CONDITIONS, unmet_conditions
 from cnnviz.core.lessons.functions import COMPARE_VALUES, FUNCTIONS, EvaluationError, option_text
+from cnnviz.core.lessons.parts import Lesson, Problem, Question, placeholders
 from cnnviz.core.lessons.vocabulary import ACTIONS, HIGHLIGHT_TARGETS, TEST_DIGITS, WORD_CHOICES
 
 NUMERIC = {"int", "number", "ranking", "class"}
@@ -193,7 +193,8 @@ class _Checker:
             self.word(param.type, value.text, variant, line, where)
             return
         if kind == "word":
-            self.problem(line, f"{where} must be {'a unit' if param.type == 'unit' else 'a number'}, not {value.text!r}")
+            wanted = "a unit" if param.type == "unit" else "a number"
+            self.problem(line, f"{where} must be {wanted}, not {value.text!r}")
             return
         if kind not in ACCEPTED[param.type]:
             self.problem(line, f"{where} must be {param.type}, and {value} is {kind}")

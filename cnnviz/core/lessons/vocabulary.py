@@ -20,8 +20,8 @@ class Param:
     `type` is one of: layer (a layer name of the model, or of `variant=` when given), channel (a
     whole number from 0), int (a whole number, `low`…`high`), number, variant (a lab variant),
     column (a column of the lab's results table), run-column (a figure of a training run's epoch),
-    axis (x or y), scaling (layer or channel), unit (a unit value: `unit(c, y, x)`, `strongest-unit(...)` or a $reference to
-    one), kind (a Keras layer class, or `pooling`), padding (valid or same), test-digit (0…9999),
+    axis (x or y), scaling (layer or channel), unit (a unit value: `unit(c, y, x)`, `strongest-unit(...)`
+    or a $reference to one), kind (a Keras layer class, or `pooling`), padding (valid or same), test-digit (0…9999),
     text (any word).
     """
 
