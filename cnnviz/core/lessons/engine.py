@@ -72,6 +72,17 @@ class ModelView:
                    probe, probe.probabilities_from, lambda name: model.get_layer(name).get_weights(), model.name)
 
 
+    @classmethod
+    def from_model_info(cls, info) -> ModelView:
+        """A view of the GUI's `ModelInfo` (compute protocol): the layers and their weights, no forward pass
+        (the compute process's `lesson_values` computes what needs one)."""
+        specs = tuple(info.layers)
+        position = {spec.name: index for index, spec in enumerate(specs)}
+        description = info.description()
+        return cls(specs, tuple(int(d) for d in info.input_shape), tuple(info.class_names), description.is_digit_model,
+                   weights=lambda name: info.weights[position[name]], name=info.name)
+
+
 @dataclass
 class ResultsTable:
     """The lab's results, read by column name: one or more rows per variant (several seeds: their mean)."""
