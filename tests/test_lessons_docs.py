@@ -65,5 +65,5 @@ def test_the_complete_example_uses_every_kind():
     complete = example_lessons()[-1]
     for kind in QUESTION_KINDS:
         assert f"kind: {kind}" in complete
-    for feature in ("let ", "wrong 3:", "reveal: ", "$answer", "run(", "draw-digit", "options: "):
+    for feature in ("let ", "wrong 3:", "reveal: ", "$answer", "run(", "draw-digit", "options: ", "conceal: "):
         assert feature in complete

@@ -170,11 +170,12 @@ def test_the_session_state_machine(view, lessons, digit_seven):
     engine = AnswerEngine(view, digit_seven)
     assert session.fits and session.fit_message == "" and session.offer is None
     assert session.phase == "asking" and session.progress.steps_done == 0
+    assert session.concealed == ("pipeline",)         # its labels show 26 while the question asks for it
     values = compute_values(session.needed_values(), engine)
     with pytest.raises(AnswerError, match="type a number"):
         session.commit("twenty", values)
     verdict = session.commit(" 26 ", values)
-    assert verdict.right and session.phase == "revealed"
+    assert verdict.right and session.phase == "revealed" and session.concealed == ()
     with pytest.raises(LessonStateError):
         session.commit(26, values)
     session.retry()

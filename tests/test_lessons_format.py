@@ -159,6 +159,7 @@ def test_format_problems_by_line(change, line, message):
     (("ask: Which", "ask: Which {answer}"), 30, "unknown placeholder {answer}"),
     (("wrong more: Not more.", "wrong most: Not more."), 40, "'most' is not one of the options"),
     (("kind: choice", "kind: pick-channel\nlayer: conv2d_1"), 33, "options belong to choice questions"),
+    (("highlight: lab-results", "conceal: lab-results, lab-table"), 38, "unknown target 'lab-table' to conceal"),
 ])
 def test_name_and_argument_problems_by_line(change, line, message):
     old, new = change

@@ -63,6 +63,7 @@ class Question:
     reveal: tuple[Located, ...] = ()
     highlight: str | None = None
     wrong_for: tuple[tuple[str, str, int], ...] = ()   # (the learner's answer, explanation, line)
+    conceal: tuple[str, ...] = ()               # targets hidden while the question is asked
 
 
 @dataclass(frozen=True)

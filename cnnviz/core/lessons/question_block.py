@@ -15,7 +15,7 @@ QUESTION_KEYS = {
     "right": (True, False, False), "wrong": (True, None, False), "let": (False, True, True),
     "option": (False, True, True), "options": (False, False, False), "tolerance": (False, False, False),
     "accept-top": (False, False, False), "layer": (False, False, False), "reveal": (False, False, True),
-    "highlight": (False, False, False),
+    "highlight": (False, False, False), "conceal": (False, False, False),
 }
 KINDS_WITH_LAYER = ("pick-channel", "pick-pixel")
 
@@ -111,7 +111,8 @@ class QuestionReader(LineReader):
             return None
         return Question(kind, values["ask"], answer, values["right"], values["wrong"], fence_line, first,
                         tuple(lets), tuple(options), tolerance, relative, accept_top, values.get("layer"),
-                        tuple(reveal), values.get("highlight"), tuple(wrong_for))
+                        tuple(reveal), values.get("highlight"), tuple(wrong_for),
+                        tuple(part.strip() for part in values.get("conceal", "").split(",") if part.strip()))
 
     def tolerance(self, text: str | None, number: int | None, kind: str) -> tuple[float | None, bool]:
         if text is None:

@@ -127,6 +127,14 @@ class LessonSession:
             return "pending"
         return "revealed" if self.index in self._revealed else "asking"
 
+    @property
+    def concealed(self) -> tuple[str, ...]:
+        """The parts of the window to hide while the question is asked (or pending): they would show the
+        answer. Empty once it is revealed."""
+        if self.phase not in ("asking", "pending"):
+            return ()
+        return self.question.conceal
+
     def entry_actions(self) -> tuple[ActionCall, ...]:
         """The app actions to perform as the step opens."""
         return tuple(call for call in self._resolved(self.step.actions, {}) if call.kind == "app")

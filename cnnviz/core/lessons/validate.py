@@ -104,6 +104,10 @@ class _Checker:
         self.texts(question, set(types))
         for value, _, line in question.wrong_for:
             self.wrong_value(question, value, line)
+        for target in question.conceal:
+            if target not in HIGHLIGHT_TARGETS:
+                self.problem(question.lines["conceal"], f"unknown target {target!r} to conceal (known: "
+                                                        f"{', '.join(HIGHLIGHT_TARGETS)})")
         if question.highlight is not None and question.highlight not in HIGHLIGHT_TARGETS:
             self.problem(question.lines["highlight"], f"unknown highlight target {question.highlight!r} (known: "
                                                       f"{', '.join(HIGHLIGHT_TARGETS)})")

@@ -106,7 +106,8 @@ APP_ACTIONS = tuple(name for name, spec in ACTIONS.items() if spec.kind == "app"
 LEARNER_ACTIONS = tuple(name for name, spec in ACTIONS.items() if spec.kind == "learner")
 LEARNER_EVENTS = tuple(ACTIONS[name].event for name in LEARNER_ACTIONS)
 
-# Parts of the window a reveal can highlight, with what each is (the GUI draws a frame around it).
+# Parts of the window a reveal can highlight (the GUI draws a frame around it) and a question can conceal
+# while it is asked (the GUI covers it, or hides the numbers in it, until the reveal).
 HIGHLIGHT_TARGETS: dict[str, str] = {
     "canvas": "the drawing canvas",
     "model-input": "the 28×28 input as the model sees it",
