@@ -64,7 +64,7 @@ def read_lesson_file(path: Path, folder: Path) -> tuple[Lesson | None, list[Prob
     try:
         text = read_text_safely(path, folder)
     except PackError as exc:
-        return None, [Problem(shown, 0, str(exc))]
+        return None, [Problem(shown, 1, str(exc))]   # the file as a whole: its first line
     return parse_lesson(text, shown)
 
 

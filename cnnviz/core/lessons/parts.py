@@ -16,7 +16,7 @@ KEY_LINE = re.compile(r"([a-z][a-z-]*)(?:[ \t]+([^:]*?))?[ \t]*:(.*)\Z")
 
 @dataclass(frozen=True)
 class Problem:
-    """Something wrong in a lesson file, at a line (1-based; 0 when it concerns the whole file)."""
+    """Something wrong in a lesson file, at a line (1-based; 1 when it concerns the whole file)."""
 
     path: str
     line: int
