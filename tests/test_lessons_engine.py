@@ -174,6 +174,8 @@ def test_the_session_state_machine(view, lessons, digit_seven):
     values = compute_values(session.needed_values(), engine)
     with pytest.raises(AnswerError, match="type a number"):
         session.commit("twenty", values)
+    with pytest.raises(AnswerUnavailable, match="not computed yet"):
+        session.commit(26, {})
     verdict = session.commit(" 26 ", values)
     assert verdict.right and session.phase == "revealed" and session.concealed == ()
     with pytest.raises(LessonStateError):

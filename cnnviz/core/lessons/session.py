@@ -189,7 +189,9 @@ class LessonSession:
         if self.phase != "asking":
             raise LessonStateError(f"the question of step {self.index + 1} is {self.phase}, not asking")
         given = self._checked_given(question, given)
-        answer = values.get("answer")
+        if "answer" not in values:
+            raise AnswerUnavailable("the answer is not computed yet: compute needed_values() first")
+        answer = values["answer"]
         if isinstance(answer, Unavailable) and answer.reason != "run":
             raise AnswerUnavailable(answer.message)
         if isinstance(answer, Unavailable):
