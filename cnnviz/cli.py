@@ -19,7 +19,7 @@ from cnnviz.commands.common import CliError
 
 # The order is the order of `cnnviz --help`.
 COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit",
-                                   "attribution", "filters", "attack", "sanity")
+                                   "attribution", "filters", "attack", "sanity", "lessons")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "With no command, opens the desktop app.",
     )
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
+    importlib.import_module("cnnviz.commands.gui").add_app_options(parser)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"cnnviz.commands.{name}").add_parser(subparsers)

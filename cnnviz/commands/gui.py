@@ -3,20 +3,53 @@
 from __future__ import annotations
 
 import argparse
+import inspect
+import sys
 from pathlib import Path
 
-from cnnviz.commands.common import add_model_arg
+from cnnviz.commands.common import CliError, add_model_arg
+
+LESSONS_HELP = "open the app with this lesson pack (a folder of lesson files, docs/LESSONS.md)"
 
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser("gui", help="open the desktop app (the default)",
                                    description="Open the desktop app.")
     add_model_arg(parser)
+    parser.add_argument("--lessons", metavar="DIR", type=Path, help=LESSONS_HELP)
     parser.add_argument("--screenshot", metavar="PNG", type=Path, help=argparse.SUPPRESS)  # testing hook
     parser.set_defaults(handler=run)
+
+
+def add_app_options(parser: argparse.ArgumentParser) -> None:
+    """The app's options that `cnnviz` takes without the word `gui` (`cnnviz --lessons DIR`)."""
+    parser.add_argument("--lessons", metavar="DIR", type=Path, dest="app_lessons", help=LESSONS_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
     from cnnviz.gui.app import run as run_app
 
-    return run_app(model_path=getattr(args, "model", None), screenshot=getattr(args, "screenshot", None))
+    options = {"model_path": getattr(args, "model", None), "screenshot": getattr(args, "screenshot", None)}
+    lessons = getattr(args, "lessons", None) or getattr(args, "app_lessons", None)
+    if lessons is not None:
+        checked_pack(lessons)
+        if "lessons_dir" in inspect.signature(run_app).parameters:
+            options["lessons_dir"] = lessons
+        else:   # the lesson panel comes with the GUI's next phase
+            print(f"cnnviz: this build's app has no lesson panel yet; {lessons} is a valid pack "
+                  f"(cnnviz lessons --list --lessons {lessons})", file=sys.stderr)
+    return run_app(**options)
+
+
+def checked_pack(folder: Path) -> None:
+    """Refuse, in one line, a pack the app could not open (missing, hostile, with problems)."""
+    from cnnviz.core.lessons.pack import PackError, read_pack
+
+    try:
+        pack = read_pack(folder)
+    except PackError as exc:
+        raise CliError(f"--lessons: {exc}") from None
+    if pack.problems:
+        more = len(pack.problems) - 1
+        raise CliError(f"--lessons: {pack.problems[0]}" + (f" (and {more} more: cnnviz lessons --check {folder})"
+                                                           if more else ""))
