@@ -53,6 +53,7 @@ class ConvertedModel:
 
     model: object
     origins: dict[str, Origin]
+    input_layout: str = NCHW   # how the ONNX graph takes its image: NCHW, or NHWC (the Keras model's own)
 
 
 def as_keras_layout(array: np.ndarray, origin: Origin) -> np.ndarray:
@@ -76,11 +77,8 @@ def convert_onnx_file(path: str | os.PathLike) -> ConvertedModel:
 
     path = Path(path)
     proto = read_onnx(path)
-    return GraphConverter(proto, path.name, _model_name(proto, path)).convert()
-
-
-def _model_name(proto, path: Path) -> str:
-    return keras_name(proto.graph.name) if proto.graph.name else keras_name(path.stem)
+    # Named after the file: exporters name every graph alike ("main_graph", "torch_jit", "tf2onnx").
+    return GraphConverter(proto, path.name, keras_name(path.stem)).convert()
 
 
 def keras_name(text: str) -> str:
@@ -127,7 +125,7 @@ class GraphConverter:
         self.onnx_shapes = _inferred_shapes(self.proto)
         for initializer in graph.initializer:
             self.values[initializer.name] = Value(array=tensor_array(initializer))
-        image = self._image_input()
+        image, image_name = self._image_input()
         for number, node in enumerate(graph.node):
             if node.domain not in ("", "ai.onnx") or node.op_type not in CONVERTERS:
                 op = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}.{node.op_type}"
@@ -140,10 +138,10 @@ class GraphConverter:
             CONVERTERS[node.op_type](self, node, _attributes(node))
         outputs = [self._output(output.name) for output in graph.output]
         model = keras.Model(image, outputs[0] if len(outputs) == 1 else outputs, name=self.name)
-        return ConvertedModel(model, self.origins)
+        return ConvertedModel(model, self.origins, self.values[image_name].layout)
 
     def _image_input(self):
-        """The Keras input for the graph's one image input (NCHW or NHWC), recorded as its Value."""
+        """The Keras input for the graph's one image input (NCHW or NHWC), recorded as its Value; and its name."""
         import keras
 
         initializers = {initializer.name for initializer in self.proto.graph.initializer}
@@ -167,7 +165,7 @@ class GraphConverter:
                                  f"{MIN_SIZE} to {MAX_SIZE} pixels a side.")
         image = keras.Input((height, width, channels), name=keras_name(inputs[0].name))
         self.values[inputs[0].name] = Value(image, NCHW if channels_first else NHWC)
-        return image
+        return image, inputs[0].name
 
     def _output(self, name: str):
         value = self.values.get(name)

@@ -17,13 +17,13 @@ def weights(shape, seed: int, scale: float = 0.5) -> np.ndarray:
 
 def graph_model(nodes, input_shape, output_name: str, constants: dict, opset: int = OPSET, input_name: str = "image",
                 output_shape=None):
-    """A ModelProto: one float input, one float output, `constants` as initializers."""
+    """A ModelProto: one float input (any batch size), one float output, `constants` as initializers."""
     from onnx import TensorProto, helper, numpy_helper
 
     initializers = [numpy_helper.from_array(np.asarray(array), name) for name, array in constants.items()]
     graph = helper.make_graph(
-        nodes, "tiny", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, list(input_shape))],
-        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, output_shape)], initializers)
+        nodes, "tiny", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", *input_shape[1:]])],
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, output_shape or ["batch", "classes"])], initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     return model
