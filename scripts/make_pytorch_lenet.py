@@ -3,8 +3,8 @@ with cnnviz (`resources/pytorch_lenet.onnx`), made the way a learner makes their
 
 PyTorch is not a dependency of cnnviz: run this with a Python that has torch (CPU build) and onnx, e.g.
 
-    python3 -m venv /tmp/torchenv && /tmp/torchenv/bin/pip install torch==2.13.0 onnx onnxscript
-    nice -n 10 /tmp/torchenv/bin/python scripts/make_pytorch_lenet.py
+    python3 -m venv ~/torchenv && ~/torchenv/bin/pip install torch==2.13.0 onnx onnxscript
+    nice -n 10 ~/torchenv/bin/python scripts/make_pytorch_lenet.py
 
 MNIST comes from cnnviz's cache (`~/.cache/cnnviz/mnist.npz`, made by `cnnviz data --fetch`), pixels
 0…1 as cnnviz gives them (no normalisation, so the model takes what cnnviz feeds it). The network:

@@ -23,7 +23,8 @@ def graph_model(nodes, input_shape, output_name: str, constants: dict, opset: in
     initializers = [numpy_helper.from_array(np.asarray(array), name) for name, array in constants.items()]
     graph = helper.make_graph(
         nodes, "tiny", [helper.make_tensor_value_info(input_name, TensorProto.FLOAT, ["N", *input_shape[1:]])],
-        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, output_shape or ["batch", "classes"])], initializers)
+        [helper.make_tensor_value_info(output_name, TensorProto.FLOAT, output_shape or ["batch", "classes"])],
+        initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
     model.ir_version = 8
     return model

@@ -147,8 +147,8 @@ def test_summary_and_predict_on_shipped_files(installed):
     bin_folder, env, work, _ = installed
     resources = Path(run([str(bin_folder / "python"), "-c", "from cnnviz.core.paths import resources_dir; "
                           "print(resources_dir())"], env=env, cwd=work).stdout.strip())
-    onnx_rows = [json.loads(line) for line in
-                 cnnviz(installed, "summary", "--json", "--model", str(resources / "pytorch_lenet.onnx")).stdout.splitlines()]
+    onnx_summary = cnnviz(installed, "summary", "--json", "--model", str(resources / "pytorch_lenet.onnx"))
+    onnx_rows = [json.loads(line) for line in onnx_summary.stdout.splitlines()]
     assert onnx_rows[0]["name"] == "node_conv2d" and onnx_rows[0]["receptive_field"] == 5
     for model in ("mnist_convnet.keras", "pytorch_lenet.onnx"):
         record = json.loads(cnnviz(installed, "predict", "--json", str(resources / "example_seven.png"), "--model",

@@ -4,33 +4,18 @@ it, `save_model` writes a `.keras` copy, and an unsupported ONNX file is refused
 
 from __future__ import annotations
 
-import multiprocessing
-
 import numpy as np
 import onnx
-import pytest
 
 from _onnx_graphs import graph_model, node, weights
-from cnnviz.compute.protocol import Hello, Shutdown
-from cnnviz.compute.server import run_in_thread
 from cnnviz.core.paths import resources_dir
-from test_compute import Peer
+from test_compute import peer  # noqa: F401 (a threaded compute server, the shipped model loaded first)
 
 LENET = resources_dir() / "pytorch_lenet.onnx"
 
 
-@pytest.fixture(scope="module")
-def peer():
-    ours, theirs = multiprocessing.Pipe()
-    _, thread = run_in_thread(theirs)
-    assert ours.poll(10) and isinstance(ours.recv(), Hello)
-    yield Peer(ours)
-    ours.send(Shutdown())
-    thread.join(5)
-    assert not thread.is_alive()
-
-
-def test_load_probe_gradcam_and_save_an_onnx_model(peer, digit_seven, tmp_path):
+def test_load_probe_gradcam_and_save_an_onnx_model(peer,  # noqa: F811
+                                                    digit_seven, tmp_path):
     info = peer.call("load_model", {"path": LENET})
     assert [layer.name for layer in info.layers] == [n.name for n in onnx.load(LENET).graph.node]
     assert info.input_shape == (28, 28, 1) and str(info.path) == str(LENET)
@@ -49,7 +34,8 @@ def test_load_probe_gradcam_and_save_an_onnx_model(peer, digit_seven, tmp_path):
     np.testing.assert_allclose(peer.call("probe", {"image": digit_seven})["outputs"][-1], outputs[-1], atol=1e-5)
 
 
-def test_an_unsupported_onnx_model_is_refused_in_one_line(peer, tmp_path):
+def test_an_unsupported_onnx_model_is_refused_in_one_line(peer,  # noqa: F811
+                                                           tmp_path):
     nodes = [node("Conv", ["image", "w"], "c", kernel_shape=[3, 3]), node("Erf", ["c"], "e", name="gelu/erf"),
              node("Flatten", ["e"], "f"), node("Gemm", ["f", "w2"], "logits", transB=1)]
     model = graph_model(nodes, [1, 1, 12, 12], "logits", {"w": weights((2, 1, 3, 3), 1),

@@ -99,7 +99,7 @@ def open_model(path: str | os.PathLike):
         raise ModelFileError(f"No model file at {path}." if not path.is_dir() else f"{path} is a folder, "
                              "not a model file.")
     if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelFileError(f"{path.name} is not a model file cnnviz reads (.keras, .h5 or .onnx).")
+        raise ModelFileError(f"{path.name} is not a Keras model file (.keras, .h5) or an ONNX one (.onnx).")
     if path.suffix.lower() == ".onnx":   # converted op by op into Keras layers: cnnviz.core.onnx_import
         from cnnviz.core.onnx_import import open_onnx_model
 
