@@ -227,3 +227,16 @@ def test_external_data_beside_the_model_is_read(onnx_files, tmp_path):
                     location="net.onnx.data", size_threshold=0)
     assert (folder / "net.onnx.data").stat().st_size > 1000 and path.stat().st_size < 4000
     assert_every_layer_matches(path, batch=2, seed=3)
+
+
+def test_every_converted_layer_is_described_for_learners(onnx_files):
+    from cnnviz.core.inspection import describe_network
+    from cnnviz.core.onnx_import import convert_onnx_file
+
+    for name in GRAPHS:
+        model = convert_onnx_file(onnx_files[name]).model
+        described = {d.name: d for d in describe_network(model)}
+        assert set(described) >= {layer.name for layer in model.layers[1:]}, name
+    flat = {d.name: d for d in describe_network(convert_onnx_file(onnx_files["flat_ops"]).model)}
+    assert flat["centred"].summary == "rescale, per value" and "own constant offset" in flat["centred"].explanation
+    assert flat["scaled"].summary.startswith("rescale ×0.5882")   # Div by 1.7: one factor, 1/1.7

@@ -51,7 +51,7 @@ def keras_constant(array: np.ndarray, value: Value, converter, node) -> np.ndarr
 
 def _plain(array: np.ndarray):
     """A float or nested lists (what a Keras config can store)."""
-    return float(array) if array.size == 1 and array.ndim <= 1 or array.ndim == 0 else array.tolist()
+    return float(array.reshape(())) if array.size == 1 else array.tolist()
 
 
 # -- padding -------------------------------------------------------------------------------------------
