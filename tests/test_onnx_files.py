@@ -187,6 +187,11 @@ def test_absurd_input_shapes_are_refused(tmp_path, capsys, shape, message):
     ([node("MaxPool", ["r1"], "pooled", kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1])], {},
      "a max pool cannot be padded with zeros"),
     ([node("Transpose", ["r1"], "swapped", perm=[0, 1, 3, 2])], {}, "NHWC ↔ NCHW only"),
+    ([node("MaxPool", ["r1"], "pooled", kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1)], {},
+     "rounds its output size up (ceil_mode)"),
+    ([node("Flatten", ["r1"], "flat"), node("Gemm", ["flat", "w2"], "g", transA=1)], {}, "transposes its input"),
+    ([node("Flatten", ["r1"], "flat"), node("MatMul", ["flat", "flat"], "mm")], {},
+     "computes its second factor (weights) from the image"),
 ])
 def test_cases_keras_has_no_layer_for_are_refused_with_the_reason(tmp_path, capsys, extra, constants, message):
     model = small_classifier(extra_nodes=extra, extra_constants=constants, last=extra[-1].output[0])
