@@ -204,3 +204,15 @@ def test_a_graph_with_two_image_inputs_is_refused(tmp_path, capsys):
     model.graph.input.append(helper.make_tensor_value_info("mask", TensorProto.FLOAT, [1, 1, 16, 16]))
     onnx.save(model, tmp_path / "two.onnx")
     assert "has 2 inputs" in refused_by_cli(tmp_path / "two.onnx", capsys)
+
+
+def test_a_malformed_graph_is_one_line_not_a_traceback(tmp_path, capsys):
+    broken = small_classifier(extra_nodes=[node("Conv", ["r1", "w0"], "c0", kernel_shape=[3, 3], strides=[0, 0])],
+                              extra_constants={"w0": weights((2, 2, 3, 3), 5)},
+                              last="c0")   # a stride of 0: Keras itself refuses it (ValueError)
+    onnx.save(broken, tmp_path / "stride0.onnx")
+    assert "stride0.onnx cannot be converted: " in refused_by_cli(tmp_path / "stride0.onnx", capsys)
+    clash = small_classifier(extra_nodes=[node("Identity", ["r1"], "same", name="image")], last="same")
+    onnx.save(clash, tmp_path / "clash.onnx")   # a node named like the input: renamed, not refused
+    _, info = open_model(tmp_path / "clash.onnx")
+    assert info.input_shape == (16, 16, 1)

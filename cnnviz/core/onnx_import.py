@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.core.model_files import MAX_SIZE, MIN_SIZE, ModelFileError
+from cnnviz.core.model_files import _first_line
 
 ONNX_SUFFIX = ".onnx"
 NCHW, NHWC, FLAT = "nchw", "nhwc", "flat"   # how a Keras tensor relates to the ONNX tensor it stands for
@@ -78,7 +79,14 @@ def convert_onnx_file(path: str | os.PathLike) -> ConvertedModel:
     path = Path(path)
     proto = read_onnx(path)
     # Named after the file: exporters name every graph alike ("main_graph", "torch_jit", "tf2onnx").
-    return GraphConverter(proto, path.name, keras_name(path.stem)).convert()
+    try:
+        return GraphConverter(proto, path.name, keras_name(path.stem)).convert()
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        # a malformed graph the checks above did not foresee (a missing attribute, weights of another
+        # shape than the node says, ...): still one line, never a traceback
+        raise ModelFileError(f"{path.name} cannot be converted: {_first_line(exc)}") from exc
 
 
 def keras_name(text: str) -> str:
@@ -112,6 +120,7 @@ class GraphConverter:
     origins: dict[str, Origin] = field(default_factory=dict)
     onnx_shapes: dict[str, tuple] = field(default_factory=dict)
     opset: int = 13
+    input_name: str = ""   # the Keras name of the image input
 
     def convert(self) -> ConvertedModel:
         import keras
@@ -163,7 +172,8 @@ class GraphConverter:
         if not all(MIN_SIZE <= side <= MAX_SIZE for side in (height, width)):
             raise ModelFileError(f"{self.label} takes {height}×{width} images; cnnviz shows models whose input is "
                                  f"{MIN_SIZE} to {MAX_SIZE} pixels a side.")
-        image = keras.Input((height, width, channels), name=keras_name(inputs[0].name))
+        self.input_name = keras_name(inputs[0].name)
+        image = keras.Input((height, width, channels), name=self.input_name)
         self.values[inputs[0].name] = Value(image, NCHW if channels_first else NHWC)
         return image, inputs[0].name
 
@@ -219,7 +229,7 @@ class GraphConverter:
     def layer_name(self, node, suffix: str = "") -> str:
         """A unique Keras name for the layer made from `node` (its ONNX name, made Keras-safe)."""
         base = keras_name((node.name or f"{node.op_type.lower()}_{len(self.origins)}") + suffix)
-        taken = set(self.origins) | {self.name}
+        taken = set(self.origins) | {self.name, self.input_name}
         name, number = base, 1
         while name in taken:
             number += 1
