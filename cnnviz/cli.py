@@ -31,6 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"cnnviz {__version__}")
     importlib.import_module("cnnviz.commands.gui").add_app_options(parser)
+    desktop = parser.add_mutually_exclusive_group()
+    desktop.add_argument("--install-desktop", action="store_true",
+                         help="add cnnviz to your application menu (a .desktop file and its icon in your data "
+                              "folder, ~/.local/share or $XDG_DATA_HOME) and exit")
+    desktop.add_argument("--uninstall-desktop", action="store_true",
+                         help="remove exactly what --install-desktop wrote, and exit")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"cnnviz.commands.{name}").add_parser(subparsers)
@@ -72,6 +78,9 @@ def _run(argv: list[str] | None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         command[0] = args.command or "gui"
+        if args.install_desktop or args.uninstall_desktop:
+            command[0] = "--install-desktop" if args.install_desktop else "--uninstall-desktop"
+            return _desktop_entry(args.install_desktop)
         if args.command is None:
             parser.parse_args(["gui"], namespace=args)
         return args.handler(args)
@@ -91,6 +100,25 @@ def _run(argv: list[str] | None) -> int:
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
+
+
+def _desktop_entry(install: bool) -> int:
+    """`--install-desktop` / `--uninstall-desktop`: say what was written or removed."""
+    from cnnviz.core.desktop_entry import DesktopEntryError, install_desktop_entry, uninstall_desktop_entry
+
+    try:
+        change = install_desktop_entry() if install else uninstall_desktop_entry()
+    except (DesktopEntryError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    for path in change.written:
+        print(f"wrote {path}")
+    for path in change.removed:
+        print(f"removed {path}")
+    for path in change.kept:
+        print(f"kept {path} (changed since --install-desktop wrote it)")
+    if not install and not (change.removed or change.kept):
+        print("nothing to remove: --install-desktop has not written an entry here")
+    return 0
 
 
 def _exit_on_interrupt(command: list[str]):

@@ -14,7 +14,7 @@ class CliError(Exception):
 
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras model file (default: the shipped, pre-trained model)")
+                        help="a .keras, .h5 or .onnx model file (default: the shipped, pre-trained model)")
 
 
 def add_data_arg(parser: argparse.ArgumentParser) -> None:

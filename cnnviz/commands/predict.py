@@ -21,7 +21,7 @@ def add_parser(subparsers) -> None:
                     "for other models it is resized to the model's input, in grey or colour as it wants.")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to read")
     parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras or .h5 model file (default: the shipped, pre-trained model)")
+                        help="a .keras, .h5 or .onnx model file (default: the shipped, pre-trained model)")
     parser.add_argument("--json", action="store_true",
                         help='one JSON object a line: {"path", "digit" (the class index), "class" (its name), '
                              '"probabilities"} (null when there is no digit or the output is not a number)')

@@ -201,6 +201,11 @@ def _explain(spec: LayerSpec, befores: list, feeding: tuple) -> tuple[str, str]:
                               f"out).{note} {count.capitalize()}.")
     if kind == "Rescaling":
         scale, offset = config.get("scale", 1.0), config.get("offset", 0.0)
+        if not isinstance(scale, (int, float)) or not isinstance(offset, (int, float)):   # per value (ONNX Add/Mul)
+            return ("rescale, per value",
+                    "Multiplies each input value by its own constant factor and adds its own constant offset "
+                    "(fixed numbers of the model, e.g. a bias or a normalisation, not learnt here); the shape "
+                    f"does not change. {count.capitalize()}.")
         return (f"rescale ×{scale:.4g}" + (f" {offset:+g}" if offset else ""),
                 f"Multiplies every input value by {scale:.4g}{f' and adds {offset:g}' if offset else ''}, so pixel "
                 f"values arrive in the range the model was trained on. {count.capitalize()}.")

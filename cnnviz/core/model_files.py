@@ -1,6 +1,7 @@
 """Opening any Keras image classifier safely, and the plain `ModelInfo` that describes it (Qt-free).
 
-cnnviz opens `.keras` files and legacy `.h5` files (Sequential or functional) whose graph has one
+cnnviz opens `.keras` files and legacy `.h5` files (Sequential or functional), and `.onnx` image
+classifiers, which `cnnviz.core.onnx_import` converts into Keras layers, whose graph has one
 image input, H×W×1 or H×W×3 with 8 ≤ H, W ≤ 512, and one output, a vector of class scores
 (softmax, or logits: cnnviz then applies softmax itself and says so). Before Keras reads a file,
 its stored configuration is scanned: Lambda layers and custom layer classes are refused with one
@@ -22,7 +23,7 @@ import numpy as np
 
 from cnnviz.core.atomic import write_text_atomic
 
-MODEL_SUFFIXES = (".keras", ".h5", ".hdf5")
+MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".onnx")
 MIN_SIZE, MAX_SIZE = 8, 512
 MAX_CLASSES = 10_000
 CLASSES_SUFFIX = ".classes.json"
@@ -98,7 +99,12 @@ def open_model(path: str | os.PathLike):
         raise ModelFileError(f"No model file at {path}." if not path.is_dir() else f"{path} is a folder, "
                              "not a model file.")
     if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelFileError(f"{path.name} is not a Keras model file (cnnviz reads .keras and .h5 files).")
+        raise ModelFileError(f"{path.name} is not a Keras model file (.keras, .h5) or an ONNX one (.onnx).")
+    if path.suffix.lower() == ".onnx":   # converted op by op into Keras layers: cnnviz.core.onnx_import
+        from cnnviz.core.onnx_import import open_onnx_model
+
+        model = open_onnx_model(path)
+        return model, model_info(model, path)
     config = read_stored_config(path)
     check_layers_are_builtin(config, path.name)
     import keras
