@@ -159,25 +159,24 @@ def test_check_refuses_a_broken_pack_with_the_line(capsys, tmp_path, kind):
     folder = tmp_path / "pack"
     code, out, err = check(capsys, folder, {"good.md": TINY.replace("id: tiny", "id: good"),
                                             "broken.md": with_line(line, text)})
-    assert code == 2, out
-    broken = [entry for entry in out if entry.startswith(f"{folder / 'broken.md'}:")]
-    assert broken, out
+    assert code == 2, err
+    broken = [entry for entry in err if entry.startswith(f"{folder / 'broken.md'}:")]
+    assert broken, err
     at_line = f"{folder / 'broken.md'}:{reported}: "
     assert any(entry.startswith(at_line) and message in entry for entry in broken), broken
-    assert not any("good.md" in entry for entry in out)       # one line per problem, only the broken file's
-    assert len(err) == 1 and err[0].startswith("cnnviz lessons: ")
+    assert broken == err and out == []       # one line per problem, only the broken file's, on stderr
 
 
 def test_the_same_id_twice(capsys, tmp_path):
-    code, out, _ = check(capsys, tmp_path / "pack", {"a.md": TINY, "b.md": TINY})
-    assert code == 2
-    assert out == [f"{tmp_path / 'pack' / 'b.md'}:2: id 'tiny' is also the id of a.md"]
+    code, out, err = check(capsys, tmp_path / "pack", {"a.md": TINY, "b.md": TINY})
+    assert code == 2 and out == []
+    assert err == [f"{tmp_path / 'pack' / 'b.md'}:2: id 'tiny' is also the id of a.md"]
 
 
 def test_every_problem_of_a_file_is_reported(capsys, tmp_path):
     text = with_line(22, "highlight: grid", with_line(14, "select-layr(conv2d_1)"))
-    code, out, _ = check(capsys, tmp_path / "pack", {"two.md": text})
-    assert code == 2 and [entry.split(": ")[0].rsplit(":", 1)[1] for entry in out] == ["14", "22"]
+    code, _, err = check(capsys, tmp_path / "pack", {"two.md": text})
+    assert code == 2 and [entry.split(": ")[0].rsplit(":", 1)[1] for entry in err] == ["14", "22"]
 
 
 @pytest.mark.parametrize("contents", ["empty", "readme only", "other files only"])
@@ -229,9 +228,9 @@ def test_hostile_files_are_refused_in_one_line(capsys, tmp_path, kind, message):
     path = hostile(folder, kind)
     for args in (["--check", folder], ["--list", "--lessons", folder]):
         code, out, err = run(capsys, *args)
-        assert code == 2 and len(out) == 1 and len(err) == 1, (out, err)
+        assert code == 2 and out == [] and len(err) == 1, (out, err)
         line = 11 if kind == "long line" else 1      # the long line itself; else the whole file
-        assert out[0].startswith(f"{path}:{line}: ") and message in out[0]
+        assert err[0].startswith(f"{path}:{line}: ") and message in err[0]
 
 
 def test_too_many_lesson_files(capsys, tmp_path):

@@ -87,11 +87,9 @@ def check(folder: Path) -> int:
 
 
 def report_problems(problems, num_files: int) -> int:
+    """One line per problem on stderr, `file:line: what is wrong`, and nothing else (exit 2)."""
     for problem in sorted(problems, key=lambda p: (p.path, p.line)):
-        print(one_line(str(problem)))
-    files = len({problem.path for problem in problems})
-    print(f"cnnviz lessons: {len(problems)} problem{'s' * (len(problems) != 1)} in {files} of {num_files} "
-          f"lesson files", file=sys.stderr)
+        print(one_line(str(problem)), file=sys.stderr)
     return 2
 
 
