@@ -7,7 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
-from cnnviz.commands.common import CliError, add_data_arg, check_writable, load_data_or_fail, positive_int
+from cnnviz.commands.common import (CliError, add_data_arg, check_output_folder, check_writable, command_inputs,
+                                    load_data_or_fail, positive_int)
 from cnnviz.core.architectures import ARCHITECTURES, parse_architecture_names
 
 DEFAULT_SEED = 1
@@ -43,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
         names = parse_architecture_names(args.architectures)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
-    check_writable(args.out)
+    inputs = command_inputs(args, "data")
+    check_writable(args.out, inputs)
     if args.models:
-        check_writable(args.models / "variant.keras")
+        check_output_folder(args.models, inputs)
+        check_writable(args.models / "variant.keras", inputs, "--models")
     dataset = load_data_or_fail(args.data)
 
     import logging

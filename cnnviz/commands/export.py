@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import CliError, open_model_or_fail
+    from cnnviz.commands.common import CliError, check_output_folder, command_inputs, open_model_or_fail
     from cnnviz.core.export import (ExportError, ExportOptions, TargetExistsError, check_target,
                                     export_activations)
     from cnnviz.core.paths import default_model_path
@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
                             colorbar=args.colorbar, labels=args.labels, figure_format=args.figure_format)
     try:  # cheap checks first, before TensorFlow starts
         options.check()
+        check_output_folder(args.out, command_inputs(args, "model", "image", "data"))
         check_target(args.out, args.overwrite)
     except TargetExistsError as exc:
         raise CliError(f"{exc} (--overwrite)") from exc
