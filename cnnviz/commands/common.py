@@ -204,8 +204,6 @@ def check_writable(path: Path, inputs: dict[str, Path] | None = None, label: str
     (`command_inputs`), or a folder that cannot be created or written."""
     from cnnviz.core.safe_paths import OutputPathError, output_file
 
-    if path.is_dir():
-        raise CliError(f"{path} is a folder; name the file to write")
     try:
         path = output_file(path, inputs or {}, label)
     except OutputPathError as exc:

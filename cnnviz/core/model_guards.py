@@ -108,15 +108,15 @@ def check_h5_file(h5, limit: int = MAX_WEIGHT_BYTES) -> None:
                 if item.is_virtual or item.external:
                     problems.append(f"its dataset {name} keeps its data in other files")
                 elif item.shape is not None:
-                    total += check_declared_bytes(item.shape, item.dtype.itemsize, limit, f"its dataset {name}")
+                    try:   # (nothing may be raised inside h5py's visit: it would become a SystemError)
+                        total += check_declared_bytes(item.shape, item.dtype.itemsize, limit, f"its dataset {name}")
+                    except LimitError as exc:
+                        problems.append(str(exc))
                     if total > limit:
                         problems.append(f"its datasets declare more than {size_text(limit)} in all")
-        return problems[0] if problems else None   # a non-None value stops the visit
+        return True if problems else None   # a non-None value stops the visit
 
-    try:
-        h5.visititems_links(visit)
-    except LimitError as exc:
-        raise ModelGuardError(str(exc)) from None
+    h5.visititems_links(visit)
     if problems:
         raise ModelGuardError(problems[0])
 

@@ -91,10 +91,10 @@ def write_target(path: str | os.PathLike) -> Path:
             raise OutputPathError(f"{path} is a symbolic link to nothing writable ({real}); name a file instead",
                                   path) from None
         path = real
+    if stat.S_ISDIR(info.st_mode):
+        raise OutputPathError(f"{path} is a folder; name the file to write", path)
     if not stat.S_ISREG(info.st_mode):
-        what = kind_of(info.st_mode)
-        advice = "; name the file to write" if what == "a folder" else "; cnnviz writes only regular files"
-        raise OutputPathError(f"{path} is {what}, not a file{advice}", path)
+        raise OutputPathError(f"{path} is {kind_of(info.st_mode)}, not a file; cnnviz writes only regular files", path)
     return path
 
 
