@@ -337,7 +337,7 @@ def load_dataset(name: str = "mnist", path: str | os.PathLike | None = None, all
         return dataset
     for source, location in local_sources(spec):
         if not _present(location):
-            log.add(source, str(location), *_absent_status(location))
+            _log_absent(log, source, location)
             continue
         try:
             dataset = read_dataset_file(location, spec)
@@ -388,10 +388,13 @@ def _blocked(location: Path) -> str | None:
     return None
 
 
-def _absent_status(location: Path) -> tuple[str, bool]:
-    """(status, failed) of a source with nothing at `location`."""
+def _log_absent(log: SourceLog, source: str, location: Path) -> None:
+    """Note a source with nothing at `location`: a failure when something blocks it (a file for a folder)."""
     blocked = _blocked(location)
-    return (f"cannot be there: {blocked}", True) if blocked else ("not there", False)
+    if blocked:
+        log.add(source, str(location), f"cannot be there: {blocked}", failed=True)
+    else:
+        log.add(source, str(location), "not there")
 
 
 def describe_sources(name: str = "mnist", fetching: bool = False) -> SourceLog:
@@ -403,7 +406,7 @@ def describe_sources(name: str = "mnist", fetching: bool = False) -> SourceLog:
     log = SourceLog()
     for source, location in local_sources(spec):
         if not _present(location):
-            log.add(source, str(location), *_absent_status(location))
+            _log_absent(log, source, location)
             continue
         try:
             read_dataset_file(location, spec)
