@@ -134,7 +134,9 @@ def _clean_exits_for_this_process() -> None:
     from cnnviz.core import process_tempdir
 
     process_tempdir.use_private_tempdir()
-    if threading.current_thread() is threading.main_thread():
+    words = [word for word in sys.argv[1:] if not word.startswith("-")]
+    headless = bool(words) and words[0] in COMMAND_MODULES and words[0] != "gui"   # the app keeps SIGTERM's default
+    if headless and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminated)
 
 

@@ -37,7 +37,19 @@ def use_private_tempdir() -> Path | None:
     _state.update(folder=folder, tempdir=tempfile.tempdir, environ=os.environ.get("TMPDIR"))
     tempfile.tempdir = str(folder)
     os.environ["TMPDIR"] = str(folder)
+    _quiet_matplotlib_config(folder)
     return folder
+
+
+def _quiet_matplotlib_config(folder: Path) -> None:
+    """When matplotlib's config folder cannot be written (HOME unset or read-only), point it into `folder`
+    before matplotlib says so on stderr ("Matplotlib created a temporary cache directory…")."""
+    if os.environ.get("MPLCONFIGDIR"):
+        return
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    existing = next((p for p in (Path(base) / "matplotlib", *(Path(base) / "matplotlib").parents) if p.exists()), None)
+    if existing is None or not os.access(existing, os.W_OK | os.X_OK):
+        os.environ["MPLCONFIGDIR"] = str(folder / "matplotlib")
 
 
 def remove() -> None:
@@ -47,6 +59,8 @@ def remove() -> None:
         return
     shutil.rmtree(folder, ignore_errors=True)
     tempfile.tempdir = _state.pop("tempdir", None)
+    if os.environ.get("MPLCONFIGDIR", "").startswith(str(folder)):
+        os.environ.pop("MPLCONFIGDIR", None)
     previous = _state.pop("environ", None)
     if previous is None:
         os.environ.pop("TMPDIR", None)
