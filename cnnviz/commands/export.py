@@ -66,8 +66,8 @@ def run(args: argparse.Namespace) -> int:
                             colorbar=args.colorbar, labels=args.labels, figure_format=args.figure_format)
     try:  # cheap checks first, before TensorFlow starts
         options.check()
-        check_output_folder(args.out, command_inputs(args, "model", "image", "data"))
         check_target(args.out, args.overwrite)
+        check_output_folder(args.out, command_inputs(args, "model", "image", "data"))
     except TargetExistsError as exc:
         raise CliError(f"{exc} (--overwrite)") from exc
     except ExportError as exc:

@@ -527,6 +527,9 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
         raise ExportError(f"{out} is the root of the file system; choose a new or empty folder")
     if out.exists() and not out.is_dir():
         raise ExportError(f"{out} is a file, not a folder")
+    existing = next((folder for folder in out.parents if folder.exists()), out.parent)
+    if not existing.is_dir():
+        raise ExportError(f"cannot write the export to {out}: {existing} is a file, not a folder")
     try:
         output_folder(out)
     except OutputPathError as exc:

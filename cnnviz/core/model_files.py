@@ -208,7 +208,7 @@ def check_layers_are_builtin(config: dict, label: str) -> None:
     try:
         check_config(config)
     except ModelGuardError as exc:
-        if str(exc).startswith(("it uses a Lambda", "it stores a Python function")):
+        if str(exc).startswith(("it uses a ", "it stores a Python function")):
             raise ModelFileError(f"{label} {str(exc).removeprefix('it ')}.") from exc
         raise ModelFileError(f"{label} cannot be opened: {exc}.") from exc
     for class_name, name, module, registered in stored_layers(config):

@@ -157,13 +157,16 @@ def check_config(config) -> None:
             raise ModelGuardError(f"it stores a Python function ({name}): cnnviz never runs Python code from a "
                                   "model file; rebuild it with Keras's built-in layers")
         module = node.get("module")
-        if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
-            raise ModelGuardError(f"it names the Python module {str(module)[:60]!r}: cnnviz opens models made of "
-                                  "Keras's own parts only (it never runs code from a model file)")
         registered = node.get("registered_name")
-        if isinstance(registered, str) and ">" in registered:
-            raise ModelGuardError(f"it uses a custom class {registered[:60]}: cnnviz opens models made of Keras's "
-                                  "own parts only (it never runs code from a model file)")
+        foreign_module = module is not None and not (isinstance(module, str) and (module == "keras"
+                                                                                  or module.startswith("keras.")))
+        if foreign_module or (isinstance(registered, str) and ">" in registered):
+            what = str(registered if isinstance(registered, str) else class_name)[:60]
+            where = f" from the Python module {str(module)[:60]!r}" if foreign_module else ""
+            kind = "layer class" if isinstance(inner, dict) and "name" in inner else "class"
+            named = f" ({name})" if name != "?" else ""
+            raise ModelGuardError(f"it uses a custom {kind} {what}{named}{where}: cnnviz opens models made of "
+                                  "Keras's built-in layers only (it never runs code from a model file)")
 
     try:
         walk_json(config, visit, CONFIG_LIMITS, "its configuration")

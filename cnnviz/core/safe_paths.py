@@ -81,8 +81,8 @@ def write_target(path: str | os.PathLike) -> Path:
     except FileNotFoundError:
         return path
     except NotADirectoryError:
-        raise OutputPathError(f"cannot write {path}: {_file_among_parents(path)} is a file, not a folder",
-                              path) from None
+        raise OutputPathError(f"cannot create the folder {path.parent}: {_file_among_parents(path)} is a file, not a "
+                              "folder", path) from None
     if stat.S_ISLNK(info.st_mode):
         real = Path(os.path.realpath(path))
         try:
@@ -123,8 +123,8 @@ def output_folder(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] |
     except FileNotFoundError:
         info = None
     except NotADirectoryError:
-        raise OutputPathError(f"cannot write into {path}: {_file_among_parents(folder)} is a file, not a folder",
-                              path) from None
+        raise OutputPathError(f"cannot create the folder {path}: {_file_among_parents(folder)} is a file, not a "
+                              "folder", path) from None
     if info is not None and not stat.S_ISDIR(info.st_mode):
         raise OutputPathError(f"{path} is {kind_of(info.st_mode)}, not a folder", path)
     _file_below_file(folder)
@@ -173,7 +173,8 @@ def _file_below_file(path: Path) -> None:
         except NotADirectoryError:
             continue   # a higher parent is the file: the loop reaches it
         if not stat.S_ISDIR(info.st_mode):
-            raise OutputPathError(f"cannot write {path}: {parent} is {kind_of(info.st_mode)}, not a folder", path)
+            raise OutputPathError(f"cannot create the folder {path.parent}: {parent} is {kind_of(info.st_mode)}, not "
+                                  "a folder", path)
         return
 
 
