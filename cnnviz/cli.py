@@ -52,10 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     """
     if argv is None:
         _clean_exits_for_this_process()
-    with escaping_controls():
-        code = _run(argv)
-    if argv is None:
-        _remove_temporaries()
+    try:
+        with escaping_controls():
+            code = _run(argv)
+    finally:   # argparse's own errors and --help leave by SystemExit
+        if argv is None:
+            _remove_temporaries()
     if argv is None and "tensorflow" in sys.modules:
         for stream in (sys.stdout, sys.stderr):
             try:

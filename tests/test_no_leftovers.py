@@ -41,6 +41,18 @@ def test_a_command_leaves_nothing_in_tmpdir_even_without_home(tmp_path):
     assert sorted(p.name for p in scratch.rglob("*")) == []
 
 
+@pytest.mark.parametrize("argv", [["train", "--epochs", "0"], ["--help"], ["summary", "--model", "missing.keras"]])
+def test_argparse_errors_help_and_refusals_leave_nothing_in_tmpdir(argv, tmp_path):
+    """argparse ends the process by SystemExit, past the command's return (the sweep found the
+    private temporary folder left behind by 27 such cases)."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    done = subprocess.run([sys.executable, "-m", "cnnviz", *argv], env={**ENV, "TMPDIR": str(scratch)}, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode in (0, 2) and "Traceback" not in done.stderr
+    assert list(scratch.iterdir()) == []
+
+
 SCRIPT = textwrap.dedent("""
     import os, signal, sys, tempfile, time
     from pathlib import Path
