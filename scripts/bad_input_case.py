@@ -10,7 +10,8 @@ MEMORY_TARGET_MB = 1024
 
 
 SWEEP_USER = "cnnviz-sweep"   # the user that is not root, for unreadable inputs and read-only folders
-# How a case runs as that user: the system's Python (the venv's is a link into /root) with the venv's site folder.
+# How a case runs as that user: the system's Python (the venv's is a link into /root) with the venv's site folder
+# only (`-S`: no system dist-packages, whose older numpy would shadow the venv's).
 USER_BOOT = ("import runpy, site, sys; site.addsitedir(sys.argv.pop(1)); sys.argv[0] = 'cnnviz'; "
              "runpy.run_module('cnnviz', run_name='__main__', alter_sys=True)")
 

@@ -120,7 +120,7 @@ def command_line(case: Case, nice: int, user: tuple[int, int] | None) -> list[st
             raise RuntimeError("a case that runs as a user who is not root needs the sweep to run as root")
         site_packages = next(p for p in sys.path if p.endswith("site-packages") and sys.prefix in p)
         return [*prefix, "setpriv", f"--reuid={user[0]}", f"--regid={user[1]}", "--clear-groups", "/usr/bin/python3",
-                "-c", USER_BOOT, site_packages, *case.argv]
+                "-S", "-c", USER_BOOT, site_packages, *case.argv]
     return [*prefix, sys.executable, "-m", "cnnviz", *case.argv]
 
 

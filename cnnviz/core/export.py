@@ -520,13 +520,17 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
     (`replace_refusal`): pointing an export at a web project with its own manifest.json, or at
     one's home folder, must never delete it.
     """
-    from cnnviz.core.safe_paths import OutputPathError, output_folder
+    from cnnviz.core.safe_paths import OutputPathError, check_name_lengths, kind_of, output_folder
 
     out = Path(out_dir).expanduser().absolute()
     if out == out.parent:
         raise ExportError(f"{out} is the root of the file system; choose a new or empty folder")
+    try:
+        check_name_lengths(out)
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from exc
     if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file, not a folder")
+        raise ExportError(f"{out} is {kind_of(out.stat().st_mode).removeprefix('a regular ')}, not a folder")
     existing = next((folder for folder in out.parents if folder.exists()), out.parent)
     if not existing.is_dir():
         raise ExportError(f"cannot write the export to {out}: {existing} is a file, not a folder")
