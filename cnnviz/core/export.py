@@ -530,7 +530,7 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
     except OutputPathError as exc:
         raise ExportError(str(exc)) from exc
     if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is {kind_of(out.stat().st_mode).removeprefix('a regular ')}, not a folder")
+        raise ExportError(f"{out} is {kind_of(out.stat().st_mode).replace('a regular file', 'a file')}, not a folder")
     existing = next((folder for folder in out.parents if folder.exists()), out.parent)
     if not existing.is_dir():
         raise ExportError(f"cannot write the export to {out}: {existing} is a file, not a folder")
