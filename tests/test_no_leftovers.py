@@ -59,10 +59,12 @@ SCRIPT = textwrap.dedent("""
     from cnnviz import cli
     from cnnviz.core.atomic import atomic_path
 
+    out = Path(sys.argv[1])
+    sys.argv = ["cnnviz", "export", "--out", "x"]   # a headless command: SIGTERM ends it cleanly (not the app)
     cli._clean_exits_for_this_process()
     cli._exit_on_interrupt(["export"])
     Path(tempfile.gettempdir(), "__autograph_generated_file_x.py").write_text("# left by a library")
-    with atomic_path(Path(sys.argv[1]) / "out.bin") as tmp:
+    with atomic_path(out / "out.bin") as tmp:
         tmp.write_bytes(b"half written")
         print("writing", flush=True)
         time.sleep(60)
