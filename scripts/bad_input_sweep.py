@@ -44,9 +44,8 @@ import zipfile
 import zlib
 from pathlib import Path
 
-import numpy as np
-
 import hostile_files as hostile
+import numpy as np
 import sweep_hostile_cases
 from bad_input_case import Case
 from sweep_runner import leftover_temporaries, report, run_case, sweep_user

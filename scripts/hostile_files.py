@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -25,7 +24,8 @@ def write_payload_module(folder: Path) -> Path:
     """`folder/sweep_payload.py`: importing it, or calling anything in it, creates the case's marker."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{PAYLOAD_MODULE}.py"
-    path.write_text(f"{TOUCH_MARKER}\n\n\ndef run(*args, **kwargs):\n    {TOUCH_MARKER}\n    return args[0] if args else None\n\n\n"
+    path.write_text(f"{TOUCH_MARKER}\n\n\ndef run(*args, **kwargs):\n    {TOUCH_MARKER}\n"
+                    "    return args[0] if args else None\n\n\n"
                     "class Layer:\n    def __init__(self, *args, **kwargs):\n        run()\n")
     return path
 
@@ -167,8 +167,7 @@ def h5_external_link(target: str):
     import h5py
 
     def edit(h5):
-        names = []
-        h5["model_weights"].visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        names = _dataset_names(h5["model_weights"])
         del h5["model_weights"][names[0]]
         h5["model_weights"][names[0]] = h5py.ExternalLink(target, "/data")
     return edit
@@ -179,11 +178,18 @@ def h5_huge_dataset(shape=(400_000, 1_600)):
     import h5py
 
     def edit(h5):
-        names = []
-        h5["model_weights"].visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+        names = _dataset_names(h5["model_weights"])
         del h5["model_weights"][names[0]]
         h5["model_weights"].create_dataset(names[0], shape=shape, dtype="float32", chunks=(1_000, 1_600))
     return edit
+
+
+def _dataset_names(group) -> list[str]:
+    import h5py
+
+    names = []
+    group.visititems(lambda name, item: names.append(name) if isinstance(item, h5py.Dataset) else None)
+    return names
 
 
 def lambda_touching_marker():

@@ -13,9 +13,8 @@ import shutil
 import stat
 from pathlib import Path
 
-import numpy as np
-
 import hostile_files as hostile
+import numpy as np
 
 LONG_NAME = "n" * 300 + ".png"
 
@@ -36,7 +35,8 @@ def build(folder: Path) -> dict[str, Path]:
 
     config("deep_config.keras", hostile.nested_config(100_000))
     config("list_config.keras", b"[1, 2, 3]")
-    config("nan_config.keras", json.dumps(hostile.stored_config(shipped)).replace('"units": 64', '"units": NaN', 1).encode())
+    with_nan = json.dumps(hostile.stored_config(shipped)).replace('"units": 64', '"units": NaN', 1)
+    config("nan_config.keras", with_nan.encode())
     config("dense_400000.keras", hostile.with_dense_units(shipped, 400_000))
     config("layers_10000.keras", hostile.with_many_layers(shipped, 10_000))
     for where in ("layer", "activation", "registered", "nested"):
@@ -69,7 +69,7 @@ def build(folder: Path) -> dict[str, Path]:
     # Class-name files beside copies of the shipped model.
     for name, content in (("classes_deep", hostile.nested_json(100_000, b'"a"')), ("classes_nan", b'["a", NaN]'),
                           ("classes_dict", b'{"0": "zero"}'), ("classes_truncated", b'["0", "1"'),
-                          ("classes_escapes", json.dumps([f"\x1b[31m{d}\x1b]0;title\x07" for d in range(10)]).encode())):
+                          ("classes_escapes", json.dumps([f"\x1b[31m{d}\x1b]0;t\x07" for d in range(10)]).encode())):
         shutil.copy(shipped, folder / f"{name}.keras")
         (folder / f"{name}.classes.json").write_bytes(content)
         f[name] = folder / f"{name}.keras"
@@ -81,7 +81,8 @@ def build(folder: Path) -> dict[str, Path]:
                              "test_accuracy": 0.9}]}
     variants = {"deep": hostile.nested_json(100_000), "nan": json.dumps(good).replace("0.9}", "NaN}").encode(),
                 "huge_number": json.dumps(good).replace('"position": 1.0', '"position": 1e999').encode(),
-                "list": b"[]", "not_json": b"{", "dotdot_file": json.dumps(good).replace("epoch_01", "../epoch_01").encode()}
+                "list": b"[]", "not_json": b"{",
+                "dotdot_file": json.dumps(good).replace("epoch_01", "../epoch_01").encode()}
     for name, content in variants.items():
         target = folder / f"checkpoints_{name}"
         target.mkdir()
@@ -227,8 +228,8 @@ def add_cases(add, ws: Path, h: dict, i: dict, d: dict, caches: dict, env_dirs: 
         "accept", env={"HOME": None, "MPLCONFIGDIR": None})
     add("predict, HOME read-only (not root)", ["predict", good], "accept", user=True,
         env={"HOME": str(env_dirs["read_only"])})
-    add("data, XDG_CACHE_HOME is a file", ["data"], env={"CNNVIZ_CACHE_DIR": None, "XDG_CACHE_HOME": str(env_dirs["file"]),
-                                                         "KERAS_HOME": str(env_dirs["empty"])})
+    add("data, XDG_CACHE_HOME is a file", ["data"],
+        env={"CNNVIZ_CACHE_DIR": None, "XDG_CACHE_HOME": str(env_dirs["file"]), "KERAS_HOME": str(env_dirs["empty"])})
     add("data, CNNVIZ_CACHE_DIR is a file", ["data"], env={"CNNVIZ_CACHE_DIR": str(env_dirs["file"]),
                                                            "KERAS_HOME": str(env_dirs["empty"])})
     add("data, a truncated cached dataset", ["data"], env={"CNNVIZ_CACHE_DIR": str(env_dirs["truncated_cache"]),

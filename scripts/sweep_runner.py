@@ -21,9 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bad_input_case import MEMORY_TARGET_MB, TRACEBACK, Case, Outcome  # noqa: F401 (re-exported)
-
 import hostile_files as hostile
+from bad_input_case import MEMORY_TARGET_MB, TRACEBACK, Case, Outcome  # noqa: F401 (re-exported)
 
 POLL_S = 0.02
 RAW_ESCAPES = re.compile("[\x1b\x9b\x07]")

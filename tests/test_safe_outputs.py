@@ -219,7 +219,8 @@ def test_top_digits_are_taken_from_a_verified_cache(tmp_path, monkeypatch, shipp
     again = top_module.top_activations(shipped_model, images, ["conv2d_1"], scale=1 / 255)["conv2d_1"]
     assert np.array_equal(first.indices, again.indices)
     entry = next((tmp_path / top_module.CACHE_KIND).iterdir())
-    hostile.npz_of(entry, **{"conv2d_1/indices": np.full((32, 9), 10**9), "conv2d_1/values": np.zeros((32, 9), np.float32),
+    hostile.npz_of(entry, **{"conv2d_1/indices": np.full((32, 9), 10**9),
+                             "conv2d_1/values": np.zeros((32, 9), np.float32),
                              "conv2d_1/positions": np.zeros((32, 9, 2), np.int64)})
     with pytest.raises(pytest.fail.Exception, match="the cache was not used"):
         top_module.top_activations(shipped_model, images, ["conv2d_1"], scale=1 / 255)
