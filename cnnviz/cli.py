@@ -16,6 +16,7 @@ import threading
 
 from cnnviz import __version__
 from cnnviz.commands.common import CliError
+from cnnviz.printable import escaping_controls
 
 # The order is the order of `cnnviz --help`.
 COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit",
@@ -56,7 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     (`argv` None) a command that used TensorFlow ends the process at once when it is done: winding
     TensorFlow's thread pools down takes the interpreter 1-4 s, after a Ctrl+C too.
     """
-    code = _run(argv)
+    if argv is None:
+        _clean_exits_for_this_process()
+    try:
+        with escaping_controls():
+            code = _run(argv)
+    finally:   # argparse's own errors and --help leave by SystemExit
+        if argv is None:
+            _remove_temporaries()
     if argv is None and "tensorflow" in sys.modules:
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -97,6 +105,8 @@ def _run(argv: list[str] | None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as exc:  # a path no check foresaw (too long, unreadable, a full disk): one line, not a traceback
+        return _report_os_error(command[0], exc)
     finally:
         if previous_handler is not None:
             signal.signal(signal.SIGINT, previous_handler)
@@ -139,9 +149,52 @@ def _exit_on_interrupt(command: list[str]):
             sys.stderr.write(f"\ncnnviz {command[0]}: interrupted\n")
             sys.stderr.flush()
         finally:
+            _remove_temporaries()
             os._exit(EXIT_INTERRUPTED)
 
     return signal.signal(signal.SIGINT, interrupted)
+
+
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+def _clean_exits_for_this_process() -> None:
+    """For the `cnnviz` process itself: every library's temporary files go into a private folder that
+    is removed on the way out, and SIGTERM ends the command like Ctrl+C does, removing the
+    temporaries of writes in progress (`os._exit` skips every other clean-up; issue 25)."""
+    from cnnviz.core import process_tempdir
+
+    process_tempdir.use_private_tempdir()
+    words = [word for word in sys.argv[1:] if not word.startswith("-")]
+    headless = bool(words) and words[0] in COMMAND_MODULES and words[0] != "gui"   # the app keeps SIGTERM's default
+    if headless and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
+
+
+def _terminated(signum, frame) -> None:
+    try:
+        sys.stderr.write("\ncnnviz: terminated\n")
+        sys.stderr.flush()
+    finally:
+        _remove_temporaries()
+        os._exit(EXIT_TERMINATED)
+
+
+def _remove_temporaries() -> None:
+    """Remove the temporaries of writes in progress and the process's private temporary folder."""
+    from cnnviz.core import process_tempdir
+    from cnnviz.core.atomic import remove_pending_temporaries
+
+    remove_pending_temporaries()
+    process_tempdir.remove()
+
+
+def _report_os_error(command: str, exc: OSError) -> int:
+    """One line for an OSError that reached the top; exit 2 when it names a path (bad input), else 1."""
+    from cnnviz.core.safe_paths import describe_os_error
+
+    print(f"cnnviz {command}: {describe_os_error(exc)}", file=sys.stderr)
+    return 2 if exc.filename is not None or getattr(exc, "path", None) is not None else 1
 
 
 def _escape_unencodable_output() -> None:

@@ -1,14 +1,23 @@
-"""Bad-input sweep (issue 15): run cnnviz on well over 100 bad or edge-case inputs and report how each ended.
+"""Bad-input sweep (issues 15 and 25): run cnnviz on a few hundred bad or edge-case inputs and report how each ended.
 
 Every case runs `python -m cnnviz ...` in its own process with a timeout, in a scratch workspace
-of prepared files (corrupt, truncated and hostile models, images and datasets; folders that an
-overwrite must not touch). For each case the table shows the exit code, the last line of stderr,
-the process's peak memory (VmHWM from /proc, polled while it runs) and whether a file that existed
-before changed ("data lost": every existing path named on the command line, and the case's own
-guards, are fingerprinted before and after). The totals close it: clear errors (non-zero exit,
-no traceback), accepted edge cases, tracebacks (target 0), timeouts, data lost (target 0), code
-run by a data file (target 0), and the peak memory of any refused input against the baseline of a
-plain `cnnviz summary` (target: at most 1 GB above it).
+of prepared files (corrupt, truncated and hostile models, images, datasets, JSON side files and
+caches; folders that an overwrite must not touch; FIFOs, devices and links as outputs; unreadable
+inputs and read-only folders, run as a user who is not root; a full disk, as a file size limit;
+broken environments). For each case the table shows the exit code, the last line of stderr, the
+process's peak memory (VmHWM from /proc, polled while it runs) and its verdict.
+
+The sweep cannot pass by accident: a case expected to be refused that exits 0 fails the verdict
+(and one expected to be accepted that fails, or whose output a check finds wrong); every case has
+its own marker file that any code from a hostile file would create (`hostile_files`: shell and
+Python payloads, a module on PYTHONPATH that configs name), so `--jobs > 1` cases share nothing;
+"data lost" fingerprints every existing path on the command line, the files its parents turn out
+to be, the targets of its links, the case's own guards, the shipped models and the data caches;
+every case gets its own TMPDIR and anything left in it (or a temporary beside an output) counts;
+raw terminal escapes in the output count; and the memory bound (1 GB over a plain `cnnviz
+summary`) applies to every case, accepted ones too. The totals: cases, clear errors,
+accepted-and-correct, tracebacks, data lost, code run, temporary files left, unescaped output,
+unexpected outcomes, peak memory over the baseline.
 
     .venv/bin/python scripts/bad_input_sweep.py              # all cases, one at a time
     .venv/bin/python scripts/bad_input_sweep.py --only export --jobs 2
@@ -22,7 +31,6 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import gzip
-import hashlib
 import io
 import os
 import pickle
@@ -32,58 +40,15 @@ import struct
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
 
+import hostile_files as hostile
 import numpy as np
-
-TRACEBACK = "Traceback (most recent call last)"
-MEMORY_TARGET_MB = 1024
-POLL_S = 0.02
-
-
-@dataclass
-class Case:
-    """One command line; `expect` "refuse" (non-zero exit), "accept" (exit 0) or "either"."""
-
-    name: str
-    argv: list
-    expect: str = "refuse"
-    guards: list = field(default_factory=list)     # paths that must be the same afterwards
-    forbidden: list = field(default_factory=list)  # paths that must not appear (code from a data file ran)
-    env: dict = field(default_factory=dict)
-
-
-@dataclass
-class Outcome:
-    case: Case
-    exit_code: int | None     # None: timed out
-    last_line: str
-    peak_mb: float
-    seconds: float
-    changed: list             # guarded paths that changed
-    appeared: list            # forbidden paths that appeared
-    traceback: bool
-
-    @property
-    def verdict(self) -> str:
-        if self.exit_code is None:
-            return "TIMEOUT"
-        if self.traceback or self.exit_code < 0:
-            return "TRACEBACK" if self.traceback else f"KILLED ({-self.exit_code})"
-        if self.changed:
-            return "DATA LOST"
-        if self.appeared:
-            return "CODE RAN"
-        if self.case.expect == "refuse" and self.exit_code == 0:
-            return "accepted?"  # refused expected: look at it
-        if self.case.expect == "accept" and self.exit_code != 0:
-            return "refused?"
-        return "ok" if self.exit_code == 0 else "clear"
-
+import sweep_hostile_cases
+from bad_input_case import Case
+from sweep_runner import leftover_temporaries, report, run_case, sweep_user
 
 # --- fixtures ------------------------------------------------------------------------------------
 
@@ -132,13 +97,10 @@ def patched(source: bytes, offset: int, fmt: str, *values) -> bytes:
 
 
 class _RunsCode:
-    """Unpickling this runs `touch MARKER` (cnnviz must never unpickle it)."""
-
-    def __init__(self, marker: Path):
-        self.marker = marker
+    """Unpickling this creates the case's marker (`touch "$CNNVIZ_SWEEP_MARKER"`; cnnviz must never unpickle it)."""
 
     def __reduce__(self):
-        return os.system, (f"touch {self.marker}",)
+        return os.system, (f'touch "${hostile.MARKER_VARIABLE}"',)
 
 
 def gz_pickle(path: Path, value) -> Path:
@@ -185,7 +147,7 @@ def build_models(folder: Path) -> dict[str, Path]:
     flat = layers.Flatten()(grey)
     save("two_outputs.keras", keras.Model(grey, [layers.Dense(10, activation="softmax")(flat),
                                                  layers.Dense(2, activation="softmax")(flat)]))
-    lam = keras.Sequential([image(), layers.Lambda(lambda t: t * 2, name="double"), layers.Flatten(),
+    lam = keras.Sequential([image(), layers.Lambda(hostile.lambda_touching_marker(), name="double"), layers.Flatten(),
                             layers.Dense(10, activation="softmax")])
     save("lambda.keras", lam)
     save("lambda.h5", lam)
@@ -286,13 +248,13 @@ def build_images(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def build_data(folder: Path, marker: Path) -> dict[str, Path]:
+def build_data(folder: Path) -> dict[str, Path]:
     """--data files: hostile pickles, lying .npz and idx files, and files of the wrong kind."""
     paths = {}
     images, labels = np.zeros((2, 784), np.float32), np.zeros(2, np.int64)
-    paths["malicious.pkl.gz"] = gz_pickle(folder / "malicious.pkl.gz", _RunsCode(marker))
+    paths["malicious.pkl.gz"] = gz_pickle(folder / "malicious.pkl.gz", _RunsCode())
     paths["nested_malicious.pkl.gz"] = gz_pickle(folder / "nested_malicious.pkl.gz",
-                                                 ((images, labels), (images, _RunsCode(marker)), (images, labels)))
+                                                 ((images, labels), (images, _RunsCode()), (images, labels)))
     paths["wrong_structure.pkl.gz"] = gz_pickle(folder / "wrong_structure.pkl.gz", {"train": [1, 2, 3]})
     paths["pickle_bomb.pkl.gz"] = folder / "pickle_bomb.pkl.gz"
     with gzip.open(paths["pickle_bomb.pkl.gz"], "wb", compresslevel=9) as stream:
@@ -353,7 +315,7 @@ def build_targets(folder: Path, shipped_export: Path | None) -> dict[str, Path]:
 
 # --- cases ---------------------------------------------------------------------------------------
 
-def cases(ws: Path, m: dict, i: dict, d: dict, t: dict, marker: Path) -> list[Case]:
+def cases(ws: Path, m: dict, i: dict, d: dict, t: dict) -> list[Case]:
     """The sweep, command by command."""
     out = ws / "out"
     good = str(i["digit.png"])
@@ -462,18 +424,17 @@ def cases(ws: Path, m: dict, i: dict, d: dict, t: dict, marker: Path) -> list[Ca
                                                      "--limit", "640", "--epochs", "1", "--out", out / "m_div.keras"])
     for key in ("malicious.pkl.gz", "nested_malicious.pkl.gz", "wrong_structure.pkl.gz", "pickle_bomb.pkl.gz",
                 "declares_3gb.npz", "idx_bad"):
-        add(f"train --data {key}", ["train", "--data", d[key], "--out", out / "m_data.keras", "--limit", "200"],
-            forbidden=[marker])
+        add(f"train --data {key}", ["train", "--data", d[key], "--out", out / "m_data.keras", "--limit", "200"])
 
     # Data and evaluate with hostile or broken dataset files.
     for key in ("malicious.pkl.gz", "nested_malicious.pkl.gz", "wrong_structure.pkl.gz", "pickle_bomb.pkl.gz",
                 "declares_3gb.npz", "empty.npz", "text.npz", "missing_keys.npz", "object.npz", "idx_bad",
                 "empty_folder"):
-        add(f"data --data {key}", ["data", "--data", d[key]], forbidden=[marker])
+        add(f"data --data {key}", ["data", "--data", d[key]])
     add("data --data /dev/zero", ["data", "--data", "/dev/zero"])
     add("data --data missing", ["data", "--data", ws / "missing.npz"])
     for key in ("malicious.pkl.gz", "declares_3gb.npz", "idx_bad"):
-        add(f"evaluate --data {key}", ["evaluate", "--data", d[key]], forbidden=[marker])
+        add(f"evaluate --data {key}", ["evaluate", "--data", d[key]])
     add("evaluate --checkpoints missing", ["evaluate", "--checkpoints", ws / "no_such_folder"])
     add("evaluate --checkpoints a file", ["evaluate", "--checkpoints", t["plain_file"]])
     add("evaluate --checkpoints a folder of other files", ["evaluate", "--checkpoints", t["ckpt_with_others"]])
@@ -510,86 +471,6 @@ def cases(ws: Path, m: dict, i: dict, d: dict, t: dict, marker: Path) -> list[Ca
 
 # --- running -------------------------------------------------------------------------------------
 
-def fingerprint(path: Path):
-    """What a path holds now: type, size and content hash of every file below it (links not followed)."""
-    path = Path(path)
-    if not os.path.lexists(path):
-        return None
-    if path.is_symlink():
-        return ("link", os.readlink(path))
-    if path.is_dir():
-        return ("dir", tuple((entry.name, fingerprint(Path(entry.path))) for entry in sorted(os.scandir(path),
-                                                                                           key=lambda e: e.name)))
-    if not path.is_file():
-        return ("special",)
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return ("file", path.stat().st_size, digest.hexdigest())
-
-
-def guarded_paths(case: Case, workspace: Path) -> list[Path]:
-    """Existing paths inside the workspace that the case names, and its explicit guards."""
-    paths = [Path(p) for p in case.guards]
-    for word in case.argv:
-        path = Path(word)
-        if path.is_absolute() and workspace in path.parents and os.path.lexists(path) and not path.is_fifo():
-            paths.append(path)
-    return paths
-
-
-def peak_memory_mb(pid: int) -> float | None:
-    """VmHWM (the peak resident memory so far) of a live process, in MB."""
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
-def run_case(case: Case, workspace: Path, env: dict, timeout: float, nice: int) -> Outcome:
-    guards = guarded_paths(case, workspace)
-    before = {path: fingerprint(path) for path in guards}
-    for path in case.forbidden:
-        if os.path.lexists(path):
-            os.unlink(path)
-    argv = [*(["nice", "-n", str(nice)] if nice else []), sys.executable, "-m", "cnnviz", *case.argv]
-    started = time.monotonic()
-    peak = 0.0
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, cwd=workspace,
-                                   env={**env, **case.env})
-        exit_code = None
-        while True:
-            peak = max(peak, peak_memory_mb(process.pid) or 0.0)
-            try:
-                exit_code = process.wait(POLL_S)
-                break
-            except subprocess.TimeoutExpired:
-                if time.monotonic() - started > timeout:
-                    process.kill()
-                    process.wait()
-                    break
-        seconds = time.monotonic() - started
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "backslashreplace")
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    changed = [str(path) for path in guards if fingerprint(path) != before[path]]
-    appeared = [str(path) for path in case.forbidden if os.path.lexists(path)]
-    return Outcome(case, exit_code, lines[-1] if lines else "", peak, seconds, changed, appeared, TRACEBACK in stderr)
-
-
-def leftover_temporaries(workspace: Path) -> list[str]:
-    """Hidden temporary files or folders a command left behind."""
-    pattern = re.compile(r"\..+\.(partial|old)-\d+-\w{8}(\.\w+)?")
-    return [str(Path(root) / name) for root, dirs, files in os.walk(workspace)
-            for name in dirs + files if pattern.fullmatch(name)]
-
-
 def shipped_export(workspace: Path, env: dict) -> Path | None:
     """A real export of the shipped model (to test overwriting an export that also holds a user's file)."""
     folder = workspace / "fixtures" / "an_export"
@@ -600,7 +481,8 @@ def shipped_export(workspace: Path, env: dict) -> Path | None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--only", metavar="TEXT", help="only the cases whose name contains TEXT")
+    parser.add_argument("--only", metavar="TEXT", action="append",
+                        help="only the cases whose name contains TEXT (repeatable: any of them)")
     parser.add_argument("--jobs", type=int, default=1, help="cases run at once (default 1)")
     parser.add_argument("--timeout", type=float, default=180, help="seconds a case may take (default 180)")
     parser.add_argument("--nice", type=int, default=0, help="run the cases at this nice increment")
@@ -621,31 +503,53 @@ def main() -> int:
 
 def sweep(workspace: Path, args) -> int:
     from cnnviz.core.data import load_mnist
-    from cnnviz.core.paths import user_cache_dir
+    from cnnviz.core.paths import default_model_path, resources_dir, user_cache_dir
 
     load_mnist()  # fails early, with its own advice, when MNIST is not here
+    os.chmod(workspace, 0o755)   # the user that is not root reads the fixtures
     cache = workspace / "cache"
     cache.mkdir()
-    os.symlink(user_cache_dir() / "mnist.npz", cache / "mnist.npz")
+    mnist_cache = (user_cache_dir() / "mnist.npz").resolve()
+    os.symlink(mnist_cache, cache / "mnist.npz")
     env = {**os.environ, "CNNVIZ_CACHE_DIR": str(cache), "XDG_CONFIG_HOME": str(workspace / "config"),
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(workspace / "payload")}
     env.pop("PYTHONIOENCODING", None)
+    hostile.write_payload_module(workspace / "payload")
     fixtures = workspace / "fixtures"
     for name in ("models", "images", "data", "targets"):
         (fixtures / name).mkdir(parents=True)
-    (workspace / "out").mkdir()
-    marker = workspace / "CODE_RAN"
+    for name in ("out", "markers", "tmp", "env/user_home"):
+        (workspace / name).mkdir(parents=True)
+        os.chmod(workspace / name, 0o777)
     print("building the fixtures…", file=sys.stderr, flush=True)
-    all_cases = cases(workspace, build_models(fixtures / "models"), build_images(fixtures / "images"),
-                      build_data(fixtures / "data", marker),
-                      build_targets(fixtures / "targets", None if args.list else shipped_export(workspace, env)), marker)
-    selected = [c for c in all_cases if not args.only or args.only in c.name]
+    images, data = build_images(fixtures / "images"), build_data(fixtures / "data")
+    all_cases = cases(workspace, build_models(fixtures / "models"), images, data,
+                      build_targets(fixtures / "targets", None if args.list else shipped_export(workspace, env)))
+    env_dirs = sweep_hostile_cases.build_outputs_and_environment(workspace, images, data, mnist_cache)
+    hostile_models = sweep_hostile_cases.build(fixtures / "hostile")
+    caches = sweep_hostile_cases.poisoned_caches(workspace / "caches", mnist_cache)
+
+    def add(name, argv, expect="refuse", **extra):
+        all_cases.append(Case(name, [str(a) if isinstance(a, Path) else a for a in argv], expect, **extra))
+
+    sweep_hostile_cases.add_cases(add, workspace, hostile_models, images, data, caches, env_dirs)
+    selected = [c for c in all_cases if not args.only or any(text in c.name for text in args.only)]
     if args.list:
         for case in selected:
             print(case.name)
         print(f"{len(selected)} cases")
         return 0
-    baseline = run_case(Case("baseline: cnnviz summary", ["summary"], "accept"), workspace, env, args.timeout, args.nice)
+    user = sweep_user()
+    if user is None and any(case.user for case in selected):
+        print("not root: the cases that run as a user who is not root are left out", file=sys.stderr)
+        selected = [case for case in selected if not case.user]
+    # Never changed by any case: the shipped models, the data caches (the real files behind the links).
+    always = [resources_dir(), default_model_path().resolve(), mnist_cache]
+    keras_cache = Path.home() / ".keras" / "datasets"
+    if keras_cache.exists():
+        always.append(keras_cache)
+    baseline = run_case(Case("baseline: cnnviz summary", ["summary"], "accept"), 0, workspace, env, args.timeout,
+                        args.nice, [], user)
     print(f"baseline `cnnviz summary`: exit {baseline.exit_code}, peak {baseline.peak_mb:.0f} MB, "
           f"{baseline.seconds:.1f} s\n")
     header = f"{'case':<66} {'exit':>4} {'peak MB':>7} {'s':>5}  {'verdict':<10} last line of stderr"
@@ -653,9 +557,11 @@ def sweep(workspace: Path, args) -> int:
     print("-" * len(header))
     outcomes = []
     with concurrent.futures.ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        futures = [pool.submit(run_case, case, workspace, env, args.timeout, args.nice) for case in selected]
+        futures = [pool.submit(run_case, case, number, workspace, env, args.timeout, args.nice, always, user)
+                   for number, case in enumerate(selected, 1)]
         for future in futures:
             outcome = future.result()
+            outcome.above_baseline = outcome.peak_mb - baseline.peak_mb
             outcomes.append(outcome)
             print(f"{outcome.case.name[:66]:<66} {'-' if outcome.exit_code is None else outcome.exit_code:>4} "
                   f"{outcome.peak_mb:7.0f} {outcome.seconds:5.1f}  {outcome.verdict:<10} "
@@ -663,35 +569,6 @@ def sweep(workspace: Path, args) -> int:
             for path in outcome.changed:
                 print(f"    changed: {path}")
     return report(outcomes, baseline, leftover_temporaries(workspace))
-
-
-def report(outcomes: list[Outcome], baseline: Outcome, leftovers: list[str]) -> int:
-    """The closing totals; 0 if every target is met."""
-    refused = [o for o in outcomes if o.exit_code not in (None, 0)]
-    clear = [o for o in refused if not o.traceback and o.exit_code > 0]
-    accepted = [o for o in outcomes if o.exit_code == 0]
-    tracebacks = [o for o in outcomes if o.traceback or (o.exit_code is not None and o.exit_code < 0)]
-    timeouts = [o for o in outcomes if o.exit_code is None]
-    lost = [o for o in outcomes if o.changed]
-    ran = [o for o in outcomes if o.appeared]
-    surprises = [o for o in outcomes if o.verdict in ("accepted?", "refused?")]
-    worst = max(refused, key=lambda o: o.peak_mb, default=None)
-    above = (worst.peak_mb - baseline.peak_mb) if worst else 0.0
-    print(f"\n{len(outcomes)} cases: {len(clear)} clear errors, {len(accepted)} accepted (exit 0), "
-          f"{len(tracebacks)} tracebacks or crashes, {len(timeouts)} timeouts, {len(lost)} with data lost, "
-          f"{len(ran)} where a data file ran code, {len(leftovers)} temporary files left behind.")
-    if worst:
-        print(f"Peak memory of a refused input: {worst.peak_mb:.0f} MB ({worst.case.name}), {above:+.0f} MB against "
-              f"the {baseline.peak_mb:.0f} MB of a plain `cnnviz summary` (target at most +{MEMORY_TARGET_MB} MB).")
-    for label, group in (("tracebacks", tracebacks), ("timeouts", timeouts), ("data lost", lost),
-                         ("code ran", ran), ("unexpected outcome", surprises)):
-        for outcome in group:
-            print(f"  {label}: {outcome.case.name}: {outcome.last_line[:160]}")
-    for path in leftovers:
-        print(f"  left behind: {path}")
-    met = not (tracebacks or timeouts or lost or ran) and above <= MEMORY_TARGET_MB
-    print("Targets met." if met else "Targets NOT met.")
-    return 0 if met else 1
 
 
 if __name__ == "__main__":

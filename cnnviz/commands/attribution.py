@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from cnnviz.commands.common import (CliError, add_input_args, add_model_arg, model_input_or_fail, positive_int,
                                     scale_factor)
+from cnnviz.core.limits import dumps_strict
 
 METHODS = ("gradcam", "occlusion")
 DEFAULT_SCALE = 10
@@ -54,12 +54,13 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import check_writable, open_model_or_fail
+    from cnnviz.commands.common import check_writable, command_inputs, open_model_or_fail
 
     _check_options(args)
-    for path in (args.out, args.npy):
+    inputs = command_inputs(args, "model", "image", "data")
+    for label, path in (("--out", args.out), ("--npy", args.npy)):
         if path is not None:
-            check_writable(path)
+            check_writable(path, inputs, label)
     model, info = open_model_or_fail(args.model)
     if args.class_index is not None and not 0 <= args.class_index < info.num_classes:
         raise CliError(f"--class must be from 0 to {info.num_classes - 1}, not {args.class_index}")
@@ -69,12 +70,12 @@ def run(args: argparse.Namespace) -> int:
     _write_outputs(args, display, result)
     probabilities = [_finite_or_none(p) for p in result["probabilities"]]
     if args.json:
-        print(json.dumps({
+        print(dumps_strict({
             "method": args.method, "layer": result["layer"], "class": result["class"],
             "class_name": info.class_names[result["class"]], "predicted": result["predicted"],
             "probabilities": probabilities, "map": _nested(result["map"]),
             "map_shape": list(result["map"].shape), **result["extra"],
-            "png": str(args.out), "npy": None if args.npy is None else str(args.npy)}, allow_nan=False))
+            "png": str(args.out), "npy": None if args.npy is None else str(args.npy)}))
     else:
         name = "Grad-CAM" if args.method == "gradcam" else "Occlusion"
         where = f" at {result['layer']}" if result["layer"] else ""

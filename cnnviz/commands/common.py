@@ -63,11 +63,17 @@ def whole_number(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
 
 
+MAX_COUNT = 2**31 - 1   # any count an option takes: larger ones overflow TensorFlow's int32 counters
+
+
 def positive_int(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
+    """argparse type: a whole number from 1 to MAX_COUNT (`--steps-per-execution 1e20` is one line, not an
+    OverflowError from TensorFlow)."""
     value = whole_number(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    if value > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_COUNT:,}, not {text}")
     return value
 
 
@@ -158,10 +164,61 @@ def display_path(path: str | os.PathLike) -> str:
     return one_line(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
-def check_writable(path: Path) -> None:
-    """Fail before long work, not after, when an output file cannot be written (`path` a folder too)."""
-    if path.is_dir():
-        raise CliError(f"{path} is a folder; name the file to write")
+def command_inputs(args: argparse.Namespace, *names: str) -> dict[str, Path]:
+    """The files a command reads, by option ({"--model": path, …}), for `check_writable`'s `inputs`.
+
+    `names` are argument names among "model" (the shipped model when none is given, and its class
+    names file), "image", "images", "data", "checkpoints"; without `--data`, the dataset copies cnnviz
+    would read are inputs too.
+    """
+    from cnnviz.core.model_files import class_names_path
+    from cnnviz.core.paths import default_model_path
+
+    found: dict[str, Path] = {}
+    for name in names:
+        value = getattr(args, name, None)
+        if name == "model":
+            model = Path(value or default_model_path())
+            found["--model" if value else "the shipped model"] = model
+            found["the model's class names file"] = class_names_path(model)
+        elif name == "images":
+            found.update({f"the image {path}": Path(path) for path in value or ()})
+        elif name == "data" and value is None:
+            found.update(dataset_copies())
+        elif value is not None:
+            found[f"--{name}"] = Path(value)
+    return found
+
+
+def dataset_copies() -> dict[str, Path]:
+    """The dataset files on this machine cnnviz reads when no --data is given (its caches, Keras's)."""
+    from cnnviz.core.data import DATASETS, local_sources
+
+    return {f"the {source} of {spec.title}": location for spec in DATASETS.values()
+            for source, location in local_sources(spec)}
+
+
+def check_output_folder(path: Path, inputs: dict[str, Path] | None = None) -> None:
+    """Refuse, before any work, an output folder that is a file or device, too long a name, below a file,
+    or that holds one of the command's `inputs` (`cnnviz.core.safe_paths.output_folder`)."""
+    from cnnviz.core.safe_paths import OutputPathError, output_folder
+
+    try:
+        output_folder(path, inputs or {})
+    except OutputPathError as exc:
+        raise CliError(str(exc)) from exc
+
+
+def check_writable(path: Path, inputs: dict[str, Path] | None = None, label: str = "--out") -> None:
+    """Fail before long work, not after, when an output file cannot be written: a folder, a device, FIFO
+    or socket, a link to nothing, a name too long, below a file, one of the command's `inputs`
+    (`command_inputs`), or a folder that cannot be created or written."""
+    from cnnviz.core.safe_paths import OutputPathError, output_file
+
+    try:
+        path = output_file(path, inputs or {}, label)
+    except OutputPathError as exc:
+        raise CliError(str(exc)) from exc
     folder = path.resolve().parent
     blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
     if blocker is not None and not blocker.is_dir():

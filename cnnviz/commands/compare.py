@@ -14,8 +14,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from cnnviz.commands.common import (CliError, add_data_arg, check_writable, load_data_or_fail, positive_int,
-                                    seed_number)
+from cnnviz.commands.common import (CliError, add_data_arg, check_output_folder, check_writable, command_inputs,
+                                    load_data_or_fail, positive_int, seed_number)
 from cnnviz.core.architectures import ARCHITECTURES, parse_architecture_names
 
 DEFAULT_SEED = 1
@@ -86,9 +86,13 @@ def run(args: argparse.Namespace) -> int:
     _check_backend(args)
     if args.runs and args.runs.resolve() == args.out.resolve():
         raise CliError("--runs and --out name the same file; the runs and the summary need one each")
-    for path in (args.out, args.runs, args.models and args.models / "variant.keras"):
-        if path:
-            check_writable(path)
+    inputs = command_inputs(args, "data")
+    check_writable(args.out, inputs)
+    if args.runs:
+        check_writable(args.runs, inputs, "--runs")
+    if args.models:
+        check_output_folder(args.models, inputs)
+        check_writable(args.models / "variant.keras", inputs, "--models")
     try:
         existing = read_runs_csv(args.runs) if args.runs else []
     except RunsFileError as exc:

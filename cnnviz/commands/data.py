@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from cnnviz.commands.common import CliError, add_data_arg, add_dataset_arg, load_data_or_fail
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.fetch:
         command = "cnnviz data --fetch" if spec.name == "mnist" else f"cnnviz data --dataset {spec.name} --fetch"
         print(f"{spec.title} is not on this machine yet: run `{command}`.")
+        print(f"cnnviz data: {_why_not_ready(spec.title, log, command)}", file=sys.stderr)
         return 1
     try:
         dataset = load_data_or_fail(None, dataset=spec.name)
@@ -47,3 +49,13 @@ def run(args: argparse.Namespace) -> int:
                        "--data PATH to a copy you have.") from exc
     print(f"{spec.title} is ready: {dataset.source}")
     return 0
+
+
+def _why_not_ready(title: str, log, command: str) -> str:
+    """One line for stderr: which copies failed and why (a truncated cache, a cache path that is a
+    file), else that there is none; and what to do."""
+    failed = [report for report in log.reports if report.failed]
+    if not failed:
+        return f"{title} is not on this machine; `{command}` gets it."
+    reasons = "; ".join(f"the {r.name} {r.location} is unusable ({r.status})" for r in failed)
+    return f"{title} is not ready: {reasons}; `{command}` fetches a good copy."

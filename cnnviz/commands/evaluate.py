@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, add_model_arg, load_data_or_fail,
                                     open_model_or_fail)
+from cnnviz.core.limits import dumps_strict
 
 
 def add_parser(subparsers) -> None:
@@ -59,7 +59,7 @@ def _print_loss_and_accuracy(model, dataset, as_json: bool) -> int:
     _, test = make_datasets(dataset, batch_size=1024)
     loss, accuracy = model.evaluate(test, verbose=0)
     if as_json:
-        print(json.dumps({"loss": float(loss), "accuracy": float(accuracy), "num_images": len(dataset.x_test)}))
+        print(dumps_strict({"loss": float(loss), "accuracy": float(accuracy), "num_images": len(dataset.x_test)}))
     else:
         print(f"Test loss {loss:.4f}, test accuracy {accuracy:.4f} on {len(dataset.x_test):,} "
               f"{dataset.spec.title} {dataset.spec.item}s "
@@ -73,7 +73,7 @@ def _print_confusion(model, dataset, as_json: bool) -> int:
     result = compute_confusion(model, dataset.x_test, dataset.y_test)
     class_names = list(getattr(dataset, "class_names", None) or range(result.num_classes))
     if as_json:
-        print(json.dumps({**result.to_json(), "class_names": [str(n) for n in class_names]}, allow_nan=False))
+        print(dumps_strict({**result.to_json(), "class_names": [str(n) for n in class_names]}))
     else:
         print(format_confusion_table(result, [str(n) for n in class_names]))
     return 0
@@ -100,8 +100,7 @@ def _evaluate_checkpoints(folder: Path, dataset, as_json: bool) -> int:
              "position": c.position, "train_accuracy": c.train_accuracy,
              "test_loss": r.log_loss, "test_accuracy": r.accuracy} for c, r in zip(checkpoints, results)]
     if as_json:
-        print(json.dumps({"folder": str(folder), "num_images": len(dataset.x_test), "checkpoints": rows},
-                         allow_nan=False))
+        print(dumps_strict({"folder": str(folder), "num_images": len(dataset.x_test), "checkpoints": rows}))
         return 0
     print(_checkpoint_table(rows))
     return 0

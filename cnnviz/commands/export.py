@@ -57,7 +57,7 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import CliError, open_model_or_fail
+    from cnnviz.commands.common import CliError, check_output_folder, command_inputs, open_model_or_fail
     from cnnviz.core.export import (ExportError, ExportOptions, TargetExistsError, check_target,
                                     export_activations)
     from cnnviz.core.paths import default_model_path
@@ -67,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     try:  # cheap checks first, before TensorFlow starts
         options.check()
         check_target(args.out, args.overwrite)
+        check_output_folder(args.out, command_inputs(args, "model", "image", "data"))
     except TargetExistsError as exc:
         raise CliError(f"{exc} (--overwrite)") from exc
     except ExportError as exc:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.commands.common import (CliError, add_data_arg, add_model_arg, positive_int, scale_factor,
-                                    test_set_or_fail)
+from cnnviz.commands.common import (CliError, add_data_arg, add_model_arg, check_output_folder, check_writable,
+                                    command_inputs, positive_int, scale_factor, test_set_or_fail)
 
 DEFAULT_SCALE = 4
 GRID_CELL = 84  # about this many pixels a side for each filter's cell in the grid pictures
@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     except LayerChoiceError as exc:
         raise CliError(str(exc)) from exc
     images = test_set_or_fail(args, info, "top digits").x_test  # before the long part, so a missing dataset fails fast
+    check_output_folder(args.out)
     _make_folder(args.out)   # once the arguments are known to be good: a refused run leaves no empty folder
 
     from cnnviz.core.filter_patterns import PatternSettings, filter_patterns, pattern_cache_path
@@ -94,10 +95,14 @@ def _write_files(args: argparse.Namespace, patterns: np.ndarray, top, top_images
 
     out, layer = args.out, args.layer
     labels = [f"{c}" for c in range(len(patterns))]
+    inputs = command_inputs(args, "model", "data")
+    names = [f"pattern_{c:0{len(str(len(patterns) - 1))}d}.png" for c in range(len(patterns))]
+    for name in (*names, "patterns.npy", "top_digits.json", "patterns_grid.png", "top_digits_grid.png",
+                 "top_patches_grid.png"):
+        check_writable(out / name, inputs)
     try:
-        for c, pattern in enumerate(patterns):
-            write_bytes_atomic(out / f"pattern_{c:0{len(str(len(patterns) - 1))}d}.png",
-                               _png_bytes(upscale(_to_uint8(pattern), args.scale)))
+        for name, pattern in zip(names, patterns):
+            write_bytes_atomic(out / name, _png_bytes(upscale(_to_uint8(pattern), args.scale)))
         buffer = io.BytesIO()
         np.save(buffer, patterns.astype(np.float32))
         write_bytes_atomic(out / "patterns.npy", buffer.getvalue())

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from cnnviz.core.limits import dumps_strict
 
 
 def add_parser(subparsers) -> None:
@@ -139,7 +140,7 @@ def _format_line(path: str, probabilities, class_names, as_json: bool, extra: di
         record = {"path": path, "digit": index, "class": name, "probabilities": probabilities, **(extra or {})}
         if not_finite:
             record["error"] = "the model's outputs are not finite numbers"
-        return json.dumps(record, allow_nan=False)
+        return dumps_strict(record)
     if not_finite:
         return f"{path}\tno prediction (the model's outputs are not finite numbers)"
     if probabilities is None:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 
 from cnnviz.commands.common import CliError, add_model_arg, load_model_or_fail
 from cnnviz.core.architectures import ARCHITECTURES
+from cnnviz.core.limits import dumps_strict
 
 
 def add_parser(subparsers) -> None:
@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     rows = layer_rows(layer_specs(model), input_shape_of(model))
     if args.json:
         for row in rows:
-            print(json.dumps(row))
+            print(dumps_strict(row))
         return 0
     print(f"Model: {model.name}")
     from cnnviz.core.paths import default_model_path

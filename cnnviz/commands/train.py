@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, check_writable, load_data_or_fail,
-                                    positive_float, positive_int, seed_number)
+from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, check_output_folder, check_writable,
+                                    command_inputs, load_data_or_fail, positive_float, positive_int, seed_number)
 
 
 def batch_size(text: str) -> int:
@@ -206,8 +206,11 @@ def _check_targets(args: argparse.Namespace) -> None:
             if resolved["--checkpoints"] in resolved[label].parents:
                 raise CliError(f"{label} {path} is inside the --checkpoints folder {args.checkpoints}; "
                                "the checkpoints need a folder of their own")
-    for path in files.values():  # last: it creates missing folders
-        check_writable(path)
+    inputs = command_inputs(args, "data")
+    if args.checkpoints:
+        check_output_folder(args.checkpoints, inputs)
+    for label, path in files.items():  # last: it creates missing folders
+        check_writable(path, inputs, label)
 
 
 def _prepare_checkpoint_folder(folder: Path) -> None:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 
 import numpy as np
 
 from cnnviz.commands.common import CliError, add_input_args, add_model_arg, model_input_or_fail, positive_int
+from cnnviz.core.limits import dumps_strict
 
 
 def add_parser(subparsers) -> None:
@@ -65,8 +65,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cnnviz unit: warning: the explanation gives {unit.value:.6g} but the model output is {own:.6g}",
               file=sys.stderr)
     if args.json:
-        print(json.dumps({**unit.to_json(top=args.top), "model_value": own if math.isfinite(own) else None},
-                         allow_nan=False))
+        print(dumps_strict({**unit.to_json(top=args.top), "model_value": own if math.isfinite(own) else None}))
     else:
         print(describe(unit, input_shape, args.top, _flattened_map(specs, index)))
     return 0

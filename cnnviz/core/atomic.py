@@ -5,6 +5,11 @@ writing them, so that a writer killed mid-write (SIGKILL, a power cut) leaves so
 write to the same folder recognises and removes (`remove_stale_temporaries`). When a save fails
 after long work (a full disk, a folder made read-only), `save_or_recover` keeps the work in a
 recovery file beside the target or in the cache folder and says where.
+
+Every temporary in use is also tracked in this process (`tracked_temporary`), so the exit paths
+that skip Python's clean-up (`os._exit` after Ctrl+C, SIGTERM or the end of a command) remove them
+first (`remove_pending_temporaries`). Every target passes `cnnviz.core.safe_paths.write_target`
+first: a device, FIFO, socket or folder is never replaced, a symbolic link is written through.
 """
 
 from __future__ import annotations
@@ -28,11 +33,42 @@ os.umask(_UMASK)
 # (an export folder set aside while its replacement moves in).
 _TEMPORARY = re.compile(r"\..+\.(?:partial|old)-(?P<pid>\d{1,10})-[0-9a-z_]{8}(?:\.[A-Za-z0-9]{1,10})?")
 LEGACY_AGE_S = 3600  # cnnviz 0.1's temporaries carry no pid: removed once this old
+_NAME_BYTES = 100    # of the target's name kept in a temporary's name (a 255-byte target name must still fit)
+_PENDING: set[Path] = set()
 
 
 def temporary_name(name: str, kind: str = "partial", suffix: str = "") -> str:
     """A hidden name beside `name` that says which process writes it: `.NAME.partial-PID-XXXXXXXX`."""
-    return f".{name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+    return f".{_shortened(name)}.{kind}-{os.getpid()}-{secrets.token_hex(4)}{suffix}"
+
+
+def _shortened(name: str) -> str:
+    return os.fsencode(name)[:_NAME_BYTES].decode("utf-8", "ignore") or "_"
+
+
+@contextlib.contextmanager
+def tracked_temporary(path: str | os.PathLike) -> Iterator[Path]:
+    """Remember `path` (a temporary file or folder) while inside, for `remove_pending_temporaries`."""
+    path = Path(path)
+    _PENDING.add(path)
+    try:
+        yield path
+    finally:
+        _PENDING.discard(path)
+
+
+def remove_pending_temporaries() -> None:
+    """Remove every temporary file or folder this process is writing (called on the way out by the exit
+    paths that skip `finally` blocks: `os._exit` after Ctrl+C, SIGTERM or the end of a command)."""
+    for path in list(_PENDING):
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            elif os.path.lexists(path):
+                os.unlink(path)
+        except OSError:
+            pass
+        _PENDING.discard(path)
 
 
 def process_alive(pid: int) -> bool:
@@ -93,23 +129,30 @@ def atomic_path(target: str | os.PathLike, suffix: str | None = None) -> Iterato
     """Yield a temporary path beside `target`; on success rename it onto `target`.
 
     On any exception the temporary file is removed and `target` is left untouched. Stale
-    temporaries of killed writers in the same folder are removed first.
+    temporaries of killed writers in the same folder are removed first. A `target` that is a
+    device, FIFO, socket or folder raises OutputPathError (an OSError) before anything is written;
+    a symbolic link is written through (the file it points to is replaced).
     """
-    target = Path(target)
+    from cnnviz.core.safe_paths import write_target
+
+    target = write_target(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     suffix = target.suffix if suffix is None else suffix
+    if len(os.fsencode(suffix)) > 20:
+        suffix = ""
     remove_stale_temporaries(target.parent, (_legacy_file_pattern(target, suffix),))
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.partial-{os.getpid()}-", suffix=suffix,
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{_shortened(target.stem)}.partial-{os.getpid()}-", suffix=suffix,
                                     dir=target.parent)
     os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
-        os.replace(tmp, target)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with tracked_temporary(tmp_name) as tmp:
+        try:
+            yield tmp
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
+            write_target(target)            # still a file or nothing (not swapped for a FIFO meanwhile)
+            os.replace(tmp, target)
+        finally:
+            if os.path.lexists(tmp):
+                tmp.unlink()
 
 
 def write_bytes_atomic(target: str | os.PathLike, data: bytes) -> None:

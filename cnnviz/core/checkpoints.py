@@ -10,7 +10,6 @@ checkpoint, so a stopped or killed run keeps what it wrote. `read_checkpoints(fo
 from __future__ import annotations
 
 import functools
-import json
 import math
 import re
 from dataclasses import dataclass, field, replace
@@ -20,6 +19,7 @@ from typing import Callable, Iterable, Protocol, Sequence
 import numpy as np
 
 from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.limits import LimitError, dumps_strict, read_json_file
 
 # Log-spaced batches inside the first epoch: that is where most of the learning happens.
 INNER_BATCHES = (10, 30, 100, 300)
@@ -142,7 +142,7 @@ class FolderSink:
         index = {"format": INDEX_FORMAT, "version": INDEX_VERSION, "cnnviz_version": __version__,
                  "status": status, "training": self.training,
                  "checkpoints": [c.to_json() for c in self.checkpoints]}
-        write_text_atomic(self.folder / INDEX_FILE, json.dumps(index, indent=2, allow_nan=False) + "\n")
+        write_text_atomic(self.folder / INDEX_FILE, dumps_strict(index, indent=2) + "\n")
 
 
 def prepare_checkpoint_folder(folder: Path) -> None:
@@ -256,8 +256,10 @@ def read_checkpoint_index(folder: Path) -> CheckpointIndex:
     if not index_path.is_file():
         raise CheckpointError(f"{folder} has no {INDEX_FILE}: it is not a cnnviz checkpoint folder.")
     try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        index = read_json_file(index_path, INDEX_FILE)
+    except OSError as exc:
+        raise CheckpointError(f"cannot read {index_path}: {exc.strerror or exc}") from exc
+    except LimitError as exc:   # too large, too deep, NaN or Infinity, not JSON
         raise CheckpointError(f"{index_path} is corrupt: {exc}") from exc
     if not isinstance(index, dict) or index.get("format") != INDEX_FORMAT:
         raise CheckpointError(f"{index_path} is not a cnnviz checkpoint index.")
@@ -294,7 +296,7 @@ def _checkpoint_from_json(entry, number: int, folder: Path, index_path: Path) ->
         if not isinstance(entry.get(key), int) or isinstance(entry.get(key), bool) or entry[key] < 0:
             raise corrupt(f"has no whole number {key!r}")
     position = entry.get("position")
-    if not isinstance(position, (int, float)) or isinstance(position, bool):
+    if not isinstance(position, (int, float)) or isinstance(position, bool) or not math.isfinite(position):
         raise corrupt("has no number 'position'")
     figures = {}
     for key in _FLOAT_FIELDS:

@@ -213,6 +213,8 @@ def read_dataset_file(path: str | os.PathLike, spec: DatasetSpec = MNIST, check_
             arrays = read_npz(path, spec.shapes())
     except DatasetFileError as exc:
         raise DataError(f"{path} is corrupt or not {spec.title}: {exc}") from exc
+    except OSError as exc:   # a name too long, a folder that cannot be listed…
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from exc
     dataset = Dataset(**arrays, source=str(path), name=spec.name)
     verify(dataset, check_checksum=check_checksum)
     return dataset
@@ -224,10 +226,19 @@ def read_mnist_file(path: str | os.PathLike, check_checksum: bool = False) -> Da
 
 
 def _gzip_bytes(path: Path) -> bytes:
-    """A `.pkl.gz` file's bytes (a plain `.pkl` is compressed on the fly so one reader serves both)."""
+    """A `.pkl.gz` file's bytes (a plain `.pkl` is compressed on the fly so one reader serves both),
+    its size checked before anything is read (a 2 GB file is refused at once, not read whole)."""
     import gzip
 
-    data = path.read_bytes()
+    from cnnviz.core.dataset_files import MAX_PICKLE_BYTES
+    from cnnviz.core.limits import LimitError, read_bytes_limited
+
+    try:
+        data = read_bytes_limited(path, MAX_PICKLE_BYTES, path.name)
+    except LimitError as exc:
+        raise DatasetFileError(str(exc)) from exc
+    except OSError as exc:
+        raise DatasetFileError(f"cannot read it: {exc.strerror or exc}") from exc
     return data if path.name.endswith(".gz") else gzip.compress(data, compresslevel=1)
 
 
@@ -326,7 +337,7 @@ def load_dataset(name: str = "mnist", path: str | os.PathLike | None = None, all
         return dataset
     for source, location in local_sources(spec):
         if not _present(location):
-            log.add(source, str(location), "not there")
+            _log_absent(log, source, location)
             continue
         try:
             dataset = read_dataset_file(location, spec)
@@ -366,6 +377,26 @@ def _present(location: Path) -> bool:
     return location.is_file() or (location.is_dir() and idx_files(location) is not None)
 
 
+def _blocked(location: Path) -> str | None:
+    """Why nothing can be at `location` (a parent folder is a file, or cannot be read), else None."""
+    for parent in reversed(location.parents):
+        try:
+            if parent.exists() and not parent.is_dir():
+                return f"{parent} is a file, not a folder"
+        except OSError as exc:
+            return f"{parent}: {exc.strerror or exc}"
+    return None
+
+
+def _log_absent(log: SourceLog, source: str, location: Path) -> None:
+    """Note a source with nothing at `location`: a failure when something blocks it (a file for a folder)."""
+    blocked = _blocked(location)
+    if blocked:
+        log.add(source, str(location), f"cannot be there: {blocked}", failed=True)
+    else:
+        log.add(source, str(location), "not there")
+
+
 def describe_sources(name: str = "mnist", fetching: bool = False) -> SourceLog:
     """Check the local sources without downloading (for `cnnviz data`).
 
@@ -375,7 +406,7 @@ def describe_sources(name: str = "mnist", fetching: bool = False) -> SourceLog:
     log = SourceLog()
     for source, location in local_sources(spec):
         if not _present(location):
-            log.add(source, str(location), "not there")
+            _log_absent(log, source, location)
             continue
         try:
             read_dataset_file(location, spec)

@@ -62,7 +62,7 @@ def read_npz(path: str | os.PathLike, shapes: dict[str, tuple[int, ...]]) -> dic
                 raise DatasetFileError(f"it has no {', '.join(missing)} (expected the arrays {', '.join(shapes)})")
             for key, shape in shapes.items():
                 with archive.open(f"{key}.npy") as member:
-                    found_shape, dtype = _npy_header(member)
+                    found_shape, dtype = npy_header(member)
                 _check_array(key, found_shape, dtype, shape)
         with np.load(path, allow_pickle=False) as npz:
             return {key: _as_uint8(key, npz[key]) for key in shapes}
@@ -70,7 +70,7 @@ def read_npz(path: str | os.PathLike, shapes: dict[str, tuple[int, ...]]) -> dic
         raise DatasetFileError(f"not a readable .npz file ({_short(exc)})") from exc
 
 
-def _npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
+def npy_header(member) -> tuple[tuple[int, ...], np.dtype]:
     """(shape, dtype) from the header of a `.npy` stream, reading nothing else."""
     version = np.lib.format.read_magic(member)
     if version == (1, 0):

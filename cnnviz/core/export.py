@@ -58,10 +58,10 @@ file made; raising from it (e.g. ExportCancelled) cancels the export with nothin
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import io
-import json
 import os
 import re
 import shutil
@@ -73,7 +73,8 @@ import numpy as np
 
 from cnnviz import __version__
 from cnnviz.core import figures, tiling
-from cnnviz.core.atomic import remove_stale_temporaries, temporary_name
+from cnnviz.core.atomic import remove_stale_temporaries, temporary_name, tracked_temporary
+from cnnviz.core.limits import SIDE_FILE_LIMITS, LimitError, dumps_strict, read_json_file
 from cnnviz.core.colormaps import (COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS,
                                    channel_levels, colorize, lookup_table)
 
@@ -291,7 +292,7 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
         **({"kernels": writer.kernel_layers} if kernels else {}),
         "files": writer.entries,
     }
-    writer.files[MANIFEST_NAME] = (json.dumps(manifest, indent=2) + "\n").encode("utf-8")
+    writer.files[MANIFEST_NAME] = (dumps_strict(manifest, indent=2) + "\n").encode("utf-8")
     writer.made()
     folder = _write_folder(Path(out_dir), writer.files, overwrite)
     return ExportResult(folder=folder, files=list(writer.files), manifest=manifest)
@@ -519,12 +520,24 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
     (`replace_refusal`): pointing an export at a web project with its own manifest.json, or at
     one's home folder, must never delete it.
     """
+    from cnnviz.core.safe_paths import OutputPathError, check_name_lengths, kind_of, output_folder
+
     out = Path(out_dir).expanduser().absolute()
+    if out == out.parent:
+        raise ExportError(f"{out} is the root of the file system; choose a new or empty folder")
+    try:
+        check_name_lengths(out)
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from exc
     if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is a file, not a folder")
-    existing = next(folder for folder in out.parents if folder.exists() or folder == folder.parent)
+        raise ExportError(f"{out} is {kind_of(out.stat().st_mode).replace('a regular file', 'a file')}, not a folder")
+    existing = next((folder for folder in out.parents if folder.exists()), out.parent)
     if not existing.is_dir():
         raise ExportError(f"cannot write the export to {out}: {existing} is a file, not a folder")
+    try:
+        output_folder(out)
+    except OutputPathError as exc:
+        raise ExportError(str(exc)) from exc
     if out.is_dir() and any(out.iterdir()):
         if not overwrite:
             raise TargetExistsError(f"{out} already exists and is not empty; choose another folder "
@@ -537,6 +550,7 @@ def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
 
 
 MAX_MANIFEST_BYTES = 16 * 2**20          # a full export's manifest is ~0.3 MB
+_MANIFEST_LIMITS = dataclasses.replace(SIDE_FILE_LIMITS, max_bytes=MAX_MANIFEST_BYTES, max_values=2_000_000)
 _EXPORT_FORMAT = re.compile(r"cnnviz-export/\d+")
 _OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # file managers' own, fine to remove
 
@@ -561,10 +575,8 @@ def replace_refusal(folder: Path) -> str | None:
 def _listed_files(manifest: Path) -> set[str] | None:
     """The relative paths a cnnviz manifest lists, or None if the file is not a cnnviz manifest."""
     try:
-        if manifest.stat().st_size > MAX_MANIFEST_BYTES:
-            return None
-        content = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        content = read_json_file(manifest, limits=_MANIFEST_LIMITS)
+    except (OSError, LimitError):
         return None
     if not isinstance(content, dict) or not _EXPORT_FORMAT.fullmatch(str(content.get("format"))):
         return None
@@ -608,12 +620,13 @@ def _write_folder(out_dir: Path, files: dict[str, bytes], overwrite: bool) -> Pa
     tmp = out.parent / temporary_name(out.name)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-        for relative, data in files.items():
-            path = tmp / relative
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        _move_into_place(tmp, out)
+        with tracked_temporary(tmp):   # removed even by an exit that skips this function's clean-up
+            tmp.mkdir()
+            for relative, data in files.items():
+                path = tmp / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(data)
+            _move_into_place(tmp, out)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         for folder in created:  # deepest first: leave no empty parents behind

@@ -200,7 +200,7 @@ def filter_patterns(model, layer: str, settings: PatternSettings = PatternSettin
     """
     total = total or settings.steps
     path = pattern_cache_path(model, layer, settings)
-    patterns = load_arrays(path) if use_cache else None
+    patterns = load_arrays(path, _expected_patterns(model, layer), _in_unit_range) if use_cache else None
     if patterns is not None:
         patterns = patterns["patterns"]
     else:
@@ -223,6 +223,21 @@ def all_filter_patterns(model, settings: PatternSettings = PatternSettings(), pr
     total = settings.steps * len(layers)
     return {layer: filter_patterns(model, layer, settings, progress, cancel, use_cache, i * settings.steps, total)
             for i, layer in enumerate(layers)}
+
+
+def _expected_patterns(model, layer: str) -> dict:
+    """What a cached entry of `layer`'s patterns must hold: (C, H, W) float32, or (C, H, W, 3) for colour."""
+    from cnnviz.core.network import input_shape_of, layer_specs
+
+    spec = spatial_layer(layer_specs(model), layer, "a filter pattern")
+    height, width, channels = input_shape_of(model)
+    shape = (spec.output_shape[-1], height, width) + ((channels,) if channels != 1 else ())
+    return {"patterns": (shape, "float32")}
+
+
+def _in_unit_range(arrays: dict) -> bool:
+    patterns = arrays["patterns"]
+    return bool(patterns.size == 0 or (patterns.min() >= 0.0 and patterns.max() <= 1.0))
 
 
 def pattern_cache_path(model, layer: str, settings: PatternSettings):

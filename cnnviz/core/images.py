@@ -56,6 +56,8 @@ def read_pixels(path: str | os.PathLike, max_side: int = MAX_SIDE) -> np.ndarray
                 image.load()
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageFileError(f"{path.name} is too large to read as a digit image ({exc}).") from exc
+    except PermissionError as exc:
+        raise ImageFileError(f"cannot read {path.name}: {exc.strerror}.") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ImageFileError(f"{path.name} is not a readable image (PNG, JPEG, GIF or BMP).") from exc
     if max(image.size) > max_side:

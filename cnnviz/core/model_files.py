@@ -9,11 +9,13 @@ clear sentence (cnnviz never runs Python code from a model file; Keras's safe mo
 
 Class names come from `<model>.classes.json` beside the model file (a JSON list, one name per
 class), else they are "0" … "N-1". TensorFlow/Keras are imported inside functions only.
+
+What a file must pass before Keras reads it (archive members, HDF5 datasets, configuration walks,
+the bound on the weights Keras allocates) lives in `cnnviz.core.model_guards`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import zipfile
 from dataclasses import dataclass
@@ -22,13 +24,15 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.limits import CONFIG_LIMITS, LimitError, dumps_strict, load_json, read_json_file
+from cnnviz.core.model_guards import ModelGuardError, budget_exceeded, check_config, weight_budget
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".onnx")
 MIN_SIZE, MAX_SIZE = 8, 512
 MAX_CLASSES = 10_000
 CLASSES_SUFFIX = ".classes.json"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_MAX_CONFIG_BYTES = 64 * 2**20
+_MAX_CONFIG_BYTES = CONFIG_LIMITS.max_bytes
 _MODEL_CLASSES = ("Functional", "Sequential", "Model")
 
 
@@ -95,25 +99,45 @@ def open_model(path: str | os.PathLike):
     The model is not compiled.
     """
     path = Path(path)
-    if not path.is_file():
-        raise ModelFileError(f"No model file at {path}." if not path.is_dir() else f"{path} is a folder, "
-                             "not a model file.")
-    if path.suffix.lower() not in MODEL_SUFFIXES:
-        raise ModelFileError(f"{path.name} is not a Keras model file (.keras, .h5) or an ONNX one (.onnx).")
-    if path.suffix.lower() == ".onnx":   # converted op by op into Keras layers: cnnviz.core.onnx_import
-        from cnnviz.core.onnx_import import open_onnx_model
+    try:
+        if not path.is_file():
+            raise ModelFileError(f"No model file at {path}." if not path.is_dir() else f"{path} is a folder, "
+                                 "not a model file.")
+        if path.suffix.lower() not in MODEL_SUFFIXES:
+            raise ModelFileError(f"{path.name} is not a Keras model file (.keras, .h5) or an ONNX one (.onnx).")
+        if path.suffix.lower() == ".onnx":   # converted op by op into Keras layers: cnnviz.core.onnx_import
+            from cnnviz.core.onnx_import import open_onnx_model
 
-        model = open_onnx_model(path)
-        return model, model_info(model, path)
-    config = read_stored_config(path)
-    check_layers_are_builtin(config, path.name)
+            model = open_onnx_model(path)
+        else:
+            config = read_stored_config(path)
+            check_layers_are_builtin(config, path.name)
+            model = _load_with_keras(path)
+    except OSError as exc:
+        raise ModelFileError(f"Cannot read {path.name}: {exc.strerror or _first_line(exc)}") from exc
+    return model, model_info(model, path)
+
+
+def _load_with_keras(path: Path):
+    """Keras's model from a checked file, its variables counted against `model_guards.MAX_WEIGHT_BYTES`
+    before they are allocated; `.keras` archives are read from memory (no extraction folder)."""
     import keras
 
-    try:
-        model = keras.saving.load_model(path, compile=False, safe_mode=True)
-    except Exception as exc:  # Keras raises many kinds for broken or unsupported files
-        raise ModelFileError(f"Could not load {path.name}: {_first_line(exc)}") from exc
-    return model, model_info(model, path)
+    from cnnviz.core.model_guards import load_keras_archive
+
+    with weight_budget() as budget:
+        try:
+            if zipfile.is_zipfile(path):
+                return load_keras_archive(path)
+            return keras.saving.load_model(path, compile=False, safe_mode=True)
+        except ModelGuardError as exc:
+            raise ModelFileError(f"{path.name} cannot be opened: {exc}.") from exc
+        except OSError:
+            raise
+        except Exception as exc:  # Keras raises many kinds for broken or unsupported files
+            if budget_exceeded(budget):   # Keras may wrap the refusal in an error of its own
+                raise ModelFileError(f"{path.name} cannot be opened: {budget_exceeded(budget)}.") from exc
+            raise ModelFileError(f"Could not load {path.name}: {_first_line(exc)}") from exc
 
 
 def read_stored_config(path: Path) -> dict:
@@ -125,33 +149,47 @@ def read_stored_config(path: Path) -> dict:
     if not zipfile.is_zipfile(path):
         kind = "a .keras archive" if path.suffix == ".keras" else "an HDF5 file"
         raise ModelFileError(f"{path.name} is corrupt or truncated: it is not {kind}.")
+    from cnnviz.core.model_guards import checked_keras_archive
+
     try:
+        checked_keras_archive(path)
         with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("config.json")
-            if info.file_size > _MAX_CONFIG_BYTES:
-                raise ModelFileError(f"{path.name} has an implausibly large configuration.")
-            return json.loads(archive.read(info))
-    except KeyError as exc:
-        raise ModelFileError(f"{path.name} is not a Keras model archive (it has no config.json).") from exc
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+            data = archive.read("config.json")
+    except ModelGuardError as exc:
+        raise ModelFileError(f"{path.name} cannot be opened: {exc}.") from exc
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
         raise ModelFileError(f"{path.name} is corrupt or truncated: {_first_line(exc)}") from exc
+    return _parse_config(data, path)
+
+
+def _parse_config(data: bytes | str, path: Path) -> dict:
+    """The configuration JSON, parsed within CONFIG_LIMITS (no RecursionError, no NaN)."""
+    try:
+        return load_json(data, "its configuration", CONFIG_LIMITS)
+    except LimitError as exc:
+        raise ModelFileError(f"{path.name} cannot be opened: {exc}.") from exc
 
 
 def _h5_config(path: Path) -> dict:
     import h5py
 
+    from cnnviz.core.model_guards import check_h5_file, h5_attribute_bytes
+
     try:
         with h5py.File(path, "r") as h5:
+            h5_attribute_bytes(h5, "model_config", CONFIG_LIMITS.max_bytes)
+            check_h5_file(h5)
             text = h5.attrs.get("model_config")
-    except (OSError, ValueError) as exc:
+    except ModelGuardError as exc:
+        raise ModelFileError(f"{path.name} cannot be opened: {exc}.") from exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"{path.name} is corrupt or truncated: {_first_line(exc)}") from exc
     if text is None:
         raise ModelFileError(f"{path.name} holds weights only, not a model: save the whole model "
                              "(model.save) to open it in cnnviz.")
-    try:
-        return json.loads(text.decode("utf-8") if isinstance(text, bytes) else str(text))
-    except ValueError as exc:
-        raise ModelFileError(f"{path.name} has an unreadable model configuration.") from exc
+    if not isinstance(text, (bytes, str)):
+        raise ModelFileError(f"{path.name} has an unreadable model configuration.")
+    return _parse_config(text, path)
 
 
 def stored_layers(config: dict):
@@ -169,11 +207,16 @@ def stored_layers(config: dict):
 
 
 def check_layers_are_builtin(config: dict, label: str) -> None:
-    """Refuse Lambda layers and layer classes that are not Keras's own, before Keras reads the file."""
+    """Refuse Lambda layers and layer classes that are not Keras's own, before Keras reads the file
+    (the whole configuration is walked first, within limits: `model_guards.check_config`)."""
     import keras
 
-    if config.get("class_name") not in _MODEL_CLASSES:
-        raise ModelFileError(f"{label} does not hold a Keras model (it stores a {config.get('class_name')}).")
+    try:
+        check_config(config)
+    except ModelGuardError as exc:
+        if str(exc).startswith(("it uses a ", "it stores a Python function")):
+            raise ModelFileError(f"{label} {str(exc).removeprefix('it ')}.") from exc
+        raise ModelFileError(f"{label} cannot be opened: {exc}.") from exc
     for class_name, name, module, registered in stored_layers(config):
         if class_name in ("Lambda", "TFOpLambda"):
             raise ModelFileError(f"{label} uses a Lambda layer ({name}): cnnviz never runs Python code from a "
@@ -291,11 +334,11 @@ def read_class_names(model_path: str | os.PathLike, num_classes: int) -> tuple[s
     else:
         return None
     try:
-        if candidate.stat().st_size > 4 * 2**20:
-            raise ValueError("the file is too large")
-        names = json.loads(candidate.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelFileError(f"{candidate.name} is not readable JSON: {_first_line(exc)}") from exc
+        names = read_json_file(candidate)
+    except OSError as exc:
+        raise ModelFileError(f"cannot read {candidate.name}: {exc.strerror or _first_line(exc)}") from exc
+    except LimitError as exc:
+        raise ModelFileError(f"{candidate.name} is not a list of class names: {exc}") from exc
     if not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names):
         raise ModelFileError(f"{candidate.name} must be a JSON list of class names, e.g. [\"cat\", \"dog\"].")
     if len(names) != num_classes:
@@ -314,7 +357,7 @@ def write_class_names(model_path: str | os.PathLike, names, always: bool = False
     target = class_names_path(model_path)
     if not always and names == [str(i) for i in range(len(names))] and not target.exists():
         return None
-    write_text_atomic(target, json.dumps(names, ensure_ascii=False) + "\n")
+    write_text_atomic(target, dumps_strict(names, ensure_ascii=False) + "\n")
     return target
 
 

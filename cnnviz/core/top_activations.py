@@ -57,7 +57,7 @@ def top_activations(model, images: np.ndarray, layers: list[str] | None = None, 
     path = cache_path(CACHE_KIND, weights_sha256(model), {
         "images": hashlib.sha256(np.ascontiguousarray(images).tobytes()).hexdigest(), "shape": list(images.shape),
         "dtype": str(images.dtype), "scale": scale, "layers": layers, "count": count})
-    cached = load_arrays(path) if use_cache else None
+    cached = load_arrays(path, *_expected_entry(specs, layers, count, len(images))) if use_cache else None
     if cached is None:
         peaks = channel_peaks(model, images, layers, scale, batch_size, progress, cancel)
         cached = {}
@@ -73,6 +73,31 @@ def top_activations(model, images: np.ndarray, layers: list[str] | None = None, 
             save_arrays(path, cached)
     return {name: TopImages(name, cached[f"{name}/indices"], cached[f"{name}/values"], cached[f"{name}/positions"])
             for name in layers}
+
+
+def _expected_entry(specs, layers: list[str], count: int, num_images: int) -> tuple[dict, Callable]:
+    """What a cached entry must hold (names, shapes, dtypes) and a check of its values, for `load_arrays`."""
+    kept = min(count, num_images)
+    shapes = {spec.name: spec.output_shape for spec in specs}
+    expected = {}
+    for name in layers:
+        channels = shapes[name][-1]
+        expected[f"{name}/indices"] = ((channels, kept), "int64")
+        expected[f"{name}/values"] = ((channels, kept), "float32")
+        expected[f"{name}/positions"] = ((channels, kept, 2), "int64")
+
+    def valid(arrays: dict) -> bool:
+        for name in layers:
+            height, width = shapes[name][:2]
+            indices, positions = arrays[f"{name}/indices"], arrays[f"{name}/positions"]
+            if indices.size and (indices.min() < 0 or indices.max() >= num_images):
+                return False
+            if positions.size and (positions.min() < 0 or positions[..., 0].max() >= height
+                                   or positions[..., 1].max() >= width):
+                return False
+        return True
+
+    return expected, valid
 
 
 def channel_peaks(model, images: np.ndarray, layers: list[str], scale: float = 1.0, batch_size: int = BATCH_SIZE,

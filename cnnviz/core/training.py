@@ -35,6 +35,8 @@ from cnnviz.core.data import Dataset
 EMIT_INTERVAL_S = 1 / 25  # progress reaches listeners at most 25 times a second
 MAX_BATCH_SIZE = 4096     # the app's limit too; 60,000 digits in one batch exhausts memory (issue 15.7)
 MAX_SEED = 2**32 - 1      # NumPy's and TensorFlow's seeds are 32-bit
+MAX_STEPS_PER_EXECUTION = 100_000  # more batches than an epoch of these datasets has (60,000 at batch 1)
+MAX_EPOCHS = 100_000
 
 
 class TrainConfigError(ValueError):
@@ -66,6 +68,11 @@ class TrainConfig:
             raise TrainConfigError("learning rate must be a positive number")
         if self.steps_per_execution < 1:
             raise TrainConfigError("steps per execution must be at least 1")
+        if self.steps_per_execution > MAX_STEPS_PER_EXECUTION:   # TensorFlow keeps it in an int32 counter
+            raise TrainConfigError(f"steps per execution must be at most {MAX_STEPS_PER_EXECUTION:,}, not "
+                                   f"{self.steps_per_execution:,}")
+        if self.epochs > MAX_EPOCHS:
+            raise TrainConfigError(f"epochs must be at most {MAX_EPOCHS:,}, not {self.epochs:,}")
 
 
 @dataclass
