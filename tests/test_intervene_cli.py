@@ -112,7 +112,7 @@ def test_save_copy_never_overwrites_the_model_read(four, tmp_path, capsys):
     model = wide_kernel_model(tmp_path / "wide.keras")
     before = model.read_bytes()
     one_line_error(capsys, ["predict", str(four), "--model", str(model), "--edit", "wide:1=zero",
-                            "--save-copy", str(model)], "is one of the files read")
+                            "--save-copy", str(model)], "never writes over one of its own inputs")
     assert model.read_bytes() == before
 
 
@@ -196,9 +196,9 @@ def test_attack_bad_input(capsys, tmp_path, argv, text):
 def test_outputs_never_go_onto_the_image_read(mnist, tmp_path, capsys):
     path = write_png(tmp_path / "perturbed.png", mnist.x_test[0])
     before = path.read_bytes()
-    one_line_error(capsys, ["attack", str(path), "--out", str(tmp_path)], "perturbed.png is one of the files read")
+    one_line_error(capsys, ["attack", str(path), "--out", str(tmp_path)], "never writes over one of its own inputs")
     strip = write_png(tmp_path / "sanity_strip.png", mnist.x_test[0])
-    one_line_error(capsys, ["sanity", str(strip), "--out", str(tmp_path)], "sanity_strip.png is one of the files read")
+    one_line_error(capsys, ["sanity", str(strip), "--out", str(tmp_path)], "never writes over one of its own inputs")
     assert path.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["perturbed.png",
                                                                                        "sanity_strip.png"]
 

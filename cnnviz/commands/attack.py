@@ -69,15 +69,19 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import check_writable, refuse_writing_over_inputs
+    from cnnviz.commands.common import check_output_folder, check_writable, command_inputs
+    from cnnviz.core.paths import default_model_path
 
     _check_options(args)
     paths = args.model or [None]
     folders = _output_folders(args.out, paths)
+    inputs = command_inputs(args, "image", "data")
+    inputs.update({f"--model {path or 'the shipped model'}": Path(path or default_model_path()) for path in paths})
     for folder in folders:
         if folder is not None:
-            refuse_writing_over_inputs([folder / name for name in OUTPUT_NAMES], [args.image, *paths])
-            check_writable(folder / "perturbed.png")
+            check_output_folder(folder, inputs)
+            for name in OUTPUT_NAMES:
+                check_writable(folder / name, inputs)
     for path, folder in zip(paths, folders, strict=True):
         record, result = _attack_one(args, path)
         if folder is not None:

@@ -301,14 +301,6 @@ def model_input_or_fail(args: argparse.Namespace, info, purpose: str = "read"):
     return test_input_or_fail(args, info)[0]
 
 
-def refuse_writing_over_inputs(outputs, inputs) -> None:
-    """CliError if an output path is one of the files a command reads (its model, its images)."""
-    read = {Path(path).resolve() for path in inputs if path is not None}
-    for path in outputs:
-        if Path(path).resolve() in read:
-            raise CliError(f"{path} is one of the files read; name another file or folder to write to")
-
-
 def write_files(files: dict) -> None:
     """Write every output atomically: {path: bytes, or a Keras model saved as .keras}; CliError naming
     the file that could not be written. The one place `predict --save-copy`, `attack --out` and

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
 def _edit_kernels(model, args: argparse.Namespace) -> dict:
     """Apply the --edit specs to the loaded model (never to its file); save --save-copy; the JSON keys
     they add: "edits" (the specs in order) and "edited_filters" (each edited filter's weights now)."""
-    from cnnviz.commands.common import CliError, check_writable, refuse_writing_over_inputs, write_files
+    from cnnviz.commands.common import CliError, check_writable, command_inputs, write_files
     from cnnviz.core.kernel_edit import KernelEditError, KernelEditor, parse_edit
 
     if args.save_copy is not None:
@@ -89,10 +89,7 @@ def _edit_kernels(model, args: argparse.Namespace) -> dict:
             raise CliError("--save-copy saves the edited model: give at least one --edit")
         if args.save_copy.suffix != ".keras":
             raise CliError(f"--save-copy writes a .keras file, not {args.save_copy.name}")
-        from cnnviz.core.paths import default_model_path
-
-        refuse_writing_over_inputs([args.save_copy], [args.model or default_model_path(), *args.images])
-        check_writable(args.save_copy)
+        check_writable(args.save_copy, command_inputs(args, "model", "images"), "--save-copy")
     editor = KernelEditor(model)
     try:
         editor.extend(parse_edit(text) for text in args.edit)

@@ -49,18 +49,17 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cnnviz.commands.common import (check_writable, image_or_test_input_or_fail, open_model_or_fail,
-                                        refuse_writing_over_inputs)
+    from cnnviz.commands.common import (check_output_folder, check_writable, command_inputs,
+                                        image_or_test_input_or_fail, open_model_or_fail)
     from cnnviz.core.layer_choice import LayerChoiceError
     from cnnviz.core.sanity_check import METHODS, sanity_check
 
     require_one_input(args)
     if args.out is not None:
-        if args.out.exists() and not args.out.is_dir():
-            raise CliError(f"--out names a folder; {args.out} is a file")
-        refuse_writing_over_inputs([args.out / name for name in ("sanity_strip.png", *(f"{m}.npy" for m in METHODS))],
-                                   [args.image, args.model])
-        check_writable(args.out / "sanity_strip.png")
+        inputs = command_inputs(args, "model", "image", "data")
+        check_output_folder(args.out, inputs)
+        for name in ("sanity_strip.png", *(f"{m}.npy" for m in METHODS)):
+            check_writable(args.out / name, inputs)
     model, info = open_model_or_fail(args.model)
     if args.class_index is not None and not 0 <= args.class_index < info.num_classes:
         raise CliError(f"--class must be from 0 to {info.num_classes - 1}, not {args.class_index}")
