@@ -86,7 +86,7 @@ def shown_inspector():
     """(client, widget): a started compute process with the shipped model loaded, and a shown 900×700
     InspectorWidget on it showing that model."""
     from cnnviz.core.paths import default_model_path
-    from cnnviz.gui.compute_client import ComputeClient
+    from cnnviz.gui.remote.compute_client import ComputeClient
     from cnnviz.gui.inspector import InspectorWidget
 
     client = ComputeClient()

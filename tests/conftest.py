@@ -85,7 +85,7 @@ def digit_seven(mnist):
 def compute_client(qapp):
     """ONE real compute process for the GUI tests, spawned once (its TensorFlow import is paid once);
     tests reset it by loading a model (`shipped_info`)."""
-    from cnnviz.gui.compute_client import ComputeClient
+    from cnnviz.gui.remote.compute_client import ComputeClient
 
     client = ComputeClient()
     client.start()

@@ -171,7 +171,7 @@ def test_branch_layers_are_reachable_from_the_overview(qtbot):
 
     from cnnviz.core.inspection import describe_network
     from cnnviz.core.network import layer_specs
-    from cnnviz.gui.pipeline_overview import PipelineOverview
+    from cnnviz.gui.widgets.pipeline_overview import PipelineOverview
 
     specs = layer_specs(branched_model())
     pipeline = PipelineOverview()
@@ -195,7 +195,7 @@ def test_branch_layers_are_reachable_from_the_overview(qtbot):
 def test_a_long_network_scrolls_sideways_in_the_overview(qtbot):
     from cnnviz.core.inspection import describe_network
     from cnnviz.core.network import LayerSpec
-    from cnnviz.gui.pipeline_overview import MIN_SLOT_WIDTH, PipelineOverview
+    from cnnviz.gui.widgets.pipeline_overview import MIN_SLOT_WIDTH, PipelineOverview
 
     specs = [LayerSpec(f"conv_{i}", "Conv2D", (28, 28, 8), 80, {"kernel_size": (3, 3), "padding": "same"})
              for i in range(40)]
@@ -254,7 +254,7 @@ def test_a_256_channel_layer_pages_64_at_a_time(qtbot):
     from PySide6.QtCore import Qt
 
     from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table
-    from cnnviz.gui.layer_grid import PAGE_SIZE, LayerGrid
+    from cnnviz.gui.widgets.layer_grid import PAGE_SIZE, LayerGrid
 
     grid = LayerGrid()
     grid.resize(600, 500)
@@ -307,7 +307,7 @@ def test_wide_model_layer_pages_in_the_inspector_with_class_names(qtbot, inspect
 
 
 def test_more_than_ten_classes_list_the_top_ten(qtbot):
-    from cnnviz.gui.prediction_bars import PredictionBars, shown_classes
+    from cnnviz.gui.widgets.prediction_bars import PredictionBars, shown_classes
 
     bars = PredictionBars()
     qtbot.addWidget(bars)
@@ -403,7 +403,7 @@ def test_training_panel_trains_on_fashion_mnist(qtbot, compute_client, shipped_m
     """The dataset choice reaches the compute process: a fresh model trained on a few Fashion-MNIST
     images names Fashion-MNIST's classes; the choice is remembered."""
     from cnnviz.core.data import FASHION_MNIST
-    from cnnviz.gui.qt_helpers import app_settings
+    from cnnviz.gui.widgets.qt_helpers import app_settings
 
     window = window_with(qtbot, compute_client)
     load_in(qtbot, window, shipped_model_path)

@@ -75,7 +75,7 @@ def test_colorize_and_levels():
 
 def test_the_app_side_never_imports_matplotlib():
     code = ("import sys; import cnnviz.core.colormaps as c; c.lookup_table('viridis'); "
-            "import cnnviz.gui.colorbar, cnnviz.gui.vector_view, cnnviz.gui.training_curves; "
+            "import cnnviz.gui.widgets.colorbar, cnnviz.gui.widgets.vector_view, cnnviz.gui.training_curves; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'tensorflow', 'keras')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, env={"QT_QPA_PLATFORM": "offscreen",

@@ -73,7 +73,7 @@ def _model_outputs(info, image):
 
 
 def test_gui_modules_do_not_import_tensorflow():
-    code = ("import sys, cnnviz.gui.main_window, cnnviz.gui.app, cnnviz.gui.compute_client, "
+    code = ("import sys, cnnviz.gui.main_window, cnnviz.gui.app, cnnviz.gui.remote.compute_client, "
             "cnnviz.gui.training_run, cnnviz.gui.export_dialog, cnnviz.compute.server; "
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
             "assert not bad, bad")

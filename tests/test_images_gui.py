@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from cnnviz.core.digit_styles import enlarged, on_paper, render
 from cnnviz.core.images import digit_model_input, read_digit
 from cnnviz.core.ink import find_ink
-from cnnviz.gui.drawing_canvas import OUTLINE_COLOUR, DrawingCanvas
+from cnnviz.gui.widgets.drawing_canvas import OUTLINE_COLOUR, DrawingCanvas
 from cnnviz.gui.image_adjust import ImageAdjust
 
 

@@ -57,7 +57,7 @@ def kernels_view(qtbot, compute_client, shipped_info):
 
 
 def test_kernels_view_tiles_are_the_weights(qtbot, kernels_view, shipped_model):
-    from cnnviz.gui.view_colours import PANEL
+    from cnnviz.gui.widgets.view_colours import PANEL
 
     inspector, mode = kernels_view
     inspector.layer_modes.set_current("kernels")           # no digit needed: weights do not depend on it

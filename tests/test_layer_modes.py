@@ -7,7 +7,7 @@ from PySide6.QtCore import QSettings
 
 from cnnviz.core.colormaps import lookup_table
 from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.layer_modes import MAPS, LayerMode, Tiles
+from cnnviz.gui.widgets.layer_modes import MAPS, LayerMode, Tiles
 
 
 class ConvOnlyMode(LayerMode):

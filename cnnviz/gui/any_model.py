@@ -17,9 +17,9 @@ from PySide6.QtCore import QObject
 
 from cnnviz.compute.protocol import ModelInfo
 from cnnviz.core.paths import resources_dir
-from cnnviz.gui.message_banner import MessageBanner
+from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.model_inputs import input_note, is_digit_model
-from cnnviz.gui.qt_helpers import make_action
+from cnnviz.gui.widgets.qt_helpers import make_action
 
 FASHION_MODEL_NAME = "fashion_mnist_convnet.keras"
 

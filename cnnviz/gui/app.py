@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz import __version__
 from cnnviz.core.paths import resources_dir
-from cnnviz.gui.qt_helpers import APPLICATION, ORGANISATION
+from cnnviz.gui.widgets.qt_helpers import APPLICATION, ORGANISATION
 
 AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # cnnviz.gui.autotest's hook, imported only when asked for
 

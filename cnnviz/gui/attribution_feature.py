@@ -25,9 +25,9 @@ from cnnviz.gui.ablation import Ablation
 from cnnviz.gui.ablation_panel import AblationPanel
 from cnnviz.gui.attribution_overlay import GradCamOverlay, conv_layers
 from cnnviz.gui.attribution_panel import AttributionPanel, OcclusionMap
-from cnnviz.gui.layer_modes import MAPS
+from cnnviz.gui.widgets.layer_modes import MAPS
 from cnnviz.gui.patterns_mode import PatternsMode
-from cnnviz.gui.qt_helpers import app_settings, make_action
+from cnnviz.gui.widgets.qt_helpers import app_settings, make_action
 from cnnviz.gui.top_digits import TopDigits
 from cnnviz.gui.top_digits_view import FilterView
 

@@ -21,7 +21,7 @@ from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.colormaps import lookup_table
 from cnnviz.core.gradcam import OVERLAY_COLORMAP, OVERLAY_OPACITY, GradCamResult, upsample
 from cnnviz.core.layer_choice import default_conv_layer, is_conv
-from cnnviz.gui.latest_request import LatestRequest
+from cnnviz.gui.remote.latest_request import LatestRequest
 
 PICTURE_SCALE = 4   # heat-picture pixels per model-input pixel (smooth when stretched over the canvas)
 

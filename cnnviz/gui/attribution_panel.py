@@ -20,8 +20,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGridL
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.occlusion import DEFAULT_FILL, DEFAULT_PATCH, DEFAULT_STRIDE, FILLS, OcclusionResult
 from cnnviz.gui.attribution_overlay import PICTURE_SCALE, GradCamOverlay, conv_layers, heat_rgba, rgba_image
-from cnnviz.gui.latest_request import LatestRequest
-from cnnviz.gui.view_colours import FRAME, MUTED_TEXT
+from cnnviz.gui.remote.latest_request import LatestRequest
+from cnnviz.gui.widgets.view_colours import FRAME, MUTED_TEXT
 
 DEBOUNCE_MS = 150
 BLUNT_DROP = 0.01   # occlusion drops below 1 % are shown faint (scaled as if the peak were 1 %) and said to be blunt

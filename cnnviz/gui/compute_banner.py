@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QWidget
 
-from cnnviz.gui.message_banner import MessageBanner
+from cnnviz.gui.widgets.message_banner import MessageBanner
 
 HIDE_AFTER_MS = 8000
 

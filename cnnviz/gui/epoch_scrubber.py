@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QSizePolicy, Q
 
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.checkpoints import Checkpoint
-from cnnviz.gui.latest_request import LatestRequest
+from cnnviz.gui.remote.latest_request import LatestRequest
 
 PLAY_INTERVAL_MS = 700   # one checkpoint per step while playing
 

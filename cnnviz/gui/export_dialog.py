@@ -25,7 +25,7 @@ from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.colormaps import COLORMAPS, NORMALISATIONS
 from cnnviz.core.export import (DEFAULT_FIGURE_FORMAT, DEFAULT_SCALE, FIGURE_FORMATS, MAX_SCALE, ExportError,
                                 ExportOptions, check_target)
-from cnnviz.gui.qt_helpers import app_settings
+from cnnviz.gui.widgets.qt_helpers import app_settings
 
 SCOPES = ("channel", "layer", "all")
 _SETTINGS_GROUP = "export"

@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
 from cnnviz.gui.epoch_scrubber import CheckpointScrubbing, EpochScrubber
-from cnnviz.gui.qt_helpers import make_action
+from cnnviz.gui.widgets.qt_helpers import make_action
 from cnnviz.gui.test_set_panel import TestSetPanel
 
 

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLa
 from cnnviz.core.images import digit_model_input
 from cnnviz.core.ink import InkReading, InkStrength, dilate, ink_strength, paper_is_light, segment_ink
 from cnnviz.core.preprocess import fit_into_square, image_on_canvas, placement, resize_area
-from cnnviz.gui.drawing_canvas import DrawingCanvas, PictureOverlay
+from cnnviz.gui.widgets.drawing_canvas import DrawingCanvas, PictureOverlay
 
 PICTURE_MARGIN = 0.02   # the picture fills the canvas nearly edge to edge
 

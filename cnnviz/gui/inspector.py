@@ -24,21 +24,21 @@ from cnnviz.core.data import DataError
 from cnnviz.core.inspection import Inspection, LayerDescription, describe_network
 from cnnviz.core.preprocess import InputMapping, fit_into_square
 from cnnviz.core.tiling import strip_layout
-from cnnviz.gui.channel_view import ChannelView
-from cnnviz.gui.colorbar import ColorBar
-from cnnviz.gui.drawing_canvas import DrawingCanvas
+from cnnviz.gui.widgets.channel_view import ChannelView
+from cnnviz.gui.widgets.colorbar import ColorBar
+from cnnviz.gui.widgets.drawing_canvas import DrawingCanvas
 from cnnviz.gui.image_adjust import ImageAdjust
-from cnnviz.gui.latest_request import LatestRequest
-from cnnviz.gui.layer_grid import LayerGrid
-from cnnviz.gui.layer_modes import MAPS, LayerMode, LayerModeBar
-from cnnviz.gui.model_input_view import ModelInputView
+from cnnviz.gui.remote.latest_request import LatestRequest
+from cnnviz.gui.widgets.layer_grid import LayerGrid
+from cnnviz.gui.widgets.layer_modes import MAPS, LayerMode, LayerModeBar
+from cnnviz.gui.widgets.model_input_view import ModelInputView
 from cnnviz.gui.model_inputs import (PictureInput, input_note, input_shape, is_digit_model, placeholder,
                                      read_canvas, read_picture_file)
-from cnnviz.gui.pipeline_overview import PipelineOverview
-from cnnviz.gui.prediction_bars import PredictionBars, TopGuess
-from cnnviz.gui.qt_helpers import make_action
+from cnnviz.gui.widgets.pipeline_overview import PipelineOverview
+from cnnviz.gui.widgets.prediction_bars import PredictionBars, TopGuess
+from cnnviz.gui.widgets.qt_helpers import make_action
 from cnnviz.gui.test_digits import TestDigits
-from cnnviz.gui.vector_view import VectorView
+from cnnviz.gui.widgets.vector_view import VectorView
 
 NORMALISATION_LABELS = {"channel": "channel", "layer": "layer"}  # the command line's words (--normalisation)
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.gif *.bmp);;All files (*)"
@@ -360,7 +360,7 @@ class InspectorWidget(QWidget):
             self._on_outputs_changed()
 
     def add_layer_mode(self, mode: LayerMode) -> None:
-        """Offer another view of a layer's channels in the grid (see `gui/layer_modes.py`)."""
+        """Offer another view of a layer's channels in the grid (see `gui/widgets/layer_modes.py`)."""
         self.layer_modes.add_mode(mode)
         mode.changed.connect(self._on_layer_mode_data)
         self.layer_modes.set_layer(self._current_description())

@@ -13,7 +13,7 @@ import numpy as np
 
 from cnnviz.core.colormaps import DIVERGING_COLORMAP, centred_levels, lookup_table
 from cnnviz.core.kernels import conv_kernel, kernel_tiles, mosaic_cell
-from cnnviz.gui.layer_modes import LayerMode, Tiles
+from cnnviz.gui.widgets.layer_modes import LayerMode, Tiles
 
 
 class KernelsMode(LayerMode):

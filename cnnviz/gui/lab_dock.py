@@ -39,8 +39,8 @@ from cnnviz.gui.lab_run import LabRun
 from cnnviz.gui.lab_side_by_side import SideBySide
 from cnnviz.gui.lab_table import ResultsTable
 from cnnviz.gui.lab_variants import VariantList
-from cnnviz.gui.message_banner import MessageBanner
-from cnnviz.gui.qt_helpers import Icon, app_settings, make_action
+from cnnviz.gui.widgets.message_banner import MessageBanner
+from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action
 from cnnviz.gui.training_panel import _spin  # the Training panel's spin boxes, alike
 from cnnviz.terminal import format_duration
 

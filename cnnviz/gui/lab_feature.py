@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import QDockWidget
 
 from cnnviz.gui.lab_dock import LabDock
-from cnnviz.gui.qt_helpers import app_settings, make_action
+from cnnviz.gui.widgets.qt_helpers import app_settings, make_action
 
 DOCK_NAME = "lab_dock"
 PLACED_KEY = "lab/placed"            # the Lab was shown once: the window's layout remembers it since

@@ -31,11 +31,11 @@ from cnnviz.core.model import INPUT_SHAPE
 from cnnviz.core.receptive_field import geometries, unit_box
 from cnnviz.gui.lab_data import VARIANT_COLOURS, VariantResult, common_positions, position_label, spatial_positions
 from cnnviz.gui.lab_table import colour_icon
-from cnnviz.gui.latest_request import LatestRequest
-from cnnviz.gui.layer_grid import LayerGrid
-from cnnviz.gui.model_input_view import display_pixels, to_qimage
-from cnnviz.gui.pipeline_overview import PipelineOverview
-from cnnviz.gui.view_colours import FIELD, MUTED_TEXT, PANEL
+from cnnviz.gui.remote.latest_request import LatestRequest
+from cnnviz.gui.widgets.layer_grid import LayerGrid
+from cnnviz.gui.widgets.model_input_view import display_pixels, to_qimage
+from cnnviz.gui.widgets.pipeline_overview import PipelineOverview
+from cnnviz.gui.widgets.view_colours import FIELD, MUTED_TEXT, PANEL
 
 DEFAULT_PAIR = ("seed", "no-pooling")
 DEFAULT_POSITION = "conv2d_3"

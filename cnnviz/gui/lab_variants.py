@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QCheckBox, QFrame, QGridLayout, QLabel, QScrollAre
 
 from cnnviz.core.architectures import ARCHITECTURES, recipe_for
 from cnnviz.gui.lab_data import VARIANT_COLOURS
-from cnnviz.gui.view_colours import MUTED_TEXT
+from cnnviz.gui.widgets.view_colours import MUTED_TEXT
 
 
 class VariantList(QScrollArea):

@@ -16,7 +16,7 @@ from typing import Callable
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from cnnviz.gui.latest_request import LatestRequest
+from cnnviz.gui.remote.latest_request import LatestRequest
 
 REFRESH_MS = 250   # while training: ask for new weights this often (the compute process publishes ≤ 6.7/s)
 

@@ -27,10 +27,10 @@ from cnnviz.core.data import Dataset
 from cnnviz.core.paths import default_model_path
 from cnnviz.core.training import TrainResult, write_history_csv
 from cnnviz.gui.compute_banner import ComputeBanner
-from cnnviz.gui.compute_client import ComputeClient
+from cnnviz.gui.remote.compute_client import ComputeClient
 from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.model_loader import ModelLoader
-from cnnviz.gui.qt_helpers import BackgroundTask, Icon, app_settings, make_action, show_message_box
+from cnnviz.gui.remote.model_loader import ModelLoader
+from cnnviz.gui.widgets.qt_helpers import BackgroundTask, Icon, app_settings, make_action, show_message_box
 from cnnviz.gui.training_curves import TrainingCurves
 from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel
 from cnnviz.gui.training_run import TrainingOutcome, TrainingRun

@@ -154,7 +154,7 @@ class PictureInput:
 
     def open(self, pixels: np.ndarray, model, name: str = "") -> str:
         """Show `pixels` on the canvas as `model` takes them; a one-line status."""
-        from cnnviz.gui.drawing_canvas import PictureOverlay
+        from cnnviz.gui.widgets.drawing_canvas import PictureOverlay
 
         opened = prepare_picture(pixels, model, self._canvas.canvas_size)
         self._opened, self._pixels, self._name = opened, np.asarray(pixels, np.float32), name

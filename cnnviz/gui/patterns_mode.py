@@ -19,8 +19,8 @@ from PySide6.QtCore import Signal
 
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.colormaps import lookup_table
-from cnnviz.gui.attribution_progress import TaskProgress
-from cnnviz.gui.layer_modes import LayerMode, Tiles
+from cnnviz.gui.widgets.task_progress import TaskProgress
+from cnnviz.gui.widgets.layer_modes import LayerMode, Tiles
 
 PATTERN_COLORMAP = "gray"   # patterns are inputs: shown as the model sees them, 0 black, 1 white
 

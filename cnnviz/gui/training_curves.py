@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, 
 
 from cnnviz.core.atomic import atomic_path
 from cnnviz.core.training import BatchProgress, EpochRecord
-from cnnviz.gui.qt_helpers import app_settings
+from cnnviz.gui.widgets.qt_helpers import app_settings
 
 DEFAULT_SMOOTHING = 0.9   # TensorBoard's weight: the share of the running average kept at each batch
 MAX_SMOOTHING = 0.99

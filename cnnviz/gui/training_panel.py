@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, Q
 from cnnviz.core.data import DATASETS, NUM_TRAIN, dataset_spec
 from cnnviz.core.model import OPTIMIZERS
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
-from cnnviz.gui.message_banner import MessageBanner
-from cnnviz.gui.qt_helpers import Icon, make_action
+from cnnviz.gui.widgets.message_banner import MessageBanner
+from cnnviz.gui.widgets.qt_helpers import Icon, make_action
 from cnnviz.terminal import format_duration
 
 # Keras's default learning rate of each optimizer, shown when the field is blank.

@@ -27,7 +27,7 @@ from PySide6.QtCore import QObject, Signal
 from cnnviz.core.network import INPUT_NAME, resolved_inputs
 from cnnviz.core.receptive_field import Box, feeding_units, geometries, unit_box
 from cnnviz.core.unit_explanation import POOLING_MODES, UnitError, explain
-from cnnviz.gui.layer_modes import MAPS
+from cnnviz.gui.widgets.layer_modes import MAPS
 
 _IDENTITY_KINDS = ("Dropout", "BatchNormalization", "Activation", "ReLU", "LayerNormalization")
 

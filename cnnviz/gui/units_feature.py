@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget
 
 from cnnviz.gui.kernels_mode import KernelsMode
 from cnnviz.gui.live_weights import LiveWeights
-from cnnviz.gui.qt_helpers import make_action
+from cnnviz.gui.widgets.qt_helpers import make_action
 from cnnviz.gui.unit_focus import UnitFocus
 from cnnviz.gui.unit_panel import UnitPanel
 

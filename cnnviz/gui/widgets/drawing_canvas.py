@@ -16,7 +16,7 @@ from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.core.preprocess import CANVAS_SIZE
-from cnnviz.gui.view_colours import FIELD
+from cnnviz.gui.widgets.view_colours import FIELD
 
 DEFAULT_BRUSH_WIDTH = 22
 PLACEHOLDER = "Draw a digit here\nwith the mouse or a pen"

@@ -13,7 +13,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.core.preprocess import DIGIT_BOX, FIELD_CENTRE, MODEL_SIZE
-from cnnviz.gui.view_colours import ACCENT, FIELD, FRAME, MUTED_TEXT
+from cnnviz.gui.widgets.view_colours import ACCENT, FIELD, FRAME, MUTED_TEXT
 
 DIGIT_TOOLTIP = "What the model sees: your digit scaled into 20×20 and centred by mass in 28×28."
 

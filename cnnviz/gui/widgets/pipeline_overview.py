@@ -26,8 +26,8 @@ from PySide6.QtWidgets import QFrame, QScrollArea, QSizePolicy, QToolTip, QWidge
 from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table, to_unit
 from cnnviz.core.inspection import LayerDescription, describe_network
 from cnnviz.core.network import main_path
-from cnnviz.gui.model_input_view import display_pixels, to_qimage
-from cnnviz.gui.view_colours import ACCENT, ACCENT_SOFT, FIELD, FRAME, MUTED_TEXT, text_colour
+from cnnviz.gui.widgets.model_input_view import display_pixels, to_qimage
+from cnnviz.gui.widgets.view_colours import ACCENT, ACCENT_SOFT, FIELD, FRAME, MUTED_TEXT, text_colour
 
 _LABEL_HEIGHT = 44
 _MAX_STACK = 5

@@ -8,7 +8,7 @@ from PySide6.QtGui import QImage, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table
-from cnnviz.gui.view_colours import FRAME, MUTED_TEXT, text_colour
+from cnnviz.gui.widgets.view_colours import FRAME, MUTED_TEXT, text_colour
 
 
 class ColorBar(QWidget):

@@ -7,7 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
-from cnnviz.gui.view_colours import FIELD, PANEL
+from cnnviz.gui.widgets.view_colours import FIELD, PANEL
 
 
 class ChannelView(QWidget):

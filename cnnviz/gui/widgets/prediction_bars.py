@@ -15,7 +15,7 @@ from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from cnnviz.gui.view_colours import ACCENT, BAR, MUTED_TEXT, text_colour
+from cnnviz.gui.widgets.view_colours import ACCENT, BAR, MUTED_TEXT, text_colour
 
 NUM_CLASSES = 10            # the digits' classes (the default names)
 MAX_ROWS = 10               # with more classes, the most likely ones

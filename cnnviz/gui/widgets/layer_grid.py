@@ -22,7 +22,7 @@ from PySide6.QtGui import QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table, to_unit
-from cnnviz.gui.view_colours import ACCENT, FIELD, PANEL
+from cnnviz.gui.widgets.view_colours import ACCENT, FIELD, PANEL
 
 MARK_COLOUR = (235, 70, 70)   # the cross over a switched-off filter's cell
 

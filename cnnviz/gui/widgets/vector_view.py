@@ -14,7 +14,7 @@ from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 
 from cnnviz.core.colormaps import table_indices
 from cnnviz.core.tiling import StripLayout
-from cnnviz.gui.view_colours import PANEL
+from cnnviz.gui.widgets.view_colours import PANEL
 
 _CHANNEL_TICK_STEP = 8
 
