@@ -87,7 +87,7 @@ def shown_inspector():
     InspectorWidget on it showing that model."""
     from cnnviz.core.paths import default_model_path
     from cnnviz.gui.remote.compute_client import ComputeClient
-    from cnnviz.gui.inspector import InspectorWidget
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
     client = ComputeClient()
     client.start()

@@ -172,7 +172,7 @@ def _app_and_window():
         os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-config-")
 
     from cnnviz.gui.app import make_application
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     app = make_application()
     window = MainWindow()
@@ -265,7 +265,8 @@ def _headless_rate(args) -> tuple[float, int]:
 
 def _use_steps_per_execution(steps: int | None) -> None:
     """Make the window's training runs use `steps` batches per call (None: the app's own choice)."""
-    from cnnviz.gui import main_window, training_run
+    from cnnviz.gui.shell import main_window
+    from cnnviz.gui.training import training_run
 
     main_window.TrainingRun = type("TrainingRun", (training_run.TrainingRun,), {"steps_per_execution": steps})
 

@@ -74,7 +74,7 @@ def main() -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_gui import _app_and_window
 
-    from cnnviz.gui.history_feature import HistoryFeature
+    from cnnviz.gui.history.installer import HistoryFeature
 
     app, window = _app_and_window()   # bench_gui's: default settings, the shipped model loaded
     client = window.client

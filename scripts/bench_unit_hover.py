@@ -89,7 +89,7 @@ def main() -> int:
     from bench_unit_panel import hover as core_hover
 
     from cnnviz.core.network import INPUT_NAME, resolved_inputs
-    from cnnviz.gui.units_feature import UnitsFeature
+    from cnnviz.gui.units.installer import UnitsFeature
 
     app, window = _app_and_window()   # bench_gui's: default settings, the shipped model loaded
     client = window.client

@@ -4,7 +4,7 @@
     .venv/bin/python scripts/make_screenshots.py --only app_draw   # some of them (output file stems)
     .venv/bin/python scripts/make_screenshots.py --list            # the table, without running anything
 
-Each autotest mode a picture needs (`cnnviz/gui/autotest.py`, `CNNVIZ_AUTOTEST=MODE:PNG`) runs once:
+Each autotest mode a picture needs (`cnnviz/testing/autotest.py`, `CNNVIZ_AUTOTEST=MODE:PNG`) runs once:
 `python -m cnnviz` in a fresh Xvfb display, with settings of its own (so the layout is the default one),
 acting as a user would, then saving a screenshot of the screen and, beside it, the rectangles of the
 window's parts (`.json`). Each picture is the screenshot cropped to the parts its row names, scaled

@@ -89,7 +89,7 @@ def resized_picture(path, height, width, grey=False):
 
 @pytest.fixture
 def inspector(qtbot, compute_client):
-    from cnnviz.gui.inspector import InspectorWidget
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
     widget = InspectorWidget(client=compute_client)
     widget.resize(1100, 700)
@@ -115,7 +115,7 @@ def test_rgb_residual_model_shows_colour_input_every_layer_and_its_graph(qtbot, 
     import keras
 
     from cnnviz.core.preprocess import placement
-    from cnnviz.gui.model_inputs import PICTURE_MARGIN
+    from cnnviz.gui.inspector.model_inputs import PICTURE_MARGIN
 
     info = show(qtbot, inspector, compute_client, app_models["residual"])
     assert info.input_shape == (32, 32, 3) and info.class_names == ["0", "1", "2", "3", "4"]
@@ -322,7 +322,7 @@ def test_more_than_ten_classes_list_the_top_ten(qtbot):
 
 
 def window_with(qtbot, client):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     window = MainWindow(client=client)
     qtbot.addWidget(window)
@@ -419,7 +419,7 @@ def test_training_panel_trains_on_fashion_mnist(qtbot, compute_client, shipped_m
     assert window.current.class_names == list(FASHION_MNIST.class_names)
     assert window.inspector.prediction_bars.class_names() == FASHION_MNIST.class_names
     panel.save_settings(app_settings())
-    from cnnviz.gui.training_panel import TrainingPanel
+    from cnnviz.gui.training.training_panel import TrainingPanel
 
     again = TrainingPanel()
     qtbot.addWidget(again)

@@ -24,7 +24,7 @@ def filters_back_on(qtbot, compute_client):
 
 @pytest.fixture
 def feature(window):
-    from cnnviz.gui.attribution_feature import AttributionFeature
+    from cnnviz.gui.attribution.installer import AttributionFeature
 
     return next(f for f in window.features if isinstance(f, AttributionFeature))
 
@@ -42,7 +42,7 @@ def show_digit(qtbot, window, index: int) -> None:
 
 def draw_seven(canvas) -> None:
     """One stroke of a 7 as mouse events (the autotest's shape)."""
-    from cnnviz.gui.autotest import SEVEN, _send_mouse
+    from cnnviz.testing.autotest import SEVEN, _send_mouse
 
     side = min(canvas.width(), canvas.height())
     origin = QPointF((canvas.width() - side) / 2, (canvas.height() - side) / 2)
@@ -113,7 +113,7 @@ def test_occlusion_panel_maps_the_drop_with_the_users_patch(window, feature, qtb
     expected = occlusion_map(shipped_model, digit_seven)
     np.testing.assert_allclose(feature.occlusion.result().pixel_map, expected.pixel_map, atol=1e-5)
     assert feature.panel.occlusion_picture.has_heat() and "drop of P(7)" in feature.panel.occlusion_caption.text()
-    from cnnviz.gui.attribution_panel import BLUNT_DROP, percent
+    from cnnviz.gui.attribution.where_it_looks import BLUNT_DROP, percent
 
     caption, peak = feature.panel.occlusion_caption.text(), float(expected.pixel_map.max())
     assert f"up to {percent(peak)} (6 px grey patch)" in caption

@@ -24,7 +24,7 @@ STOP_TIMEOUT_MS = 30_000  # a stop lands within a batch; in a first epoch Keras 
 
 def make_window(qtbot, client, dataset, path):
     """A shown main window on `client`'s compute process, with the model at `path` loaded."""
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     win = MainWindow(dataset=dataset, client=client)
     qtbot.addWidget(win)
@@ -73,8 +73,8 @@ def _model_outputs(info, image):
 
 
 def test_gui_modules_do_not_import_tensorflow():
-    code = ("import sys, cnnviz.gui.main_window, cnnviz.gui.app, cnnviz.gui.remote.compute_client, "
-            "cnnviz.gui.training_run, cnnviz.gui.export_dialog, cnnviz.compute.server; "
+    code = ("import sys, cnnviz.gui.shell.main_window, cnnviz.gui.app, cnnviz.gui.remote.compute_client, "
+            "cnnviz.gui.training.training_run, cnnviz.gui.export.export_dialog, cnnviz.compute.server; "
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
             "assert not bad, bad")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
@@ -276,7 +276,7 @@ def test_curves_and_history_are_saved(window, qtbot, tmp_path):
 
 
 def test_settings_are_remembered_across_windows(qtbot, compute_client, small_mnist):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     first = MainWindow(dataset=small_mnist, client=compute_client)
     qtbot.addWidget(first)
@@ -305,7 +305,7 @@ def test_settings_are_remembered_across_windows(qtbot, compute_client, small_mni
 
 
 def test_defaults_are_the_notes(qtbot, compute_client):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     win = MainWindow(client=compute_client)
     qtbot.addWidget(win)
@@ -362,7 +362,7 @@ def test_close_mid_epoch_ends_the_compute_process_quickly(qtbot, mnist, shipped_
     """A window that owns its compute process ends it within 2 s when closed mid-epoch."""
     import psutil
 
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     win = MainWindow(dataset=mnist.limited(6000))
     qtbot.addWidget(win)

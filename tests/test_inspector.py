@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 
 from cnnviz.core.colormaps import channel_levels, colorize
 from cnnviz.core.preprocess import fit_into_square
-from cnnviz.gui.inspector import InspectorWidget
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
 
 @pytest.fixture

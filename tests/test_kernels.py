@@ -41,9 +41,9 @@ def test_a_filter_mosaic_holds_each_input_channel_patch_in_reading_order():
 # --- the app's Kernels view ------------------------------------------------------------------------
 @pytest.fixture
 def kernels_view(qtbot, compute_client, shipped_info):
-    from cnnviz.gui.inspector import InspectorWidget
-    from cnnviz.gui.kernels_mode import KernelsMode
-    from cnnviz.gui.live_weights import LiveWeights
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+    from cnnviz.gui.units.kernels_mode import KernelsMode
+    from cnnviz.gui.units.live_weights import LiveWeights
 
     inspector = InspectorWidget(client=compute_client)
     qtbot.addWidget(inspector)

@@ -6,7 +6,7 @@ import numpy as np
 from PySide6.QtCore import QSettings
 
 from cnnviz.core.colormaps import lookup_table
-from cnnviz.gui.inspector import InspectorWidget
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 from cnnviz.gui.widgets.layer_modes import MAPS, LayerMode, Tiles
 
 

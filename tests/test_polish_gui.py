@@ -18,9 +18,9 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, Q
 
 from cnnviz.core.colormaps import channel_levels, lookup_table, table_indices
 from cnnviz.core.preprocess import fit_into_square
-from cnnviz.gui.export_dialog import ExportDialog
-from cnnviz.gui.inspector import LOADING_TEXT
-from cnnviz.gui.main_window import MainWindow, shown_path, without_absolute_paths
+from cnnviz.gui.export.export_dialog import ExportDialog
+from cnnviz.gui.inspector.inspector_widget import LOADING_TEXT
+from cnnviz.gui.shell.main_window import MainWindow, shown_path, without_absolute_paths
 from test_app_xvfb import run_app, x_display  # noqa: F401  (x_display: the Xvfb fixture, used by name)
 from test_inspector import inspector  # noqa: F401  (the fixture: an InspectorWidget showing the shipped model)
 
@@ -374,7 +374,7 @@ def load_screenshot_script():
 
 
 def test_every_readme_picture_comes_from_an_autotest_mode():
-    from cnnviz.gui.autotest import MODES
+    from cnnviz.testing.autotest import MODES
 
     script = load_screenshot_script()
     assert {shot.mode for shot in script.SHOTS} <= set(MODES)

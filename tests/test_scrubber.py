@@ -150,7 +150,7 @@ def test_a_run_keeps_its_checkpoints_and_sends_them(peer, shipped, mnist, digit_
 # --- the app ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def history(window, qtbot):
-    from cnnviz.gui.history_feature import HistoryFeature
+    from cnnviz.gui.history.installer import HistoryFeature
 
     feature = next(f for f in window.features if isinstance(f, HistoryFeature))
     qtbot.waitUntil(lambda: len(feature.scrubbing.stops) == 10, timeout=WAIT_MS)

@@ -35,7 +35,7 @@ def plain_confusion(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 
 @pytest.fixture
 def history(window):
-    from cnnviz.gui.history_feature import HistoryFeature
+    from cnnviz.gui.history.installer import HistoryFeature
 
     feature = next(f for f in window.features if isinstance(f, HistoryFeature))
     feature.focus_matrix()
@@ -169,7 +169,7 @@ def test_every_count_fits_its_cell(qtbot):
     """A diagonal's four digits (1,135 ones) are drawn whole in the matrix's narrow cells, smaller if need be."""
     from PySide6.QtGui import QFontMetricsF
 
-    from cnnviz.gui.confusion_view import CELL_WIDTH, ConfusionView, fitting_font
+    from cnnviz.gui.history.confusion_view import CELL_WIDTH, ConfusionView, fitting_font
 
     view = ConfusionView()
     qtbot.addWidget(view)

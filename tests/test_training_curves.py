@@ -9,7 +9,7 @@ import pytest
 
 from cnnviz.core.training import BatchProgress
 from cnnviz.gui.widgets.qt_helpers import app_settings
-from cnnviz.gui.training_curves import DEFAULT_SMOOTHING, SMOOTHING_KEY, TrainingCurves, smooth
+from cnnviz.gui.training.training_curves import DEFAULT_SMOOTHING, SMOOTHING_KEY, TrainingCurves, smooth
 
 
 def tensorboard_smoothing(values, weight):

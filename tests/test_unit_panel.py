@@ -15,11 +15,11 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.core.preprocess import fit_into_square
-from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.kernels_mode import KernelsMode
-from cnnviz.gui.live_weights import LiveWeights
-from cnnviz.gui.unit_focus import Unit, UnitFocus
-from cnnviz.gui.unit_panel import UnitPanel, number
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+from cnnviz.gui.units.kernels_mode import KernelsMode
+from cnnviz.gui.units.live_weights import LiveWeights
+from cnnviz.gui.units.unit_focus import Unit, UnitFocus
+from cnnviz.gui.units.unit_panel import UnitPanel, number
 
 # conv2d_3's unit (1, 1) and the blocks feeding it, worked out by hand for the seed model (valid 3×3
 # convolutions widen a block by 2, 2×2 pools double it): input rows 4..21 (18×18), conv2d_1 4..19,

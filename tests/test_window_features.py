@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QLabel
 
 
 def test_a_feature_module_installs_a_panel_and_a_menu(qtbot, compute_client, monkeypatch):
-    from cnnviz.gui import main_window
+    from cnnviz.gui.shell import main_window
 
     feature = types.ModuleType("cnnviz.gui._test_feature")
 

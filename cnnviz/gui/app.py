@@ -17,7 +17,7 @@ from cnnviz import __version__
 from cnnviz.core.paths import resources_dir
 from cnnviz.gui.widgets.qt_helpers import APPLICATION, ORGANISATION
 
-AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # cnnviz.gui.autotest's hook, imported only when asked for
+AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # cnnviz.testing.autotest's hook, imported only when asked for
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -35,7 +35,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 def run(model_path: str | Path | None = None, screenshot: str | Path | None = None) -> int:
     """Open the main window; once it is shown, start the compute process and load the model there."""
     app = make_application()
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.show()
@@ -50,7 +50,7 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
     # After the window's first events: spawning costs the GUI a few ms, TensorFlow loads over there.
     QTimer.singleShot(0, start)
     if screenshot or os.environ.get(AUTOTEST_ENV):
-        from cnnviz.gui.autotest import autotest_request, start_autotest
+        from cnnviz.testing.autotest import autotest_request, start_autotest
 
         mode, path = autotest_request(screenshot)
     else:

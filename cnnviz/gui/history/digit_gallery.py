@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QImage, QKeyEvent, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QLabel, QListView, QSizePolicy, QVBoxLayout, QWidget
 
-from cnnviz.gui.confusion_view import owns_navigation_key
+from cnnviz.gui.history.confusion_view import owns_navigation_key
 
 THUMBNAIL = 44          # pixels a side (28×28 images at about 1.6×)
 GRID = QSize(54, 64)    # room for the thumbnail and its percentage

@@ -1,4 +1,4 @@
-"""The `unit-and-screenshot` autotest (see `gui/autotest.py`): issue 10's unit panel in the real app.
+"""The `unit-and-screenshot` autotest (see `testing/autotest.py`): issue 10's unit panel in the real app.
 
 Draws a 7 with the mouse; first shows conv2d_2's Kernels view (filter KERNELS_FILTER enlarged, a
 weight of it hovered) and saves `<PATH stem>_kernels.png`; then back to the maps, shows conv2d_3,
@@ -30,7 +30,7 @@ class _Steps:
         self.autotest = autotest
         self.window = autotest.window
         self.inspector = self.window.inspector
-        from cnnviz.gui.units_feature import UnitsFeature
+        from cnnviz.gui.units.installer import UnitsFeature
 
         self.feature = next(f for f in self.window.features if isinstance(f, UnitsFeature))
         self.channel = 0
@@ -46,14 +46,14 @@ class _Steps:
         QTimer.singleShot(300, self.hover_kernel)
 
     def hover_kernel(self) -> None:
-        from cnnviz.gui.autotest import _send_hover
+        from cnnviz.testing.autotest import _send_hover
 
         grid = self.inspector.layer_grid
         _send_hover(grid.viewport(), QPointF(grid.unit_centre(KERNELS_FILTER, 5, 10)))   # input channel 10's patch
         QTimer.singleShot(SETTLE_MS, self.save_kernels)
 
     def save_kernels(self) -> None:
-        from cnnviz.gui.autotest import save_screenshot
+        from cnnviz.testing.autotest import save_screenshot
 
         path = self.autotest.path.with_name(self.autotest.path.stem + "_kernels.png")
         save_screenshot(self.window, path)
@@ -73,14 +73,14 @@ class _Steps:
         QTimer.singleShot(300, self.hover)
 
     def hover(self) -> None:
-        from cnnviz.gui.autotest import _send_hover
+        from cnnviz.testing.autotest import _send_hover
 
         grid = self.inspector.layer_grid
         _send_hover(grid.viewport(), QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X)) + QPointF(3, 0))
         QTimer.singleShot(MOVE_GAP_MS, self.click)
 
     def click(self) -> None:
-        from cnnviz.gui.autotest import _send_hover, _send_mouse
+        from cnnviz.testing.autotest import _send_hover, _send_mouse
 
         grid = self.inspector.layer_grid
         point = QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X))

@@ -21,15 +21,15 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QDockWidget, QMenu
 
-from cnnviz.gui.ablation import Ablation
-from cnnviz.gui.ablation_panel import AblationPanel
-from cnnviz.gui.attribution_overlay import GradCamOverlay, conv_layers
-from cnnviz.gui.attribution_panel import AttributionPanel, OcclusionMap
+from cnnviz.gui.attribution.ablation import Ablation
+from cnnviz.gui.attribution.ablation_panel import AblationPanel
+from cnnviz.gui.attribution.gradcam_overlay import GradCamOverlay, conv_layers
+from cnnviz.gui.attribution.where_it_looks import AttributionPanel, OcclusionMap
 from cnnviz.gui.widgets.layer_modes import MAPS
-from cnnviz.gui.patterns_mode import PatternsMode
+from cnnviz.gui.attribution.patterns_mode import PatternsMode
 from cnnviz.gui.widgets.qt_helpers import app_settings, make_action
-from cnnviz.gui.top_digits import TopDigits
-from cnnviz.gui.top_digits_view import FilterView
+from cnnviz.gui.attribution.top_digits import TopDigits
+from cnnviz.gui.attribution.top_digits_view import FilterView
 
 PANEL_NAME = "attribution_dock"
 ABLATION_PANEL_NAME = "ablation_dock"

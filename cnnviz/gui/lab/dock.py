@@ -32,16 +32,16 @@ from PySide6.QtWidgets import (
 from cnnviz.core.architectures import ARCHITECTURES
 from cnnviz.core.data import NUM_TRAIN, Dataset
 from cnnviz.core.training import MAX_SEED, BatchProgress, EpochRecord, TrainConfig
-from cnnviz.gui.lab_curves import LabCurves
-from cnnviz.gui.lab_data import SHIPPED, VariantResult, lab_folder, lab_results, read_folder, shipped_folder
-from cnnviz.gui.lab_help import LabHelp
-from cnnviz.gui.lab_run import LabRun
-from cnnviz.gui.lab_side_by_side import SideBySide
-from cnnviz.gui.lab_table import ResultsTable
-from cnnviz.gui.lab_variants import VariantList
+from cnnviz.gui.lab.curves import LabCurves
+from cnnviz.gui.lab.data import SHIPPED, VariantResult, lab_folder, lab_results, read_folder, shipped_folder
+from cnnviz.gui.lab.help import LabHelp
+from cnnviz.gui.lab.run import LabRun
+from cnnviz.gui.lab.side_by_side import SideBySide
+from cnnviz.gui.lab.table import ResultsTable
+from cnnviz.gui.lab.variants import VariantList
 from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action
-from cnnviz.gui.training_panel import _spin  # the Training panel's spin boxes, alike
+from cnnviz.gui.training.training_panel import _spin  # the Training panel's spin boxes, alike
 from cnnviz.terminal import format_duration
 
 DEFAULT_EPOCHS = 1

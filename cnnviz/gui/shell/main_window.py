@@ -26,20 +26,20 @@ from cnnviz.compute.protocol import CANCELLED, ComputeError, ModelInfo
 from cnnviz.core.data import Dataset
 from cnnviz.core.paths import default_model_path
 from cnnviz.core.training import TrainResult, write_history_csv
-from cnnviz.gui.compute_banner import ComputeBanner
+from cnnviz.gui.shell.compute_banner import ComputeBanner
 from cnnviz.gui.remote.compute_client import ComputeClient
-from cnnviz.gui.inspector import InspectorWidget
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 from cnnviz.gui.remote.model_loader import ModelLoader
 from cnnviz.gui.widgets.qt_helpers import BackgroundTask, Icon, app_settings, make_action, show_message_box
-from cnnviz.gui.training_curves import TrainingCurves
-from cnnviz.gui.training_panel import START_CURRENT, TrainingPanel
-from cnnviz.gui.training_run import TrainingOutcome, TrainingRun
+from cnnviz.gui.training.training_curves import TrainingCurves
+from cnnviz.gui.training.training_panel import START_CURRENT, TrainingPanel
+from cnnviz.gui.training.training_run import TrainingOutcome, TrainingRun
 
 # GUI modules that add a feature to the window: each has `install(window)`, which may add panels
 # (`window.add_panel`), menu actions (`window.menu(title)`), layer modes
 # (`window.inspector.add_layer_mode`) and listen to the window's and the inspector's signals.
-FEATURE_MODULES: tuple[str, ...] = ("any_model", "attribution_feature", "history_feature", "units_feature",
-                                     "lab_feature")
+FEATURE_MODULES: tuple[str, ...] = ("models.installer", "attribution.installer", "history.installer", "units.installer",
+                                     "lab.installer")
 DEFAULT_SIZE = (1280, 800)
 CLOSE_TIMEOUT_S = 1.5   # closing waits this long for the compute process to exit, then kills it
 
@@ -605,7 +605,7 @@ class MainWindow(QMainWindow):
     @Slot(str, int, int)
     def _on_export_requested(self, scope: str, layer: int, channel: int) -> None:
         """Open the export dialog for a channel, a layer or every layer."""
-        from cnnviz.gui.export_dialog import export_with_dialog
+        from cnnviz.gui.export.export_dialog import export_with_dialog
 
         if self.current is None or self.inspector.current_outputs() is None:
             self.statusBar().showMessage("Draw or open a digit first: there are no feature maps to export.", 5000)

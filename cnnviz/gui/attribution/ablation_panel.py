@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QPushButton, QVBoxLayout, QWidget
 
-from cnnviz.gui.ablation import Ablation
+from cnnviz.gui.attribution.ablation import Ablation
 
 EMPTY_TEXT = ("No filter is switched off. Right-click a channel in the grid and choose "
               "“Switch this filter off” to see what the network does without it.")

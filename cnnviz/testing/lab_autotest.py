@@ -1,4 +1,4 @@
-"""The autotest mode `lab-and-screenshot` (see `gui/autotest.py`): the real app's Lab trains two variants
+"""The autotest mode `lab-and-screenshot` (see `testing/autotest.py`): the real app's Lab trains two variants
 and shows their curves overlaid and their maps side by side, then the picture is taken.
 
 MNIST test digit 0 (a 7) goes on the canvas, the Lab opens (Train → Architecture lab), `seed` and
@@ -20,7 +20,7 @@ LAB_EPOCHS = 2
 def start_lab_autotest(autotest) -> None:
     """Drive the Lab of `autotest.window` (an `autotest._Autotest`), then call its `_on_done`."""
     from cnnviz.core.data import Dataset, load_mnist
-    from cnnviz.gui.lab_feature import LabFeature
+    from cnnviz.gui.lab.installer import LabFeature
 
     window = autotest.window
     feature = next(item for item in window.features if isinstance(item, LabFeature))

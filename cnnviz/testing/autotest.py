@@ -10,7 +10,7 @@
   a light gradient, grain, saved as JPEG next to PATH); prints what was read and the prediction.
 - `attribution-and-screenshot`: draw a 7 with the Grad-CAM overlay and the "Where the network looks"
   panel (saved as `<PATH stem>_gradcam.png`), then conv2d_2's filter patterns with one filter's top
-  test digits and another filter switched off (`gui/attribution_autotest.py`); prints what it shows.
+  test digits and another filter switched off (`testing/attribution_autotest.py`); prints what it shows.
 - `maps-and-screenshot`: draw a 7, enlarge a channel of the first convolution that shows its bar
   and hover that map (the README's pictures); prints the read-out;
 - `flatten-and-screenshot`: draw a 7, show the flatten layer (a heat strip laid out like the maps it
@@ -19,13 +19,13 @@
   $CNNVIZ_AUTOTEST_MODEL), then a colour picture (`<PATH stem>_picture.png`, drawn if missing), show
   its layer with the most channels and page to its second page; prints what it shows.
 - `lab-and-screenshot`: the Lab trains `seed` and `no-pooling` on a few digits and shows their curves
-  overlaid and their maps side by side (`gui/lab_autotest.py`); prints what it shows.
+  overlaid and their maps side by side (`testing/lab_autotest.py`); prints what it shows.
 - `unit-and-screenshot`: draw a 7, hover and click unit (1, 1) of conv2d_3 (issue 10's unit panel and
-  its 18×18 receptive field outlined on the input and the drawing, `gui/units_autotest.py`); prints
+  its 18×18 receptive field outlined on the input and the drawing, `testing/units_autotest.py`); prints
   the unit, its value and where the outlines are on screen.
 - `history-and-screenshot`: click the largest mistake cell of the Test set panel's confusion matrix,
   open the gallery's first digit, scrub to epoch 0; a screenshot after each (`<PATH stem>_1_cell.png`,
-  `_2_opened.png`, `_3_epoch0.png`; `gui/history_autotest.py`); prints what it shows.
+  `_2_opened.png`, `_3_epoch0.png`; `testing/history_autotest.py`); prints what it shows.
 Beside the screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the
 window's parts (docks by object name, "inspector", "canvas", "input", "layer_stack", …), so that
 `scripts/make_screenshots.py` can crop the README's pictures from it.
@@ -99,7 +99,7 @@ class _Autotest(QObject):
         print(f"cnnviz autotest: model ready (gui pid {os.getpid()}, compute pid {self.window.client.pid})",
               flush=True)
         if self.mode == "attribution-and-screenshot":
-            from cnnviz.gui.attribution_autotest import start_attribution_autotest
+            from cnnviz.testing.attribution_autotest import start_attribution_autotest
 
             start_attribution_autotest(self)
             return
@@ -107,12 +107,12 @@ class _Autotest(QObject):
             self._open_photo()
             return
         if self.mode == "history-and-screenshot":
-            from cnnviz.gui.history_autotest import start_history_autotest
+            from cnnviz.testing.history_autotest import start_history_autotest
 
             start_history_autotest(self)
             return
         if self.mode == "unit-and-screenshot":
-            from cnnviz.gui.units_autotest import start_units_autotest
+            from cnnviz.testing.units_autotest import start_units_autotest
 
             start_units_autotest(self)
             return
@@ -120,7 +120,7 @@ class _Autotest(QObject):
             self._open_rgb_model()
             return
         if self.mode == "lab-and-screenshot":
-            from cnnviz.gui.lab_autotest import start_lab_autotest
+            from cnnviz.testing.lab_autotest import start_lab_autotest
 
             start_lab_autotest(self)
             return

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 
 from PySide6.QtWidgets import QDockWidget
 
-from cnnviz.gui.kernels_mode import KernelsMode
-from cnnviz.gui.live_weights import LiveWeights
+from cnnviz.gui.units.kernels_mode import KernelsMode
+from cnnviz.gui.units.live_weights import LiveWeights
 from cnnviz.gui.widgets.qt_helpers import make_action
-from cnnviz.gui.unit_focus import UnitFocus
-from cnnviz.gui.unit_panel import UnitPanel
+from cnnviz.gui.units.unit_focus import UnitFocus
+from cnnviz.gui.units.unit_panel import UnitPanel
 
 PANEL_NAME = "unit_dock"
 

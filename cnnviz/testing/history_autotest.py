@@ -1,4 +1,4 @@
-"""The `history-and-screenshot` autotest (see `gui/autotest.py`): issue 12 in the real app, as a user would.
+"""The `history-and-screenshot` autotest (see `testing/autotest.py`): issue 12 in the real app, as a user would.
 
 1. Brings the Test set panel forward, waits for the shipped model's confusion matrix and clicks its
    largest mistake cell; once the gallery's thumbnails are in, saves `<PATH stem>_1_cell.png`.
@@ -26,7 +26,7 @@ def start_history_autotest(autotest) -> None:
 
 class _Steps:
     def __init__(self, autotest):
-        from cnnviz.gui.history_feature import HistoryFeature
+        from cnnviz.gui.history.installer import HistoryFeature
 
         self.autotest = autotest
         self.window = autotest.window
@@ -92,13 +92,13 @@ class _Steps:
         self.autotest._on_done()
 
     def _screenshot(self, step: str) -> None:
-        from cnnviz.gui.autotest import save_screenshot
+        from cnnviz.testing.autotest import save_screenshot
 
         save_screenshot(self.window, self.autotest.path.with_name(f"{self.autotest.path.stem}_{step}.png"))
 
 
 def _click(widget, position: QPointF) -> None:
-    from cnnviz.gui.autotest import _send_mouse
+    from cnnviz.testing.autotest import _send_mouse
 
     _send_mouse(widget, QEvent.Type.MouseButtonPress, position)
     _send_mouse(widget, QEvent.Type.MouseButtonRelease, position)

@@ -29,8 +29,8 @@ from cnnviz.core.colormaps import DEFAULT_COLORMAP, channel_levels, lookup_table
 from cnnviz.core.inspection import describe_network
 from cnnviz.core.model import INPUT_SHAPE
 from cnnviz.core.receptive_field import geometries, unit_box
-from cnnviz.gui.lab_data import VARIANT_COLOURS, VariantResult, common_positions, position_label, spatial_positions
-from cnnviz.gui.lab_table import colour_icon
+from cnnviz.gui.lab.data import VARIANT_COLOURS, VariantResult, common_positions, position_label, spatial_positions
+from cnnviz.gui.lab.table import colour_icon
 from cnnviz.gui.remote.latest_request import LatestRequest
 from cnnviz.gui.widgets.layer_grid import LayerGrid
 from cnnviz.gui.widgets.model_input_view import display_pixels, to_qimage

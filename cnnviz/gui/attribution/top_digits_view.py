@@ -14,8 +14,8 @@ from PySide6.QtGui import QImage, QPainter, QPen
 from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from cnnviz.gui.widgets.task_progress import TaskProgress
-from cnnviz.gui.patterns_mode import PatternsMode
-from cnnviz.gui.top_digits import TopDigits
+from cnnviz.gui.attribution.patterns_mode import PatternsMode
+from cnnviz.gui.attribution.top_digits import TopDigits
 from cnnviz.gui.widgets.view_colours import FRAME, MUTED_TEXT
 
 CELL = 100        # about this many pixels a side for each of the three pictures

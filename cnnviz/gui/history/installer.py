@@ -18,9 +18,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QDockWidget, QWidget
 
-from cnnviz.gui.epoch_scrubber import CheckpointScrubbing, EpochScrubber
+from cnnviz.gui.history.epoch_scrubber import CheckpointScrubbing, EpochScrubber
 from cnnviz.gui.widgets.qt_helpers import make_action
-from cnnviz.gui.test_set_panel import TestSetPanel
+from cnnviz.gui.history.test_set_panel import TestSetPanel
 
 
 def install(window) -> "HistoryFeature":

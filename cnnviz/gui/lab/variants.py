@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QFrame, QGridLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from cnnviz.core.architectures import ARCHITECTURES, recipe_for
-from cnnviz.gui.lab_data import VARIANT_COLOURS
+from cnnviz.gui.lab.data import VARIANT_COLOURS
 from cnnviz.gui.widgets.view_colours import MUTED_TEXT
 
 

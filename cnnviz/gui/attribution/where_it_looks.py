@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QFormLayout, QFrame, QGridL
 
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.occlusion import DEFAULT_FILL, DEFAULT_PATCH, DEFAULT_STRIDE, FILLS, OcclusionResult
-from cnnviz.gui.attribution_overlay import PICTURE_SCALE, GradCamOverlay, conv_layers, heat_rgba, rgba_image
+from cnnviz.gui.attribution.gradcam_overlay import PICTURE_SCALE, GradCamOverlay, conv_layers, heat_rgba, rgba_image
 from cnnviz.gui.remote.latest_request import LatestRequest
 from cnnviz.gui.widgets.view_colours import FRAME, MUTED_TEXT
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, QTimer, Slot
 from PySide6.QtWidgets import QDockWidget
 
-from cnnviz.gui.lab_dock import LabDock
+from cnnviz.gui.lab.dock import LabDock
 from cnnviz.gui.widgets.qt_helpers import app_settings, make_action
 
 DOCK_NAME = "lab_dock"

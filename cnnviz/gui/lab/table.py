@@ -12,7 +12,7 @@ from PySide6.QtGui import QColor, QIcon, QPixmap
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
 
 from cnnviz.core.architectures import ARCHITECTURES, recipe_for
-from cnnviz.gui.lab_data import SHIPPED, VARIANT_COLOURS, VariantResult, variant_shape
+from cnnviz.gui.lab.data import SHIPPED, VARIANT_COLOURS, VariantResult, variant_shape
 
 # (header, tooltip) per column; the CSV's columns in its order, then where the row came from.
 COLUMNS = (

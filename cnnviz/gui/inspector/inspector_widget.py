@@ -27,17 +27,17 @@ from cnnviz.core.tiling import strip_layout
 from cnnviz.gui.widgets.channel_view import ChannelView
 from cnnviz.gui.widgets.colorbar import ColorBar
 from cnnviz.gui.widgets.drawing_canvas import DrawingCanvas
-from cnnviz.gui.image_adjust import ImageAdjust
+from cnnviz.gui.inspector.image_adjust import ImageAdjust
 from cnnviz.gui.remote.latest_request import LatestRequest
 from cnnviz.gui.widgets.layer_grid import LayerGrid
 from cnnviz.gui.widgets.layer_modes import MAPS, LayerMode, LayerModeBar
 from cnnviz.gui.widgets.model_input_view import ModelInputView
-from cnnviz.gui.model_inputs import (PictureInput, input_note, input_shape, is_digit_model, placeholder,
+from cnnviz.gui.inspector.model_inputs import (PictureInput, input_note, input_shape, is_digit_model, placeholder,
                                      read_canvas, read_picture_file)
 from cnnviz.gui.widgets.pipeline_overview import PipelineOverview
 from cnnviz.gui.widgets.prediction_bars import PredictionBars, TopGuess
 from cnnviz.gui.widgets.qt_helpers import make_action
-from cnnviz.gui.test_digits import TestDigits
+from cnnviz.gui.inspector.test_digits import TestDigits
 from cnnviz.gui.widgets.vector_view import VectorView
 
 NORMALISATION_LABELS = {"channel": "channel", "layer": "layer"}  # the command line's words (--normalisation)
@@ -594,7 +594,7 @@ class InspectorWidget(QWidget):
 
     def _refresh_input(self) -> None:
         """Canvas -> model input (MNIST's recipe for digit models, the canvas or an opened picture resized
-        for others, or the exact test image; see gui/model_inputs.py) -> state."""
+        for others, or the exact test image; see gui/inspector/model_inputs.py) -> state."""
         self._refresh_scheduled = False
         source = self.canvas.image()
         reading = read_canvas(source, self.canvas.exact_input(), self._model, self.picture_input.placed())

@@ -18,7 +18,7 @@ from PySide6.QtCore import QObject
 from cnnviz.compute.protocol import ModelInfo
 from cnnviz.core.paths import resources_dir
 from cnnviz.gui.widgets.message_banner import MessageBanner
-from cnnviz.gui.model_inputs import input_note, is_digit_model
+from cnnviz.gui.inspector.model_inputs import input_note, is_digit_model
 from cnnviz.gui.widgets.qt_helpers import make_action
 
 FASHION_MODEL_NAME = "fashion_mnist_convnet.keras"

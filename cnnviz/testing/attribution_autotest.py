@@ -1,4 +1,4 @@
-"""The `attribution-and-screenshot` autotest (see `gui/autotest.py`): the real app, driven as a user would.
+"""The `attribution-and-screenshot` autotest (see `testing/autotest.py`): the real app, driven as a user would.
 
 Draws a 7, switches the Grad-CAM overlay on (Explain → Grad-CAM overlay) and brings the "Where the
 network looks" panel forward; once the overlay and the occlusion map are painted, saves
@@ -30,7 +30,7 @@ class _Steps:
         self.autotest = autotest
         self.window = autotest.window
         self.inspector = self.window.inspector
-        from cnnviz.gui.attribution_feature import AttributionFeature
+        from cnnviz.gui.attribution.installer import AttributionFeature
 
         self.feature = next(f for f in self.window.features if isinstance(f, AttributionFeature))
         self.started = 0.0
@@ -69,7 +69,7 @@ class _Steps:
     def grad_cam_shown(self) -> None:
         result, occlusion = self.feature.overlay.result(), self.feature.occlusion.result()
         rows, cols = result.heatmap.shape
-        from cnnviz.gui.autotest import save_screenshot
+        from cnnviz.testing.autotest import save_screenshot
 
         path = self.autotest.path.with_name(self.autotest.path.stem + "_gradcam.png")
         save_screenshot(self.window, path)

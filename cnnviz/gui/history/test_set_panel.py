@@ -18,8 +18,8 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QV
 
 from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.data import DATASETS
-from cnnviz.gui.confusion_view import ConfusionView
-from cnnviz.gui.digit_gallery import DigitGallery
+from cnnviz.gui.history.confusion_view import ConfusionView
+from cnnviz.gui.history.digit_gallery import DigitGallery
 
 CURRENT = None   # the target "the model's current weights" (else a checkpoint index)
 
