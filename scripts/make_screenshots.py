@@ -10,8 +10,8 @@ acting as a user would, then saving a screenshot of the screen and, beside it, t
 window's parts (`.json`). Each picture is the screenshot cropped to the parts its row names, scaled
 down to at most its width, and written (atomically) into `docs/`. Re-running replaces the pictures.
 
-To add a picture: add an autotest mode for the feature (a self-contained addition to autotest.py),
-then a row to SHOTS below, then reference the file from the README. Needs Xvfb (`apt-get install
+To add a picture: add an autotest mode for the feature (a module in cnnviz/testing/ and a line in
+autotest.py's MODES), then a row to SHOTS below, then reference the file from the README. Needs Xvfb (`apt-get install
 xvfb`) and MNIST in the cache (`cnnviz data --fetch`).
 """
 

@@ -143,7 +143,7 @@ def test_rgb_residual_model_shows_colour_input_every_layer_and_its_graph(qtbot, 
 
     # Every layer with maps is browsable: its grid holds all its channels.
     for index, kind in enumerate(inspector.layer_kinds()):
-        inspector._state.set_layer(index)
+        inspector.select_layer(index)
         if outputs[index].ndim == 3:
             np.testing.assert_array_equal(inspector.layer_grid.maps(), np.moveaxis(outputs[index], -1, 0))
 
@@ -295,11 +295,11 @@ def test_wide_model_layer_pages_in_the_inspector_with_class_names(qtbot, inspect
     inspector.open_image(app_models["picture"])
     outputs = wait_outputs(qtbot, inspector)
     wide = inspector.layer_names().index("wide")
-    inspector._state.set_layer(wide)
+    inspector.select_layer(wide)
     grid = inspector.layer_grid
     assert grid.num_maps() == 256 and grid.is_paged() and grid.maps().shape == (256, 14, 14)
     grid.next_page()
-    inspector._state.set_channel(130)
+    inspector.select_channel(130)
     assert grid.page() == 1 and "channel <b>130</b> of 256" in inspector.channel_view.title()
     assert inspector.prediction_bars.class_names() == tuple(CIFAR_NAMES)
     assert inspector.top_guess.label() == CIFAR_NAMES[int(np.argmax(outputs[-1]))]
@@ -358,7 +358,7 @@ def test_non_finite_weights_open_with_a_warning_banner(qtbot, compute_client, ap
     window = window_with(qtbot, compute_client)
     load_in(qtbot, window, app_models["nan"])
     assert window.current.non_finite_layers == ("conv",)
-    banner = window.features[0].banner
+    banner = window.capabilities["models"].banner
     assert banner.isVisible() and banner.kind == "warning"
     assert "NaN or infinite values (conv)" in banner.text()
 
@@ -374,8 +374,8 @@ def test_shipped_fashion_model_from_the_menu_names_its_classes_and_uses_its_test
         action.trigger()
     inspector = window.inspector
     assert window.current.class_names == list(FASHION_MNIST.class_names) and window.current.dataset == "fashion-mnist"
-    assert window.panel.dataset_choice() == "fashion-mnist"   # training goes on with its dataset
-    assert inspector._tool_buttons["mnist"].text() == "Fashion-MNIST ▾"
+    assert window.capabilities["training"].panel.dataset_choice() == "fashion-mnist"   # training goes on with it
+    assert inspector.input_sources.test_set_button.text() == "Fashion-MNIST ▾"
     assert [a.text() for a in inspector.input_actions()[3:]] == ["Test image by index…", "Random test image",
                                                                  "Misclassified test image"]
     said = []
@@ -390,7 +390,7 @@ def test_shipped_fashion_model_from_the_menu_names_its_classes_and_uses_its_test
     assert bars.toolTip().splitlines()[9].startswith("Ankle boot: ")
 
     # A test image the model gets wrong: found in Fashion-MNIST's test set by the compute process.
-    inspector._wrong_action.trigger()
+    inspector.input_sources.misclassified_action.trigger()
     qtbot.waitUntil(lambda: any("the model says" in text for text in said), timeout=MODEL_TIMEOUT_MS)
     found = re.search(r"Fashion-MNIST test image #(\d+): labelled (.+), the model says (.+) \(", said[-1])
     assert found, said[-1]
@@ -407,7 +407,7 @@ def test_training_panel_trains_on_fashion_mnist(qtbot, compute_client, shipped_m
 
     window = window_with(qtbot, compute_client)
     load_in(qtbot, window, shipped_model_path)
-    panel = window.panel
+    panel = window.capabilities["training"].panel
     panel.set_dataset("fashion-mnist")
     assert "Fashion-MNIST" in panel.start_action.toolTip()
     panel.epochs.setValue(1)

@@ -88,7 +88,8 @@ def test_colour_scaling_has_one_name_everywhere(qtbot):
     from PySide6.QtWidgets import QComboBox
 
     from cnnviz.cli import build_parser
-    from cnnviz.gui.inspector.inspector_widget import NORMALISATION_LABELS, InspectorWidget
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+    from cnnviz.gui.inspector.views import NORMALISATION_LABELS
 
     assert NORMALISATIONS == ("channel", "layer")
     assert NORMALISATION_LABELS == {mode: mode for mode in NORMALISATIONS}

@@ -192,16 +192,16 @@ def test_the_lab_in_the_window_opens_a_variant_in_the_inspector(qtbot, compute_c
                                                                  tiny_mnist, monkeypatch):
     from _compute import call
 
-    from cnnviz.gui.shell import main_window
+    from cnnviz.gui.shell import capabilities, main_window
     from cnnviz.gui.lab.installer import FIRST_SIZE
 
     monkeypatch.setenv("CNNVIZ_ARCHITECTURES_DIR", str(trained_folder))
     monkeypatch.setenv("CNNVIZ_LAB_DIR", str(tmp_path / "lab"))
-    monkeypatch.setattr(main_window, "FEATURE_MODULES", ("lab.installer",))
+    monkeypatch.setattr(capabilities, "CAPABILITIES", ("lab",))
     window = main_window.MainWindow(client=compute_client)
     qtbot.addWidget(window)
     window.show()
-    [feature] = window.features
+    [feature] = window.capabilities.values()
     assert not feature.dock.isVisible()
     assert feature.show_action in window.menu("Train").actions() and feature.show_action.shortcut().toString() == \
         "Ctrl+L"

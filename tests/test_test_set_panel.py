@@ -37,7 +37,7 @@ def plain_confusion(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 def history(window):
     from cnnviz.gui.history.installer import HistoryFeature
 
-    feature = next(f for f in window.features if isinstance(f, HistoryFeature))
+    feature = window.capabilities["history"]
     feature.focus_matrix()
     return feature
 

@@ -30,7 +30,7 @@ class Ablation(QObject):
         self._off: dict[str, set[int]] = {}
         self._keep_top: dict[str, int] = {}
         inspector.add_channel_menu_hook(self.add_menu_entries)
-        inspector._state.subscribe("layer", self.mark_grid)
+        inspector.layer_changed.connect(self.mark_grid)
         inspector.outputs_shown.connect(self.mark_grid)
 
     # --- the state -----------------------------------------------------------------------------

@@ -134,8 +134,8 @@ class FilterView(QWidget):
         top_digits.ready.connect(self.refresh)
         top_digits.progress.connect(self._on_progress)
         top_digits.failed.connect(self._on_failed)
-        inspector._state.subscribe("channel", self.refresh)
-        inspector._state.subscribe("layer", self.refresh)
+        inspector.channel_changed.connect(self.refresh)
+        inspector.layer_changed.connect(self.refresh)
         self.refresh()
 
     def shown(self):

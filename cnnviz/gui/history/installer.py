@@ -1,7 +1,8 @@
-"""Issue 12 in the app: the test-set panel, checkpoints kept while training, and the epoch scrubber.
+"""Puts history into the window (issue 12): the test-set panel, checkpoints kept while training, and the
+epoch scrubber.
 
-`install(window)` (listed in `main_window.FEATURE_MODULES`) adds the "Test set" panel (tabbed with
-Training), the "Training history" bar under the inspector, and a History menu:
+`install(context)` adds the "Test set" panel (tabbed with Training), the "Training history" bar under the
+inspector, and a History menu:
 
     Earlier checkpoint  Alt+←        Later checkpoint           Alt+→
     Epoch 0             Alt+Home     Back to the current weights Alt+End
@@ -10,49 +11,54 @@ Training), the "Training history" bar under the inspector, and a History menu:
 and keeps them in step with the window: a new model (its checkpoints, its matrix), a training run
 (its checkpoints arrive as events, the matrix after each epoch with them), a scrubbed checkpoint
 (maps, prediction, kernels, matrix and the curves' marker follow it), a test image opened from the
-gallery (the inspector shows it).
+gallery (the inspector shows it). Operations: "history.show_checkpoint", "history.show_current",
+"history.focus_matrix".
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QWidget
 
 from cnnviz.gui.history.epoch_scrubber import CheckpointScrubbing, EpochScrubber
 from cnnviz.gui.widgets.qt_helpers import make_action
 from cnnviz.gui.history.test_set_panel import TestSetPanel
 
 
-def install(window) -> "HistoryFeature":
-    return HistoryFeature(window)
+def install(context) -> "HistoryFeature":
+    return HistoryFeature(context)
 
 
 class HistoryFeature(QObject):
     """The panel, the scrubber and their wiring (see the module docstring)."""
 
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.inspector = window.inspector
-        self.client = window.client
+    def __init__(self, context):
+        super().__init__(context.dialog_parent())
+        self.context = context
+        self.inspector = context.inspector
+        self.client = context.client
         self.training = False
         self._scrubbed_once = False
-        self.panel = TestSetPanel(window.client)
-        training_dock = window.findChild(QDockWidget, "training_dock")
-        self.panel_dock = window.add_panel("Test set", self.panel, "test_set_dock", tabify_with=training_dock)
+        self.panel = TestSetPanel(context.client)
+        self.panel_dock = context.add_panel("Test set", self.panel, "test_set_dock", tabify_with="training_dock")
         self.panel_dock.setToolTip("The confusion matrix of the model on its test set, and the images behind "
                                    "each cell")
         self.scrubber = EpochScrubber()
-        self.scrubber_dock = window.add_panel("Training history", self.scrubber, "history_dock",
-                                              area=Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.scrubber_dock = context.add_panel("Training history", self.scrubber, "history_dock",
+                                               area=Qt.DockWidgetArea.BottomDockWidgetArea)
         self.scrubber_dock.setTitleBarWidget(QWidget())   # the bar names itself; keep it one row high
-        self.scrubbing = CheckpointScrubbing(self.scrubber, self.inspector, window.client, self)
+        self.scrubbing = CheckpointScrubbing(self.scrubber, self.inspector, context.client, self)
         self._create_actions()
         self._connect()
         self.panel_dock.raise_()
+        context.operations.register("history.show_checkpoint", self.scrubber.go_to, "Show checkpoint `position` "
+                                    "of the model's training (0: the weights it started from)")
+        context.operations.register("history.show_current", self.scrubber.go_to_end, "Show the model's current "
+                                    "weights again")
+        context.operations.register("history.focus_matrix", self.focus_matrix)
 
     def _create_actions(self) -> None:
-        window, scrubber = self.window, self.scrubber
+        window, scrubber = self.context.dialog_parent(), self.scrubber
         self.earlier_action = make_action(window, "&Earlier checkpoint", "Show the checkpoint before this one",
                                           lambda: scrubber.step(-1), "Alt+Left")
         self.later_action = make_action(window, "&Later checkpoint", "Show the checkpoint after this one",
@@ -66,7 +72,7 @@ class HistoryFeature(QObject):
                                        "the end", self._on_play_action, "F7")
         self.matrix_action = make_action(window, "Go to the confusion &matrix", "Show the test-set panel and "
                                          "move the keyboard to its matrix", self.focus_matrix, "Ctrl+Shift+M")
-        menu = window.menu("History")
+        menu = self.context.menu("History")
         menu.addActions([self.earlier_action, self.later_action, self.first_action, self.current_action,
                          self.play_action])
         menu.addSeparator()
@@ -76,15 +82,14 @@ class HistoryFeature(QObject):
         self._set_scrub_actions(False)
 
     def _connect(self) -> None:
-        window = self.window
-        window.model_ready.connect(self._on_model_ready)
-        window.training_started.connect(self._on_training_started)
+        self.context.model_ready.connect(self._on_model_ready)
+        self.context.training_started.connect(self._on_training_started)
         self.panel.digit_opened.connect(self._on_digit_opened)
         self.panel.shown.connect(self._on_matrix_shown)
         self.panel.status_message.connect(self._show_status)
         self.panel_dock.visibilityChanged.connect(self._on_panel_visibility)
         self.scrubbing.checkpoint_shown.connect(self._on_checkpoint_shown)
-        self.scrubbing.marker.connect(window.curves.set_marker)
+        self.scrubbing.marker.connect(self._on_marker)
         self.scrubbing.checkpoints_changed.connect(self._on_checkpoints_changed)
         self.scrubbing.status_message.connect(self._show_status)
 
@@ -93,7 +98,8 @@ class HistoryFeature(QObject):
         """A model is shown (opened, trained, back after a crash): its checkpoints and matrix."""
         self.training = False
         self._scrubbed_once = False
-        generation = self.window.current.generation if self.window.current is not None else None
+        model = self.context.current_model()
+        generation = model.generation if model is not None else None
         self.scrubbing.load(generation)
         self.panel.show_model(generation)
         self.panel.set_training(False)
@@ -170,4 +176,9 @@ class HistoryFeature(QObject):
         self.inspector.show_test_digit(index)
 
     def _show_status(self, text: str) -> None:
-        self.window.statusBar().showMessage(text, 8000)
+        self.context.status(text, 8000)
+
+    def _on_marker(self, epoch) -> None:
+        """The curves mark the checkpoint shown (training's curves: through their operation)."""
+        if self.context.operations.has("training.mark_epoch"):
+            self.context.operations.call("training.mark_epoch", epoch)

@@ -20,17 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.core.preprocess import InputMapping, centre_of_mass, fit_into_square, placement, preprocess
+from cnnviz.gui.widgets.model_words import input_shape, is_digit_model
 
 PICTURE_MARGIN = 0.02   # an opened picture fills the canvas nearly edge to edge
-
-
-def is_digit_model(model) -> bool:
-    """True for the seed's kind of model (and before any model is known)."""
-    return model is None or model.is_digit_model
-
-
-def input_shape(model) -> tuple[int, int, int]:
-    return (28, 28, 1) if model is None else tuple(int(d) for d in model.input_shape)
 
 
 def model_form(image: np.ndarray, model) -> np.ndarray:
@@ -83,33 +75,6 @@ def read_canvas(source: np.ndarray, exact: np.ndarray | None, model,
     resized = resize_image(source[..., None], height, width)
     resized = np.repeat(resized, 3, axis=2) if channels == 3 else resized
     return CanvasReading(model_form(resized, model), whole_canvas_mapping(size, height, width))
-
-
-def input_note(model) -> str:
-    """One sentence on what the model is fed, for people."""
-    if is_digit_model(model):
-        return "Draw a digit, open a picture of one, or pick a test digit: it is prepared as MNIST's digits were."
-    height, width, channels = input_shape(model)
-    colour = "RGB" if channels == 3 else "grey"
-    drawn = ("drawing on the canvas gives it grey strokes (the same in red, green and blue)" if channels == 3
-             else "drawing on the canvas works too (the whole canvas, resized)")
-    dataset = model.dataset
-    test = f" or pick a {_title(dataset)} test image (Input menu)" if dataset else ""
-    return (f"This model takes {height}×{width} {colour} images: open a picture (Ctrl+I){test}; a picture is "
-            f"resized to {height}×{width} as it is (not cropped), and {drawn}.")
-
-
-def placeholder(model) -> str:
-    """What the empty canvas says."""
-    if is_digit_model(model):
-        return "Draw a digit here\nwith the mouse or a pen"
-    return "Open a picture (Ctrl+I)\nor draw here"
-
-
-def _title(dataset: str) -> str:
-    from cnnviz.core.data import dataset_spec
-
-    return dataset_spec(dataset).title
 
 
 @dataclass(frozen=True)

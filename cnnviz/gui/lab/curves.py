@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from cnnviz.core.training import BatchProgress, EpochRecord
 from cnnviz.gui.lab.data import VARIANT_COLOURS
-from cnnviz.gui.training.training_curves import DEFAULT_SMOOTHING, REDRAW_INTERVAL_MS, smooth
+from cnnviz.gui.widgets.curve_smoothing import DEFAULT_SMOOTHING, REDRAW_INTERVAL_MS, smooth
 
 _METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
 _SAMPLE_COLOUR = (200, 200, 200)

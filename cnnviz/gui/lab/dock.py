@@ -40,8 +40,7 @@ from cnnviz.gui.lab.side_by_side import SideBySide
 from cnnviz.gui.lab.table import ResultsTable
 from cnnviz.gui.lab.variants import VariantList
 from cnnviz.gui.widgets.message_banner import MessageBanner
-from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action
-from cnnviz.gui.training.training_panel import _spin  # the Training panel's spin boxes, alike
+from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action, spin_box  # spin boxes as Training's
 from cnnviz.terminal import format_duration
 
 DEFAULT_EPOCHS = 1
@@ -97,12 +96,12 @@ class LabDock(QWidget):
     def _build_layout(self) -> None:
         settings = QGroupBox("Each variant trains")
         form = QFormLayout(settings)
-        self.epochs = _spin(1, 100, DEFAULT_EPOCHS, "Passes over the training digits (the full run used 5)")
-        self.limit = _spin(100, NUM_TRAIN, DEFAULT_LIMIT, "Train on the first N of the 60,000 training digits "
+        self.epochs = spin_box(1, 100, DEFAULT_EPOCHS, "Passes over the training digits (the full run used 5)")
+        self.limit = spin_box(100, NUM_TRAIN, DEFAULT_LIMIT, "Train on the first N of the 60,000 training digits "
                                                           "(tested on all 10,000); fewer is quicker")
         self.limit.setGroupSeparatorShown(True)
         self.limit.setSingleStep(1000)
-        self.seed = _spin(0, min(MAX_SEED, 2**31 - 1), DEFAULT_SEED,
+        self.seed = spin_box(0, min(MAX_SEED, 2**31 - 1), DEFAULT_SEED,
                           "Random seed shared by every variant: the same digit order, and initial weights drawn "
                           "the same way")
         form.addRow("Epochs", self.epochs)

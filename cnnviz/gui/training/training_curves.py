@@ -18,38 +18,15 @@ from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QVBoxLayout, 
 
 from cnnviz.core.atomic import atomic_path
 from cnnviz.core.training import BatchProgress, EpochRecord
+from cnnviz.gui.widgets.curve_smoothing import DEFAULT_SMOOTHING, MAX_SMOOTHING, REDRAW_INTERVAL_MS, smooth
 from cnnviz.gui.widgets.qt_helpers import app_settings
 
-DEFAULT_SMOOTHING = 0.9   # TensorBoard's weight: the share of the running average kept at each batch
-MAX_SMOOTHING = 0.99
 SMOOTHING_KEY = "curves/smoothing"
-REDRAW_INTERVAL_MS = 200  # progress arrives at 25 Hz; the plots redraw at most 5 times a second (each redraw costs
-#                           the GUI process CPU that training on 2 cores would use)
 RESCALE_INTERVAL_S = 2.0  # during a run the value axes follow the data every 2 s, not on every redraw
 _TRAIN_COLOUR = (64, 156, 255)
 _TEST_COLOUR = (255, 140, 40)
 _MARKER_COLOUR = (255, 220, 60)   # the epoch scrubber's position
 _METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
-
-
-def smooth(values, weight: float, state: tuple[float, int] = (0.0, 0)) -> tuple[np.ndarray, tuple[float, int]]:
-    """TensorBoard's debiased exponential moving average of `values`, continuing from `state`.
-
-    `weight` in [0, 1) is the share of the running average kept at each value (0 = no smoothing).
-    The running average starts at 0 and is divided by 1 - weight**n after n values, which removes
-    the pull towards 0 of a plain average's start. A non-finite value is passed through unsmoothed.
-    Returns the smoothed values and the state to continue from with the next values.
-    """
-    last, count = state
-    out = np.empty(len(values))
-    for i, value in enumerate(np.asarray(values, dtype=np.float64)):
-        if not math.isfinite(value):
-            out[i] = value
-            continue
-        last = last * weight + (1.0 - weight) * value
-        count += 1
-        out[i] = last / (1.0 - weight ** count) if weight > 0 else last
-    return out, (last, count)
 
 
 class _Series:

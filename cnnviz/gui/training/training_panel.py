@@ -7,13 +7,13 @@ import time
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QAction, QDoubleValidator
 from PySide6.QtWidgets import (QComboBox, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QLineEdit,
-                               QProgressBar, QSizePolicy, QSpinBox, QToolButton, QVBoxLayout, QWidget)
+                               QProgressBar, QSizePolicy, QToolButton, QVBoxLayout, QWidget)
 
 from cnnviz.core.data import DATASETS, NUM_TRAIN, dataset_spec
 from cnnviz.core.model import OPTIMIZERS
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
 from cnnviz.gui.widgets.message_banner import MessageBanner
-from cnnviz.gui.widgets.qt_helpers import Icon, make_action
+from cnnviz.gui.widgets.qt_helpers import Icon, make_action, spin_box
 from cnnviz.terminal import format_duration
 
 # Keras's default learning rate of each optimizer, shown when the field is blank.
@@ -73,8 +73,8 @@ class TrainingPanel(QWidget):
         self.dataset.setToolTip("What to train and test on: MNIST's handwritten digits, or Fashion-MNIST's "
                                 "pictures of clothes (both 28×28 grey, 10 classes, 60,000 + 10,000 images)")
         self.dataset.currentIndexChanged.connect(self._on_dataset_changed)
-        self.epochs = _spin(1, 100, 5, "Passes over the training digits (the notes use 5)")
-        self.batch_size = _spin(1, 4096, 64, "Digits per gradient step (the notes use 64)")
+        self.epochs = spin_box(1, 100, 5, "Passes over the training digits (the notes use 5)")
+        self.batch_size = spin_box(1, 4096, 64, "Digits per gradient step (the notes use 64)")
         self.optimizer = QComboBox()
         self.optimizer.addItems(OPTIMIZERS)
         self.optimizer.setToolTip("How the weights follow the gradient (the notes use rmsprop)")
@@ -82,7 +82,7 @@ class TrainingPanel(QWidget):
         self.learning_rate = QLineEdit()
         self.learning_rate.setValidator(QDoubleValidator(0.0, 1e9, 12, self.learning_rate))
         self.learning_rate.setToolTip("Step size; leave blank for the optimizer's default (shown in grey)")
-        self.limit = _spin(1, NUM_TRAIN, NUM_TRAIN, "Train on the first N of the 60,000 training digits "
+        self.limit = spin_box(1, NUM_TRAIN, NUM_TRAIN, "Train on the first N of the 60,000 training digits "
                                                     "(the test set is always all 10,000)")
         self.limit.setGroupSeparatorShown(True)
         self.limit.setSingleStep(1000)
@@ -328,10 +328,3 @@ class TrainingPanel(QWidget):
         """Show the optimizer's default learning rate as the placeholder."""
         self.learning_rate.setPlaceholderText(f"{DEFAULT_LEARNING_RATES.get(name, 0.001):g}")   # grey: the default
 
-
-def _spin(low: int, high: int, value: int, tip: str) -> QSpinBox:
-    spin = QSpinBox()
-    spin.setRange(low, high)
-    spin.setValue(value)
-    spin.setToolTip(tip)
-    return spin

@@ -19,27 +19,16 @@ The explanation (`explanation()`) is what the unit panel shows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from cnnviz.core.network import INPUT_NAME, resolved_inputs
 from cnnviz.core.receptive_field import Box, feeding_units, geometries, unit_box
 from cnnviz.core.unit_explanation import POOLING_MODES, UnitError, explain
+from cnnviz.gui.seam.selection import Unit
 from cnnviz.gui.widgets.layer_modes import MAPS
 
 _IDENTITY_KINDS = ("Dropout", "BatchNormalization", "Activation", "ReLU", "LayerNormalization")
-
-
-@dataclass(frozen=True)
-class Unit:
-    """One unit: layer index (model order), channel (or the unit of a flat layer), position (None: flat)."""
-
-    layer: int
-    channel: int
-    y: int | None = None
-    x: int | None = None
 
 
 class UnitFocus(QObject):
@@ -69,9 +58,9 @@ class UnitFocus(QObject):
         inspector.vector_view.unit_clicked.connect(self._on_vector_clicked)
         inspector.outputs_shown.connect(self._on_outputs_shown)
         inspector.input_changed.connect(self._on_input_changed)
-        inspector.layer_modes.mode_changed.connect(self._show_outlines)
-        inspector._state.subscribe("layer", self._show_outlines)
-        inspector._state.subscribe("channel", self._show_outlines)
+        inspector.layer_mode_changed.connect(self._show_outlines)
+        inspector.layer_changed.connect(self._show_outlines)
+        inspector.channel_changed.connect(self._show_outlines)
         live_weights.changed.connect(self._on_weights_changed)
 
     # --- the focus --------------------------------------------------------------------------------

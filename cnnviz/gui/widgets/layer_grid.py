@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, QRectF, Qt, Signal
 from PySide6.QtGui import QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QToolButton, QWidget
 
@@ -334,6 +334,14 @@ class LayerGrid(pg.GraphicsLayoutWidget):
         self.show_channel(channel)
         scene_point = self._view.mapViewToScene(self._cell_rect(channel).center())
         return self.mapFromScene(scene_point)
+
+    def cell_rect(self, channel: int) -> QRect:
+        """Where map `channel` is shown, in viewport coordinates (its page is shown first)."""
+        self.show_channel(channel)
+        cell = self._cell_rect(channel)
+        top_left, bottom_right = (self.mapFromScene(self._view.mapViewToScene(point))
+                                  for point in (cell.topLeft(), cell.bottomRight()))
+        return QRect(top_left, bottom_right).normalized()
 
     def unit_centre(self, channel: int, y: int, x: int) -> QPoint:
         """Where unit (y, x) of map `channel` is shown, in viewport coordinates."""

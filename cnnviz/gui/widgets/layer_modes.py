@@ -1,4 +1,4 @@
-"""Ways to show a layer's channels in the grid: their maps (always), and views that features add.
+"""Ways to show a layer's channels in the grid: their maps (always), and views that capabilities add.
 
 The inspector's grid shows one tile per channel. By default the tiles are the channel's feature
 maps for the current input; a `LayerMode` can show something else per channel instead (the

@@ -6,7 +6,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox, QStyle
+from PySide6.QtWidgets import QApplication, QMessageBox, QSpinBox, QStyle
 
 Icon = QStyle.StandardPixmap
 ORGANISATION = "cnnviz"
@@ -34,6 +34,15 @@ def make_action(parent: QObject, text: str, tip: str, slot: Callable | None = No
     if slot is not None:
         action.triggered.connect(slot)
     return action
+
+
+def spin_box(low: int, high: int, value: int, tip: str) -> QSpinBox:
+    """A spin box from `low` to `high` showing `value`, with a tooltip (the settings of Training and the Lab)."""
+    spin = QSpinBox()
+    spin.setRange(low, high)
+    spin.setValue(value)
+    spin.setToolTip(tip)
+    return spin
 
 
 class _CallWorker(QObject):

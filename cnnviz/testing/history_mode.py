@@ -12,37 +12,35 @@ Prints what it saw at each step.
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, QTimer
-from PySide6.QtWidgets import QDockWidget
+from PySide6.QtCore import QPointF, QTimer
+
+from cnnviz.testing.screenshots import save_screenshot
+from cnnviz.testing.user_input import click
 
 SETTLE_MS = 600   # lets the last repaints land before a screenshot
 
 
-def start_history_autotest(autotest) -> None:
-    """Run the steps on `autotest` (a `gui.autotest._Autotest` whose model is ready)."""
-    autotest.history_steps = _Steps(autotest)   # kept: Qt holds bound methods of plain objects weakly
-    autotest.history_steps.start()
+def start(autotest) -> None:
+    """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
+    autotest.steps = _Steps(autotest)   # kept: Qt holds bound methods of plain objects weakly
+    autotest.steps.start()
 
 
 class _Steps:
     def __init__(self, autotest):
-        from cnnviz.gui.history.installer import HistoryFeature
-
         self.autotest = autotest
         self.window = autotest.window
-        self.feature = next(f for f in self.window.features if isinstance(f, HistoryFeature))
+        self.feature = self.window.capabilities["history"]
         self.panel = self.feature.panel
         self.cell = (0, 0)
         self.opened = -1
 
     def start(self) -> None:
         self.feature.focus_matrix()
-        curves = self.window.findChild(QDockWidget, "curves_dock")
-        if curves is not None:
-            curves.raise_()          # the scrubber's marker shows on the curves
+        self.window.context.targets.widget("curves_dock").raise_()   # the scrubber's marker shows on the curves
         panel = self.panel
-        self.autotest._when(lambda: panel.reply() is not None and not panel.matrix.confusion.stale,
-                            self.click_cell)
+        self.autotest.when(lambda: panel.reply() is not None and not panel.matrix.confusion.stale,
+                           self.click_cell)
 
     def click_cell(self) -> None:
         """Click the cell with the most mistakes, as the mouse would."""
@@ -50,9 +48,9 @@ class _Steps:
         mistakes = matrix - np.diag(np.diag(matrix))
         self.cell = tuple(int(i) for i in np.unravel_index(int(np.argmax(mistakes)), mistakes.shape))
         view = self.panel.matrix
-        _click(view.viewport(), QPointF(view.cell_rect(*self.cell).center()))
+        click(view.viewport(), QPointF(view.cell_rect(*self.cell).center()))
         gallery = self.panel.gallery
-        self.autotest._when(lambda: len(gallery.indices()) > 0 and all(
+        self.autotest.when(lambda: len(gallery.indices()) > 0 and all(
             self.panel.test_image(int(i)) is not None for i in gallery.indices()),
             lambda: QTimer.singleShot(SETTLE_MS, self.cell_shown))
 
@@ -63,12 +61,12 @@ class _Steps:
               flush=True)
         gallery = self.panel.gallery
         self.opened = int(gallery.indices()[0])
-        _click(gallery.list.viewport(), QPointF(gallery.item_rect(0).center()))
+        click(gallery.list.viewport(), QPointF(gallery.item_rect(0).center()))
         inspector = self.window.inspector
         digit = self.panel.test_image(self.opened) / np.float32(255)
-        self.autotest._when(lambda: inspector.current_outputs() is not None and inspector.current_input() is not None
-                            and np.array_equal(inspector.current_input(), digit),
-                            lambda: QTimer.singleShot(SETTLE_MS, self.digit_shown))
+        self.autotest.when(lambda: inspector.current_outputs() is not None and inspector.current_input() is not None
+                           and np.array_equal(inspector.current_input(), digit),
+                           lambda: QTimer.singleShot(SETTLE_MS, self.digit_shown))
 
     def digit_shown(self) -> None:
         outputs = self.window.inspector.current_outputs()
@@ -78,10 +76,10 @@ class _Steps:
               f"{int(outputs[-1].argmax())}", flush=True)
         self.feature.first_action.trigger()          # History → Epoch 0 (Alt+Home)
         scrubbing, panel, inspector = self.feature.scrubbing, self.panel, self.window.inspector
-        self.autotest._when(lambda: scrubbing.scrubbed == 0 and not scrubbing.is_busy()
-                            and inspector.current_outputs() is not None and panel.reply() is not None
-                            and panel.reply().checkpoint == 0 and not panel.matrix.confusion.stale,
-                            lambda: QTimer.singleShot(SETTLE_MS, self.epoch_zero_shown))
+        self.autotest.when(lambda: scrubbing.scrubbed == 0 and not scrubbing.is_busy()
+                           and inspector.current_outputs() is not None and panel.reply() is not None
+                           and panel.reply().checkpoint == 0 and not panel.matrix.confusion.stale,
+                           lambda: QTimer.singleShot(SETTLE_MS, self.epoch_zero_shown))
 
     def epoch_zero_shown(self) -> None:
         outputs = self.window.inspector.current_outputs()
@@ -89,16 +87,8 @@ class _Steps:
         accuracy = self.panel.reply().accuracy
         print(f"cnnviz autotest: scrubbed to epoch 0 (test accuracy {accuracy * 100:.1f} %): predicted "
               f"{int(outputs[-1].argmax())}; the slider says {self.feature.scrubber.label.text()!r}", flush=True)
-        self.autotest._on_done()
+        self.autotest.done()
 
     def _screenshot(self, step: str) -> None:
-        from cnnviz.testing.autotest import save_screenshot
-
         save_screenshot(self.window, self.autotest.path.with_name(f"{self.autotest.path.stem}_{step}.png"))
 
-
-def _click(widget, position: QPointF) -> None:
-    from cnnviz.testing.autotest import _send_mouse
-
-    _send_mouse(widget, QEvent.Type.MouseButtonPress, position)
-    _send_mouse(widget, QEvent.Type.MouseButtonRelease, position)

@@ -17,13 +17,12 @@ LAB_TEST_DIGITS = 600
 LAB_EPOCHS = 2
 
 
-def start_lab_autotest(autotest) -> None:
-    """Drive the Lab of `autotest.window` (an `autotest._Autotest`), then call its `_on_done`."""
+def start(autotest) -> None:
+    """Drive the Lab of `autotest.window` (an `autotest.Autotest`), then call its `done`."""
     from cnnviz.core.data import Dataset, load_mnist
-    from cnnviz.gui.lab.installer import LabFeature
 
     window = autotest.window
-    feature = next(item for item in window.features if isinstance(item, LabFeature))
+    feature = window.capabilities["lab"]
     lab = feature.lab
     window.inspector.show_test_digit(0)
     mnist = load_mnist(allow_download=False)
@@ -49,7 +48,7 @@ def start_lab_autotest(autotest) -> None:
         print(f"cnnviz autotest: lab training finished: {', '.join(lab.curves.variants())} overlaid; "
               f"test accuracy {accuracies}; maps {shapes}; curves at {corner.x()},{corner.y()},"
               f"{lab.curves.width()},{lab.curves.height()}", flush=True)
-        QTimer.singleShot(500, autotest._on_done)
+        QTimer.singleShot(500, autotest.done)
 
-    lab.run_finished.connect(lambda: autotest._when(maps_shown, report))
+    lab.run_finished.connect(lambda: autotest.when(maps_shown, report))
     lab.train_action.trigger()

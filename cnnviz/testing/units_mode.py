@@ -10,7 +10,10 @@ bottom] in screen pixels) for the test to find in the screenshot; then the autot
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QPoint, QPointF, QRectF, QTimer
+from PySide6.QtCore import QPoint, QPointF, QRectF, QTimer
+
+from cnnviz.testing.screenshots import save_screenshot
+from cnnviz.testing.user_input import click, draw_seven, send_hover
 
 UNIT_LAYER = "conv2d_3"
 KERNELS_LAYER, KERNELS_FILTER = "conv2d_2", 9
@@ -19,10 +22,10 @@ SETTLE_MS = 600    # lets the last repaints land before the screenshot
 MOVE_GAP_MS = 30   # pyqtgraph drops mouse moves less than 10 ms apart
 
 
-def start_units_autotest(autotest) -> None:
-    """Run the steps on `autotest` (a `gui.autotest._Autotest` whose model is ready)."""
-    autotest.units_steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
-    autotest.units_steps.start()
+def start(autotest) -> None:
+    """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
+    autotest.steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
+    autotest.steps.start()
 
 
 class _Steps:
@@ -30,65 +33,54 @@ class _Steps:
         self.autotest = autotest
         self.window = autotest.window
         self.inspector = self.window.inspector
-        from cnnviz.gui.units.installer import UnitsFeature
-
-        self.feature = next(f for f in self.window.features if isinstance(f, UnitsFeature))
+        self.feature = self.window.capabilities["units"]
         self.channel = 0
 
     def start(self) -> None:
-        self.autotest._draw_seven()
-        self.autotest._when(lambda: self.inspector.current_outputs() is not None, self.show_kernels)
+        draw_seven(self.inspector.canvas)
+        self.autotest.when(lambda: self.inspector.current_outputs() is not None, self.show_kernels)
 
     def show_kernels(self) -> None:
-        self.inspector._state.set_layer(self.inspector.layer_names().index(KERNELS_LAYER))
-        self.inspector.layer_modes.set_current(self.feature.kernels.name)
-        self.inspector._state.set_channel(KERNELS_FILTER)
+        self.inspector.select_layer(KERNELS_LAYER)
+        self.inspector.set_layer_mode(self.feature.kernels.name)
+        self.inspector.select_channel(KERNELS_FILTER)
         QTimer.singleShot(300, self.hover_kernel)
 
     def hover_kernel(self) -> None:
-        from cnnviz.testing.autotest import _send_hover
-
         grid = self.inspector.layer_grid
-        _send_hover(grid.viewport(), QPointF(grid.unit_centre(KERNELS_FILTER, 5, 10)))   # input channel 10's patch
+        send_hover(grid.viewport(), QPointF(grid.unit_centre(KERNELS_FILTER, 5, 10)))   # input channel 10's patch
         QTimer.singleShot(SETTLE_MS, self.save_kernels)
 
     def save_kernels(self) -> None:
-        from cnnviz.testing.autotest import save_screenshot
-
         path = self.autotest.path.with_name(self.autotest.path.stem + "_kernels.png")
         save_screenshot(self.window, path)
         tiles = self.inspector.layer_grid.maps()
         low, high = self.inspector.colorbar.levels()
         print(f"cnnviz autotest: kernels of {KERNELS_LAYER}: {len(tiles)} tiles of {tiles.shape[1]}x{tiles.shape[2]}, "
               f"colours {low:+.4f} to {high:+.4f}, mode {self.inspector.current_layer_mode()}; "
-              f"hover '{self.inspector._hover_label.text()}'; saved {path.name}", flush=True)
-        self.inspector.layer_modes.set_current("maps")
+              f"hover '{self.inspector.hover_text()}'; saved {path.name}", flush=True)
+        self.inspector.set_layer_mode("maps")
         QTimer.singleShot(MOVE_GAP_MS, self.show_layer)
 
     def show_layer(self) -> None:
         outputs = self.inspector.current_outputs()
         layer = self.inspector.layer_names().index(UNIT_LAYER)
         self.channel = int(outputs[layer][UNIT_Y, UNIT_X].argmax())
-        self.inspector._state.set_layer(layer)
+        self.inspector.select_layer(layer)
         QTimer.singleShot(300, self.hover)
 
     def hover(self) -> None:
-        from cnnviz.testing.autotest import _send_hover
-
         grid = self.inspector.layer_grid
-        _send_hover(grid.viewport(), QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X)) + QPointF(3, 0))
+        send_hover(grid.viewport(), QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X)) + QPointF(3, 0))
         QTimer.singleShot(MOVE_GAP_MS, self.click)
 
     def click(self) -> None:
-        from cnnviz.testing.autotest import _send_hover, _send_mouse
-
         grid = self.inspector.layer_grid
         point = QPointF(grid.unit_centre(self.channel, UNIT_Y, UNIT_X))
-        _send_hover(grid.viewport(), point)
-        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonPress, point)
-        _send_mouse(grid.viewport(), QEvent.Type.MouseButtonRelease, point)
-        self.autotest._when(lambda: self.feature.focus.is_pinned() and self.inspector.canvas.unit_box() is not None,
-                            lambda: QTimer.singleShot(SETTLE_MS, self.report))
+        send_hover(grid.viewport(), point)
+        click(grid.viewport(), point)
+        self.autotest.when(lambda: self.feature.focus.is_pinned() and self.inspector.canvas.unit_box() is not None,
+                           lambda: QTimer.singleShot(SETTLE_MS, self.report))
 
     def report(self) -> None:
         focus, inspector = self.feature.focus, self.inspector
@@ -106,7 +98,7 @@ class _Steps:
               f"label '{label}'; unit panel {'shown' if not self.feature.dock.visibleRegion().isEmpty() else 'hidden'}",
               flush=True)
         print(f"cnnviz autotest: field outline on input {on_input} on drawing {on_canvas}", flush=True)
-        self.autotest._on_done()
+        self.autotest.done()
 
 
 def _screen_rect(widget, target: QRectF, size: float, box) -> list[int]:
