@@ -26,9 +26,10 @@ import threading
 import traceback
 from collections import deque
 
+from cnnviz.compute.handlers import load_handlers
 from cnnviz.compute.protocol import (CANCELLED, SUPERSEDED, UNKNOWN_METHOD, Cancel, Event, Hello, Pause, Reply,
                                      Request, Resume, Shutdown)
-from cnnviz.compute.registry import Cancelled, HandlerSpec, TaskContext, load_handlers
+from cnnviz.compute.registry import Cancelled, HandlerSpec, TaskContext
 from cnnviz.compute.state import ComputeState
 
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
