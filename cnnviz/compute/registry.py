@@ -15,7 +15,7 @@ A handler is a plain function `fn(state, **args)` (tasks also get `task`, a `Tas
 returns plain data. Quick handlers should take milliseconds (they share the serving model and
 answer strokes); anything longer is a task. Exceptions become error replies whose `error_type`
 is the exception's class name. Handler modules are listed in `cnnviz.compute.handlers.HANDLER_MODULES`, and
-`cnnviz.compute.handlers.load_handlers()` imports them.
+`cnnviz.compute.server.load_handlers()` imports them.
 """
 
 from __future__ import annotations
