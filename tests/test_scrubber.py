@@ -150,8 +150,6 @@ def test_a_run_keeps_its_checkpoints_and_sends_them(peer, shipped, mnist, digit_
 # --- the app ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def history(window, qtbot):
-    from cnnviz.gui.history.installer import HistoryFeature
-
     feature = window.capabilities["history"]
     qtbot.waitUntil(lambda: len(feature.scrubbing.stops) == 10, timeout=WAIT_MS)
     return feature

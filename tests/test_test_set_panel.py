@@ -35,8 +35,6 @@ def plain_confusion(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 
 @pytest.fixture
 def history(window):
-    from cnnviz.gui.history.installer import HistoryFeature
-
     feature = window.capabilities["history"]
     feature.focus_matrix()
     return feature

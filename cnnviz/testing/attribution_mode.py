@@ -98,6 +98,7 @@ class _Steps:
         top = self.feature.filter_view.shown()
         outputs = self.inspector.current_outputs()
         print(f"cnnviz autotest: top digits of {top.layer} channel {top.channel}: {[int(i) for i in top.indices]}; "
-              f"switched off {self.feature.ablation.switched_off()}, marked {sorted(self.inspector.layer_grid.marked())}; "
+              f"switched off {self.feature.ablation.switched_off()}, "
+              f"marked {sorted(self.inspector.layer_grid.marked())}; "
               f"predicted {int(outputs[-1].argmax())}", flush=True)
         self.autotest.done()

@@ -1,8 +1,9 @@
-"""The `unit-and-screenshot` autotest (see `testing/autotest.py`): issue 10's unit panel in the real app.
+"""The `unit-and-screenshot` autotest mode (see `autotest.py`): issue 10's unit panel in the real app.
 
 Draws a 7 with the mouse; first shows conv2d_2's Kernels view (filter KERNELS_FILTER enlarged, a
 weight of it hovered) and saves `<PATH stem>_kernels.png`; then back to the maps, shows conv2d_3,
-moves the mouse over unit (1, 1) of the channel most active there and clicks it (pinned: the Unit panel comes forward and the channel is enlarged).
+moves the mouse over unit (1, 1) of the channel most active there and clicks it (pinned: the Unit
+panel comes forward and the channel is enlarged).
 Once the outlines are painted it prints the unit, its value, its 18×18 receptive field, and where
 the field's outline is on screen (on the 28×28 input and on the drawing, [left, top, right,
 bottom] in screen pixels) for the test to find in the screenshot; then the autotest saves PATH.

@@ -81,7 +81,8 @@ class _MetricPlot:
                                      symbolBrush=pg.mkBrush(*_TRAIN_COLOUR), symbolPen=pg.mkPen("w"))
         self.test_curve = plot.plot(name="test", pen=pg.mkPen(*_TEST_COLOUR, width=2), symbol="s", symbolSize=7,
                                     symbolBrush=pg.mkBrush(*_TEST_COLOUR), symbolPen=pg.mkPen("w"))
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(200, 200, 200, 120, style=pg.QtCore.Qt.PenStyle.DashLine))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False,
+                                      pen=pg.mkPen(200, 200, 200, 120, style=pg.QtCore.Qt.PenStyle.DashLine))
         self.cursor.setVisible(False)
         plot.addItem(self.cursor, ignoreBounds=True)
         self.readout = pg.TextItem(anchor=(0, 1), color=(230, 230, 230), fill=pg.mkBrush(20, 20, 20, 200))

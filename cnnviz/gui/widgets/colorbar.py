@@ -48,7 +48,8 @@ class ColorBar(QWidget):
         painter.setPen(text_colour(self))
         if self._levels is not None:
             painter.drawText(text, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, _format(self._levels[0]))
-            painter.drawText(text, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, _format(self._levels[1]))
+            painter.drawText(text, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
+                             _format(self._levels[1]))
         painter.setPen(MUTED_TEXT)
         painter.drawText(text, Qt.AlignmentFlag.AlignCenter, self._caption)
 

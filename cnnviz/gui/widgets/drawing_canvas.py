@@ -380,7 +380,8 @@ class DrawingCanvas(QWidget):
         for index, (top, left, bottom, right) in enumerate(self._overlay.boxes):
             chosen = index == self._overlay.chosen
             colour = BOX_COLOUR if chosen else OTHER_BOX_COLOUR
-            painter.setPen(QPen(colour, 2 if chosen else 1.5, Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine))
+            painter.setPen(QPen(colour, 2 if chosen else 1.5,
+                                Qt.PenStyle.SolidLine if chosen else Qt.PenStyle.DashLine))
             box = QRectF(target.x() + left * scale, target.y() + top * scale,
                          (right - left) * scale, (bottom - top) * scale)
             painter.drawRect(box)

@@ -107,7 +107,8 @@ class PipelineOverview(QWidget):
         ends exclusive: a focused unit's receptive field and the units feeding it. {}: none."""
         if marks == self._unit_marks:
             return
-        changed = {index for index in set(marks) | set(self._unit_marks) if marks.get(index) != self._unit_marks.get(index)}
+        changed = {index for index in set(marks) | set(self._unit_marks)
+                   if marks.get(index) != self._unit_marks.get(index)}
         self._unit_marks = dict(marks)
         faces = {layer.index: face for layer, (_, face, _, _) in zip(self._blocks, self._layout())}
         for index in changed:   # only those faces: a hover repaints a few squares, not the whole overview

@@ -123,7 +123,8 @@ class PredictionBars(QWidget):
             painter.setFont(small)
             painter.setPen(MUTED_TEXT)
             painter.drawText(area.adjusted(0, 0, 0, -(area.height() - ROW_HEIGHT)),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, f"Probabilities: {LOGITS_CAPTION}")
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             f"Probabilities: {LOGITS_CAPTION}")
             area = area.adjusted(0, ROW_HEIGHT, 0, 0)
         if self.uses_rows():
             self._paint_rows(painter, area, small)
