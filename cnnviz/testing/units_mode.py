@@ -88,9 +88,9 @@ class _Steps:
         unit, explanation, box = focus.unit(), focus.explanation(), focus.receptive_field()
         input_view, canvas = inspector.model_input_view, inspector.canvas
         top, left, bottom, right = input_view.unit_box()
-        on_input = _screen_rect(input_view, input_view._target_rect(), 28, (top, left, bottom, right))
+        on_input = _screen_rect(input_view, input_view.target_rect(), 28, (top, left, bottom, right))
         (c_top, c_left, c_bottom, c_right), label = canvas.unit_box()
-        on_canvas = _screen_rect(canvas, canvas._target_rect(), canvas.canvas_size,
+        on_canvas = _screen_rect(canvas, canvas.target_rect(), canvas.canvas_size,
                                  (c_top, c_left, c_bottom, c_right))
         print(f"cnnviz autotest: unit {focus.layer_name(unit.layer)} channel {unit.channel} ({unit.y}, {unit.x}) "
               f"{'pinned' if focus.is_pinned() else 'hovered'}; value {explanation.value:.4f} = "

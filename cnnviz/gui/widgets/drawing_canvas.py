@@ -279,18 +279,18 @@ class DrawingCanvas(QWidget):
         self.image_changed.emit()
 
     # --- geometry ----------------------------------------------------------------------------
-    def _target_rect(self) -> QRectF:
+    def target_rect(self) -> QRectF:
         """Where the canvas is drawn: the largest centred square."""
         side = min(self.width(), self.height())
         return QRectF((self.width() - side) / 2, (self.height() - side) / 2, side, side)
 
     def _to_canvas(self, position: QPointF) -> QPointF:
-        target = self._target_rect()
+        target = self.target_rect()
         scale = self.canvas_size / target.width()
         return QPointF((position.x() - target.x()) * scale, (position.y() - target.y()) * scale)
 
     def _to_widget_rect(self, rect: QRectF):
-        target = self._target_rect()
+        target = self.target_rect()
         scale = target.width() / self.canvas_size
         return QRectF(target.x() + rect.x() * scale, target.y() + rect.y() * scale,
                       rect.width() * scale, rect.height() * scale).toAlignedRect()
@@ -305,7 +305,7 @@ class DrawingCanvas(QWidget):
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
-        target = self._target_rect()
+        target = self.target_rect()
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         if self._overlay_images is not None:
             self._paint_overlay(painter, target)

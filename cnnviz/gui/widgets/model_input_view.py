@@ -125,7 +125,7 @@ class ModelInputView(QWidget):
     def heightForWidth(self, width: int) -> int:  # noqa: N802
         return width
 
-    def _target_rect(self) -> QRectF:
+    def target_rect(self) -> QRectF:
         """Where the input's pixels are drawn: the largest centred rectangle of its aspect ratio."""
         height, width = self.input_size()
         room = min(self.width() / width, self.height() / height)
@@ -134,7 +134,7 @@ class ModelInputView(QWidget):
 
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        target = self._target_rect()
+        target = self.target_rect()
         painter.fillRect(target, QColor(0, 0, 0))
         if self._qimage is not None:
             painter.drawImage(target, self._qimage)  # no smoothing: one square per pixel
@@ -160,7 +160,7 @@ class ModelInputView(QWidget):
 
     def mouseMoveEvent(self, event) -> None:  # noqa: N802
         """Tooltip with the pixel under the cursor (its grey level, or red, green, blue)."""
-        target = self._target_rect()
+        target = self.target_rect()
         height, width = self.input_size()
         col = int((event.position().x() - target.x()) / target.width() * width)
         row = int((event.position().y() - target.y()) / target.height() * height)
