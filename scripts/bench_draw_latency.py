@@ -86,8 +86,8 @@ def shown_inspector():
     """(client, widget): a started compute process with the shipped model loaded, and a shown 900×700
     InspectorWidget on it showing that model."""
     from cnnviz.core.paths import default_model_path
-    from cnnviz.gui.compute_client import ComputeClient
-    from cnnviz.gui.inspector import InspectorWidget
+    from cnnviz.gui.remote.compute_client import ComputeClient
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
     client = ComputeClient()
     client.start()

@@ -58,7 +58,7 @@ def main() -> int:
         parser.error("--strokes must be at least 4 (two warm up) and --moves at least 2")
 
     app = QApplication.instance() or QApplication([])
-    from cnnviz.gui.attribution_overlay import GradCamOverlay
+    from cnnviz.gui.attribution.gradcam_overlay import GradCamOverlay
 
     client, widget = shown_inspector()
     overlay = GradCamOverlay(widget, client, widget)

@@ -172,7 +172,7 @@ def _app_and_window():
         os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-config-")
 
     from cnnviz.gui.app import make_application
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     app = make_application()
     window = MainWindow()
@@ -196,7 +196,7 @@ def _train_in_window(window, epochs: int, limit: int | None, tick_ms: int = 0, o
     """Start training in the window; return (TrainResult, gaps between timer ticks in ms)."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    panel = window.panel
+    panel = window.capabilities["training"].panel
     panel.epochs.setValue(epochs)
     panel.limit.setValue(limit or panel.limit.maximum())
     panel.start_from.setCurrentIndex(0)
@@ -204,7 +204,7 @@ def _train_in_window(window, epochs: int, limit: int | None, tick_ms: int = 0, o
 
     def on_tick():
         now = time.perf_counter()
-        if last[0] is not None and window.panel.state() == "running":
+        if last[0] is not None and window.capabilities["training"].panel.state() == "running":
             gaps.append((now - last[0]) * 1000)
         last[0] = now
 
@@ -218,7 +218,7 @@ def _train_in_window(window, epochs: int, limit: int | None, tick_ms: int = 0, o
     window.training_finished.connect(loop.quit)
     panel.start_action.trigger()
     if on_event is not None:
-        on_event(window.training)
+        on_event(window.capabilities["training"].run)
     loop.exec()
     timer.stop()
     window.training_finished.disconnect(loop.quit)
@@ -265,9 +265,9 @@ def _headless_rate(args) -> tuple[float, int]:
 
 def _use_steps_per_execution(steps: int | None) -> None:
     """Make the window's training runs use `steps` batches per call (None: the app's own choice)."""
-    from cnnviz.gui import main_window, training_run
+    from cnnviz.gui.training import training_controller, training_run
 
-    main_window.TrainingRun = type("TrainingRun", (training_run.TrainingRun,), {"steps_per_execution": steps})
+    training_controller.TrainingRun = type("TrainingRun", (training_run.TrainingRun,), {"steps_per_execution": steps})
 
 
 def bench_throughput(args) -> None:
@@ -412,7 +412,7 @@ def bench_strokes_while_training(args) -> None:
             origin = QPointF((canvas.width() - side) / 2, (canvas.height() - side) / 2)
             stroke = [origin + QPointF(x * side, y * side) for x, y in recorded_stroke(args.moves)]
             for _ in range(args.strokes):
-                if window.training is None:
+                if window.capabilities["training"].run is None:
                     return
                 canvas.clear()
                 send_mouse(canvas, QEvent.Type.MouseButtonPress, stroke[0], Qt.MouseButton.LeftButton)
@@ -424,7 +424,7 @@ def bench_strokes_while_training(args) -> None:
                     latencies.append((time.perf_counter() - started) * 1000)
                     app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 15)  # a hand moves every ~16 ms
                 send_mouse(canvas, QEvent.Type.MouseButtonRelease, stroke[-1], Qt.MouseButton.NoButton)
-            window.training.stop()
+            window.capabilities["training"].run.stop()
 
         begun = []
 

@@ -41,7 +41,7 @@ def main() -> None:
 
     from PySide6.QtWidgets import QApplication
 
-    from cnnviz.gui import layer_grid
+    from cnnviz.gui.widgets import layer_grid
 
     app = QApplication.instance() or QApplication([])
     rng = np.random.default_rng(0)

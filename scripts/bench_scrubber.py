@@ -69,16 +69,13 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     args = parser.parse_args()
 
-    from PySide6.QtWidgets import QDockWidget
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_gui import _app_and_window
 
-    from cnnviz.gui.history_feature import HistoryFeature
-
     app, window = _app_and_window()   # bench_gui's: default settings, the shipped model loaded
     client = window.client
-    feature = next(f for f in window.features if isinstance(f, HistoryFeature))
+    feature = window.capabilities["history"]
     scrubbing, scrubber, inspector, panel = feature.scrubbing, feature.scrubber, window.inspector, feature.panel
     wait_until(app, lambda: len(scrubbing.stops) > 1 and scrubber.slider.isEnabled(), "the checkpoints")
     stops = len(scrubbing.stops)
@@ -88,7 +85,7 @@ def main() -> int:
         wait_until(app, lambda: all(panel.cached_checkpoint(i) is not None for i in range(len(scrubbing.records))),
                    "every checkpoint's confusion matrix")
     else:
-        window.findChild(QDockWidget, "training_dock").raise_()   # the panel hidden: no test-set passes
+        window.capabilities["training"].dock.raise_()   # the panel hidden: no test-set passes
     app.processEvents()
 
     shown: list = []

@@ -89,11 +89,10 @@ def main() -> int:
     from bench_unit_panel import hover as core_hover
 
     from cnnviz.core.network import INPUT_NAME, resolved_inputs
-    from cnnviz.gui.units_feature import UnitsFeature
 
     app, window = _app_and_window()   # bench_gui's: default settings, the shipped model loaded
     client = window.client
-    feature = next(f for f in window.features if isinstance(f, UnitsFeature))
+    feature = window.capabilities["units"]
     feature.dock.show()
     feature.dock.raise_()
     inspector, panel = window.inspector, feature.panel
@@ -124,7 +123,7 @@ def main() -> int:
         index = int(rng.choice(layers))
         spec = specs[index]
         if inspector.current_layer() != index:
-            inspector._state.set_layer(index)
+            inspector.select_layer(index)
             for _ in range(3):
                 app.processEvents()
         wait_until(app, lambda: inspector.current_outputs() is not None)

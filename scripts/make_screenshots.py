@@ -4,14 +4,14 @@
     .venv/bin/python scripts/make_screenshots.py --only app_draw   # some of them (output file stems)
     .venv/bin/python scripts/make_screenshots.py --list            # the table, without running anything
 
-Each autotest mode a picture needs (`cnnviz/gui/autotest.py`, `CNNVIZ_AUTOTEST=MODE:PNG`) runs once:
+Each autotest mode a picture needs (`cnnviz/testing/autotest.py`, `CNNVIZ_AUTOTEST=MODE:PNG`) runs once:
 `python -m cnnviz` in a fresh Xvfb display, with settings of its own (so the layout is the default one),
 acting as a user would, then saving a screenshot of the screen and, beside it, the rectangles of the
 window's parts (`.json`). Each picture is the screenshot cropped to the parts its row names, scaled
 down to at most its width, and written (atomically) into `docs/`. Re-running replaces the pictures.
 
-To add a picture: add an autotest mode for the feature (a self-contained addition to autotest.py),
-then a row to SHOTS below, then reference the file from the README. Needs Xvfb (`apt-get install
+To add a picture: add an autotest mode for the feature (a module in cnnviz/testing/ and a line in
+autotest.py's MODES), then a row to SHOTS below, then reference the file from the README. Needs Xvfb (`apt-get install
 xvfb`) and MNIST in the cache (`cnnviz data --fetch`).
 """
 

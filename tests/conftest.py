@@ -85,7 +85,7 @@ def digit_seven(mnist):
 def compute_client(qapp):
     """ONE real compute process for the GUI tests, spawned once (its TensorFlow import is paid once);
     tests reset it by loading a model (`shipped_info`)."""
-    from cnnviz.gui.compute_client import ComputeClient
+    from cnnviz.gui.remote.compute_client import ComputeClient
 
     client = ComputeClient()
     client.start()
@@ -99,3 +99,20 @@ def shipped_info(qtbot, compute_client, shipped_model_path):
     from _compute import call
 
     return call(qtbot, compute_client, "load_model", {"path": shipped_model_path})
+
+
+@pytest.fixture
+def capability_window(qtbot, compute_client, monkeypatch):
+    """`capability_window(*names, dataset=None)`: a MainWindow on the shared compute process with only the
+    capabilities `names` installed (none named: all of CAPABILITIES); its `context` is theirs."""
+    from cnnviz.gui.shell import capabilities
+    from cnnviz.gui.shell.main_window import MainWindow
+
+    def make(*names: str, dataset=None):
+        if names:
+            monkeypatch.setattr(capabilities, "CAPABILITIES", names)
+        window = MainWindow(dataset=dataset, client=compute_client)
+        qtbot.addWidget(window)
+        return window
+
+    return make

@@ -89,7 +89,7 @@ def resized_picture(path, height, width, grey=False):
 
 @pytest.fixture
 def inspector(qtbot, compute_client):
-    from cnnviz.gui.inspector import InspectorWidget
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
     widget = InspectorWidget(client=compute_client)
     widget.resize(1100, 700)
@@ -115,7 +115,7 @@ def test_rgb_residual_model_shows_colour_input_every_layer_and_its_graph(qtbot, 
     import keras
 
     from cnnviz.core.preprocess import placement
-    from cnnviz.gui.model_inputs import PICTURE_MARGIN
+    from cnnviz.gui.inspector.model_inputs import PICTURE_MARGIN
 
     info = show(qtbot, inspector, compute_client, app_models["residual"])
     assert info.input_shape == (32, 32, 3) and info.class_names == ["0", "1", "2", "3", "4"]
@@ -143,7 +143,7 @@ def test_rgb_residual_model_shows_colour_input_every_layer_and_its_graph(qtbot, 
 
     # Every layer with maps is browsable: its grid holds all its channels.
     for index, kind in enumerate(inspector.layer_kinds()):
-        inspector._state.set_layer(index)
+        inspector.select_layer(index)
         if outputs[index].ndim == 3:
             np.testing.assert_array_equal(inspector.layer_grid.maps(), np.moveaxis(outputs[index], -1, 0))
 
@@ -171,7 +171,7 @@ def test_branch_layers_are_reachable_from_the_overview(qtbot):
 
     from cnnviz.core.inspection import describe_network
     from cnnviz.core.network import layer_specs
-    from cnnviz.gui.pipeline_overview import PipelineOverview
+    from cnnviz.gui.widgets.pipeline_overview import PipelineOverview
 
     specs = layer_specs(branched_model())
     pipeline = PipelineOverview()
@@ -195,7 +195,7 @@ def test_branch_layers_are_reachable_from_the_overview(qtbot):
 def test_a_long_network_scrolls_sideways_in_the_overview(qtbot):
     from cnnviz.core.inspection import describe_network
     from cnnviz.core.network import LayerSpec
-    from cnnviz.gui.pipeline_overview import MIN_SLOT_WIDTH, PipelineOverview
+    from cnnviz.gui.widgets.pipeline_overview import MIN_SLOT_WIDTH, PipelineOverview
 
     specs = [LayerSpec(f"conv_{i}", "Conv2D", (28, 28, 8), 80, {"kernel_size": (3, 3), "padding": "same"})
              for i in range(40)]
@@ -254,7 +254,7 @@ def test_a_256_channel_layer_pages_64_at_a_time(qtbot):
     from PySide6.QtCore import Qt
 
     from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table
-    from cnnviz.gui.layer_grid import PAGE_SIZE, LayerGrid
+    from cnnviz.gui.widgets.layer_grid import PAGE_SIZE, LayerGrid
 
     grid = LayerGrid()
     grid.resize(600, 500)
@@ -295,11 +295,11 @@ def test_wide_model_layer_pages_in_the_inspector_with_class_names(qtbot, inspect
     inspector.open_image(app_models["picture"])
     outputs = wait_outputs(qtbot, inspector)
     wide = inspector.layer_names().index("wide")
-    inspector._state.set_layer(wide)
+    inspector.select_layer(wide)
     grid = inspector.layer_grid
     assert grid.num_maps() == 256 and grid.is_paged() and grid.maps().shape == (256, 14, 14)
     grid.next_page()
-    inspector._state.set_channel(130)
+    inspector.select_channel(130)
     assert grid.page() == 1 and "channel <b>130</b> of 256" in inspector.channel_view.title()
     assert inspector.prediction_bars.class_names() == tuple(CIFAR_NAMES)
     assert inspector.top_guess.label() == CIFAR_NAMES[int(np.argmax(outputs[-1]))]
@@ -307,7 +307,7 @@ def test_wide_model_layer_pages_in_the_inspector_with_class_names(qtbot, inspect
 
 
 def test_more_than_ten_classes_list_the_top_ten(qtbot):
-    from cnnviz.gui.prediction_bars import PredictionBars, shown_classes
+    from cnnviz.gui.widgets.prediction_bars import PredictionBars, shown_classes
 
     bars = PredictionBars()
     qtbot.addWidget(bars)
@@ -322,7 +322,7 @@ def test_more_than_ten_classes_list_the_top_ten(qtbot):
 
 
 def window_with(qtbot, client):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     window = MainWindow(client=client)
     qtbot.addWidget(window)
@@ -358,7 +358,7 @@ def test_non_finite_weights_open_with_a_warning_banner(qtbot, compute_client, ap
     window = window_with(qtbot, compute_client)
     load_in(qtbot, window, app_models["nan"])
     assert window.current.non_finite_layers == ("conv",)
-    banner = window.features[0].banner
+    banner = window.capabilities["models"].banner
     assert banner.isVisible() and banner.kind == "warning"
     assert "NaN or infinite values (conv)" in banner.text()
 
@@ -374,8 +374,8 @@ def test_shipped_fashion_model_from_the_menu_names_its_classes_and_uses_its_test
         action.trigger()
     inspector = window.inspector
     assert window.current.class_names == list(FASHION_MNIST.class_names) and window.current.dataset == "fashion-mnist"
-    assert window.panel.dataset_choice() == "fashion-mnist"   # training goes on with its dataset
-    assert inspector._tool_buttons["mnist"].text() == "Fashion-MNIST ▾"
+    assert window.capabilities["training"].panel.dataset_choice() == "fashion-mnist"   # training goes on with it
+    assert inspector.input_sources.test_set_button.text() == "Fashion-MNIST ▾"
     assert [a.text() for a in inspector.input_actions()[3:]] == ["Test image by index…", "Random test image",
                                                                  "Misclassified test image"]
     said = []
@@ -390,7 +390,7 @@ def test_shipped_fashion_model_from_the_menu_names_its_classes_and_uses_its_test
     assert bars.toolTip().splitlines()[9].startswith("Ankle boot: ")
 
     # A test image the model gets wrong: found in Fashion-MNIST's test set by the compute process.
-    inspector._wrong_action.trigger()
+    inspector.input_sources.misclassified_action.trigger()
     qtbot.waitUntil(lambda: any("the model says" in text for text in said), timeout=MODEL_TIMEOUT_MS)
     found = re.search(r"Fashion-MNIST test image #(\d+): labelled (.+), the model says (.+) \(", said[-1])
     assert found, said[-1]
@@ -403,11 +403,11 @@ def test_training_panel_trains_on_fashion_mnist(qtbot, compute_client, shipped_m
     """The dataset choice reaches the compute process: a fresh model trained on a few Fashion-MNIST
     images names Fashion-MNIST's classes; the choice is remembered."""
     from cnnviz.core.data import FASHION_MNIST
-    from cnnviz.gui.qt_helpers import app_settings
+    from cnnviz.gui.widgets.qt_helpers import app_settings
 
     window = window_with(qtbot, compute_client)
     load_in(qtbot, window, shipped_model_path)
-    panel = window.panel
+    panel = window.capabilities["training"].panel
     panel.set_dataset("fashion-mnist")
     assert "Fashion-MNIST" in panel.start_action.toolTip()
     panel.epochs.setValue(1)
@@ -419,7 +419,7 @@ def test_training_panel_trains_on_fashion_mnist(qtbot, compute_client, shipped_m
     assert window.current.class_names == list(FASHION_MNIST.class_names)
     assert window.inspector.prediction_bars.class_names() == FASHION_MNIST.class_names
     panel.save_settings(app_settings())
-    from cnnviz.gui.training_panel import TrainingPanel
+    from cnnviz.gui.training.training_panel import TrainingPanel
 
     again = TrainingPanel()
     qtbot.addWidget(again)

@@ -24,9 +24,7 @@ def filters_back_on(qtbot, compute_client):
 
 @pytest.fixture
 def feature(window):
-    from cnnviz.gui.attribution_feature import AttributionFeature
-
-    return next(f for f in window.features if isinstance(f, AttributionFeature))
+    return window.capabilities["attribution"]
 
 
 def rgba_pixels(image: QImage) -> np.ndarray:
@@ -42,16 +40,16 @@ def show_digit(qtbot, window, index: int) -> None:
 
 def draw_seven(canvas) -> None:
     """One stroke of a 7 as mouse events (the autotest's shape)."""
-    from cnnviz.gui.autotest import SEVEN, _send_mouse
+    from cnnviz.testing.user_input import SEVEN, send_mouse
 
     side = min(canvas.width(), canvas.height())
     origin = QPointF((canvas.width() - side) / 2, (canvas.height() - side) / 2)
     points = [origin + QPointF(x * side, y * side) for x, y in SEVEN]
-    _send_mouse(canvas, QEvent.Type.MouseButtonPress, points[0])
+    send_mouse(canvas, QEvent.Type.MouseButtonPress, points[0])
     for point in points[1:]:
-        _send_mouse(canvas, QEvent.Type.MouseMove, point)
+        send_mouse(canvas, QEvent.Type.MouseMove, point)
         QApplication.processEvents()
-    _send_mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1])
+    send_mouse(canvas, QEvent.Type.MouseButtonRelease, points[-1])
 
 
 def test_gradcam_overlay_is_the_cores_map_on_the_input_and_the_drawing(window, feature, qtbot, shipped_model,
@@ -113,7 +111,7 @@ def test_occlusion_panel_maps_the_drop_with_the_users_patch(window, feature, qtb
     expected = occlusion_map(shipped_model, digit_seven)
     np.testing.assert_allclose(feature.occlusion.result().pixel_map, expected.pixel_map, atol=1e-5)
     assert feature.panel.occlusion_picture.has_heat() and "drop of P(7)" in feature.panel.occlusion_caption.text()
-    from cnnviz.gui.attribution_panel import BLUNT_DROP, percent
+    from cnnviz.gui.attribution.where_it_looks import BLUNT_DROP, percent
 
     caption, peak = feature.panel.occlusion_caption.text(), float(expected.pixel_map.max())
     assert f"up to {percent(peak)} (6 px grey patch)" in caption
@@ -135,10 +133,10 @@ def test_patterns_mode_shows_progress_cancels_and_then_the_patterns(window, feat
     inspector, patterns = window.inspector, feature.patterns
     patterns.use_cache = False
     patterns.steps = 3000   # long enough to cancel
-    inspector._state.set_layer(0)
+    inspector.select_layer(0)
     inspector.layer_modes.set_current("patterns")
     progress = patterns.progress_widget()
-    assert inspector._layer_stack.currentWidget() is progress
+    assert inspector.layer_view() is progress
     qtbot.waitUntil(lambda: progress.is_running() and progress.fraction() > 0, timeout=WAIT_MS)
     assert "32 filters of conv2d_1" in progress.label.text()
     progress.cancel_button.click()
@@ -148,23 +146,23 @@ def test_patterns_mode_shows_progress_cancels_and_then_the_patterns(window, feat
 
     patterns.steps = 6
     progress.start_button.click()
-    qtbot.waitUntil(lambda: inspector._layer_stack.currentWidget() is inspector.layer_grid, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: inspector.layer_view() is inspector.layer_grid, timeout=WAIT_MS)
     expected = filter_patterns(shipped_model, "conv2d_1", PatternSettings(steps=6), use_cache=False)
     np.testing.assert_allclose(inspector.layer_grid.maps(), expected, atol=1e-4)
-    inspector._state.set_channel(7)
+    inspector.select_channel(7)
     show_digit(qtbot, window, 0)   # the side panel (and the filter's view) show with an input
     view = feature.filter_view
     assert view.isVisible() and view.pattern.count() == 1 and "channel <b>7</b>" in view.title.text()
-    inspector._on_channel_hovered(7, 3, 2)
-    assert "filter 7's pattern" in inspector._hover_label.text()
+    inspector.layer_grid.channel_hovered.emit(7, 3, 2)   # the cursor over pixel (2, 3) of tile 7
+    assert "filter 7's pattern" in inspector.hover_text()
 
 
 def test_top_digits_of_a_filter_open_in_the_inspector(window, feature, qtbot, shipped_probe, mnist):
     inspector, view = window.inspector, feature.filter_view
     feature.top_digits.use_cache = False
     show_digit(qtbot, window, 0)
-    inspector._state.set_layer(2)
-    inspector._state.set_channel(5)
+    inspector.select_layer(2)
+    inspector.select_channel(5)
     assert view.progress.start_button.text() == "Find the top test digits"
     view.progress.start_button.click()
     qtbot.waitUntil(lambda: view.shown() is not None, timeout=WAIT_MS)
@@ -180,7 +178,7 @@ def test_top_digits_of_a_filter_open_in_the_inspector(window, feature, qtbot, sh
     qtbot.waitUntil(lambda: inspector.current_outputs() is not None
                     and np.array_equal(inspector.current_input(), mnist.x_test[top.indices[4]] / np.float32(255)),
                     timeout=WAIT_MS)
-    inspector._state.set_channel(6)   # another channel: at once, from the same pass
+    inspector.select_channel(6)   # another channel: at once, from the same pass
     assert view.shown().channel == 6 and view.shown().layer == "conv2d_2"
 
 
@@ -205,7 +203,7 @@ def test_switching_filters_off_equals_the_cores_ablated_pass_and_is_marked(windo
     assert feature.ablation_panel.entries() == ["conv2d_1 · filter 5"] and feature.ablation_dock.isVisible()
     assert [a.text() for a in inspector.export_menu(5).actions() if "back on" in a.text()] == \
         ["Switch filter 5 back on", "Switch all filters back on"]
-    inspector._state.set_layer(2)                       # the marks are per layer
+    inspector.select_layer(2)                       # the marks are per layer
     assert inspector.layer_grid.marked() == frozenset()
 
     # Keep only conv2d_2's 5 strongest channels, and a test digit goes through the same pass.

@@ -75,7 +75,7 @@ def test_colorize_and_levels():
 
 def test_the_app_side_never_imports_matplotlib():
     code = ("import sys; import cnnviz.core.colormaps as c; c.lookup_table('viridis'); "
-            "import cnnviz.gui.colorbar, cnnviz.gui.vector_view, cnnviz.gui.training_curves; "
+            "import cnnviz.gui.widgets.colorbar, cnnviz.gui.widgets.vector_view, cnnviz.gui.training.training_curves; "
             "bad = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'tensorflow', 'keras')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, env={"QT_QPA_PLATFORM": "offscreen",
@@ -88,7 +88,8 @@ def test_colour_scaling_has_one_name_everywhere(qtbot):
     from PySide6.QtWidgets import QComboBox
 
     from cnnviz.cli import build_parser
-    from cnnviz.gui.inspector import NORMALISATION_LABELS, InspectorWidget
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+    from cnnviz.gui.inspector.views import NORMALISATION_LABELS
 
     assert NORMALISATIONS == ("channel", "layer")
     assert NORMALISATION_LABELS == {mode: mode for mode in NORMALISATIONS}

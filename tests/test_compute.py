@@ -20,7 +20,7 @@ import pytest
 
 from cnnviz.compute.protocol import (CANCELLED, SUPERSEDED, UNKNOWN_METHOD, Cancel, Event, Hello, ModelInfo, Pause,
                                      Reply, Request, Resume, Shutdown)
-from cnnviz.compute.registry import load_handlers
+from cnnviz.compute.server import load_handlers
 from cnnviz.compute.server import _QuickQueue, run_in_thread
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig
 
@@ -127,7 +127,7 @@ def test_handlers_are_registered_by_module():
 
 def test_compute_modules_import_neither_qt_nor_tensorflow():
     code = ("import sys, cnnviz.compute.server, cnnviz.compute.protocol, cnnviz.compute.state; "
-            "from cnnviz.compute.registry import load_handlers; load_handlers(); "
+            "from cnnviz.compute.server import load_handlers; load_handlers(); "
             "bad = [m for m in ('tensorflow', 'keras', 'PySide6', 'pyqtgraph') if m in sys.modules]; "
             "assert not bad, bad")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

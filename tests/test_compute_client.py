@@ -13,8 +13,8 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QObject  # noqa: E402
 
 from cnnviz.compute.protocol import CRASHED, ComputeError  # noqa: E402
-from cnnviz.gui.compute_client import ComputeClient, describe_exit  # noqa: E402
-from cnnviz.gui.latest_request import LatestRequest  # noqa: E402
+from cnnviz.gui.remote.compute_client import ComputeClient, describe_exit  # noqa: E402
+from cnnviz.gui.remote.latest_request import LatestRequest  # noqa: E402
 
 START_TIMEOUT_MS = 60_000
 

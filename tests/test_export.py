@@ -126,7 +126,7 @@ def _assert_colour_bar(image, box, colormap):
 
 def test_channel_pngs_are_what_the_app_shows(qtbot, full_export, seven_outputs):
     """The app's layer grid (its own colouring code) and the exported maps have the same pixels."""
-    from cnnviz.gui.layer_grid import LayerGrid
+    from cnnviz.gui.widgets.layer_grid import LayerGrid
 
     grid = LayerGrid()
     qtbot.addWidget(grid)

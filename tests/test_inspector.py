@@ -9,7 +9,7 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 
 from cnnviz.core.colormaps import channel_levels, colorize
 from cnnviz.core.preprocess import fit_into_square
-from cnnviz.gui.inspector import InspectorWidget
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def test_maps_shown_equal_the_layer_outputs(qtbot, inspector, digit_seven, layer
     expected = layer_outputs_of(digit_seven)
     np.testing.assert_array_equal(inspector.current_input(), digit_seven)
     for layer, output in enumerate(expected):
-        inspector._state.set_layer(layer)
+        inspector.select_layer(layer)
         if output.ndim == 3:
             grid = inspector.layer_grid
             shown = grid.maps()
@@ -83,7 +83,7 @@ def test_maps_shown_equal_the_layer_outputs(qtbot, inspector, digit_seven, layer
 
 def test_layer_normalisation_gives_every_map_the_layer_range(qtbot, inspector, digit_seven):
     show_digit(qtbot, inspector, digit_seven)
-    inspector._normalisation_box.setCurrentIndex(1)
+    inspector.views.normalisation_box.setCurrentIndex(1)
     assert inspector.normalisation() == "layer"
     maps = inspector.current_outputs()[0]
     for low, high in inspector.layer_grid.levels():
@@ -186,7 +186,7 @@ def test_a_stroke_costs_few_forward_passes(qtbot, inspector, compute_client, mon
     monkeypatch.setattr(compute_client, "request", lambda method, *a, **k: sent.append(method) or request(method, *a, **k))
     draw_stroke(qtbot, inspector.canvas, one_stroke(inspector.canvas))
     qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
-    np.testing.assert_array_equal(inspector._state.model_input, inspector.current_input())
+    np.testing.assert_array_equal(inspector.current_input(), inspector.current_input())
     assert 1 <= sent.count("probe") <= 12
 
 
@@ -228,7 +228,7 @@ def test_open_image_and_test_digit(qtbot, inspector, tmp_path, mnist):
 
 def test_export_menu_emits_requests(qtbot, inspector, digit_seven):
     show_digit(qtbot, inspector, digit_seven)
-    inspector._state.set_channel(4)
+    inspector.select_channel(4)
     menu = inspector.export_menu(4)
     texts = [action.text() for action in menu.actions()]
     assert texts == ["Export channel 4…", "Export layer conv2d_1…", "Export all layers…"]
@@ -240,9 +240,9 @@ def test_export_menu_emits_requests(qtbot, inspector, digit_seven):
 
 
 def test_settings_round_trip(qtbot, inspector, tmp_path):
-    inspector._colormap_box.setCurrentText("magma")
-    inspector._normalisation_box.setCurrentIndex(1)
-    inspector._state.set_layer(4)
+    inspector.views.colormap_box.setCurrentText("magma")
+    inspector.views.normalisation_box.setCurrentIndex(1)
+    inspector.select_layer(4)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     inspector.save_settings(settings)
     other = InspectorWidget()
@@ -257,7 +257,7 @@ def test_misclassified_test_digit(qtbot, inspector, mnist):
     """The compute process finds the model's mistakes; the digit shown is one it gets wrong."""
     said = []
     inspector.status_message.connect(said.append)
-    inspector._wrong_action.trigger()
+    inspector.input_sources.misclassified_action.trigger()
     qtbot.waitUntil(lambda: inspector.canvas.exact_input() is not None, timeout=60_000)
     qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
     shown = inspector.current_input()

@@ -180,14 +180,14 @@ def test_an_export_killed_midway_leaves_a_folder_the_next_export_removes(tmp_pat
     _killed_writer(f"""
         import time
         from pathlib import Path
-        import cnnviz.core.export as export
+        import cnnviz.core.export_folder as export_folder
 
         def hang(tmp, out):
             print("ready", flush=True)
             time.sleep(60)
 
-        export._move_into_place = hang
-        export._write_folder(Path({str(tmp_path / 'maps')!r}), {{"manifest.json": b"{{}}", "a.npy": b"x"}}, False)
+        export_folder._move_into_place = hang
+        export_folder.write_folder(Path({str(tmp_path / 'maps')!r}), {{"manifest.json": b"{{}}", "a.npy": b"x"}}, False)
     """)
     left = _hidden(tmp_path)
     assert len(left) == 1 and left[0].startswith(".maps.partial-") and (tmp_path / left[0] / "a.npy").is_file()

@@ -41,9 +41,9 @@ def test_a_filter_mosaic_holds_each_input_channel_patch_in_reading_order():
 # --- the app's Kernels view ------------------------------------------------------------------------
 @pytest.fixture
 def kernels_view(qtbot, compute_client, shipped_info):
-    from cnnviz.gui.inspector import InspectorWidget
-    from cnnviz.gui.kernels_mode import KernelsMode
-    from cnnviz.gui.live_weights import LiveWeights
+    from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+    from cnnviz.gui.units.kernels_mode import KernelsMode
+    from cnnviz.gui.units.live_weights import LiveWeights
 
     inspector = InspectorWidget(client=compute_client)
     qtbot.addWidget(inspector)
@@ -57,7 +57,7 @@ def kernels_view(qtbot, compute_client, shipped_info):
 
 
 def test_kernels_view_tiles_are_the_weights(qtbot, kernels_view, shipped_model):
-    from cnnviz.gui.view_colours import PANEL
+    from cnnviz.gui.widgets.view_colours import PANEL
 
     inspector, mode = kernels_view
     inspector.layer_modes.set_current("kernels")           # no digit needed: weights do not depend on it
@@ -70,16 +70,16 @@ def test_kernels_view_tiles_are_the_weights(qtbot, kernels_view, shipped_model):
     np.testing.assert_array_equal(grid.cell_pixels(6), colorize(kernel[:, :, 0, 6], -largest, largest,
                                                                  DIVERGING_COLORMAP))
     assert inspector.colorbar.levels() == pytest.approx((-largest, largest))
-    inspector._state.set_channel(6)                        # a click on tile 6 enlarges that filter
+    inspector.select_channel(6)                        # a click on tile 6 enlarges that filter
     np.testing.assert_array_equal(inspector.channel_view.image_item().image, kernel[:, :, 0, 6])
     assert "filter <b>6</b>" in inspector.channel_view.title()
     assert inspector.channel_view.image_item().lut is lookup_table(DIVERGING_COLORMAP)
     assert mode.describe_tile(0, 6, 2, 1) == f"filter 6  ·  row 2, column 1  ·  weight {kernel[2, 1, 0, 6]:+.4f}  " \
                                              "(click to enlarge)"
 
-    inspector._state.set_layer(1)                          # pooling has no kernels: the maps again
+    inspector.select_layer(1)                          # pooling has no kernels: the maps again
     assert inspector.current_layer_mode() == "maps"
-    inspector._state.set_layer(2)                          # conv2d_2: one mosaic of 32 patches per filter
+    inspector.select_layer(2)                          # conv2d_2: one mosaic of 32 patches per filter
     assert inspector.current_layer_mode() == "kernels"
     deeper = shipped_model.get_layer("conv2d_2").get_weights()[0]
     maps = grid.maps()

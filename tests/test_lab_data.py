@@ -11,7 +11,7 @@ from cnnviz.core.architectures import ARCHITECTURES
 from cnnviz.core.comparison import ComparisonRow, replace_row, write_comparison_csv
 from cnnviz.core.paths import resources_dir
 from cnnviz.core.training import EpochRecord, write_history_csv
-from cnnviz.gui.lab_data import (
+from cnnviz.gui.lab.data import (
     SHIPPED,
     YOURS,
     common_positions,
@@ -20,7 +20,7 @@ from cnnviz.gui.lab_data import (
     spatial_positions,
     variant_shape,
 )
-from cnnviz.gui.lab_help import MISSING, fill_help, help_markdown
+from cnnviz.gui.lab.help import MISSING, fill_help, help_markdown
 
 # The table, worked out by hand: parameters, last conv output, one last-conv unit's field.
 EXPECTED_SHAPES = {

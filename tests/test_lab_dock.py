@@ -12,7 +12,7 @@ import pytest
 from cnnviz.core.architectures import architecture_specs
 from cnnviz.core.comparison import read_comparison_csv
 from cnnviz.core.data import Dataset
-from cnnviz.gui.lab_data import VARIANT_COLOURS
+from cnnviz.gui.lab.data import VARIANT_COLOURS
 
 RUN_TIMEOUT_MS = 240_000
 PAIR = ("seed", "no-pooling")
@@ -41,7 +41,7 @@ def make_dock(qtbot, compute_client):
     docks = []
 
     def make(shipped, lab):
-        from cnnviz.gui.lab_dock import LabDock
+        from cnnviz.gui.lab.dock import LabDock
 
         dock = LabDock(compute_client, shipped=shipped, lab=lab)
         qtbot.addWidget(dock)
@@ -73,7 +73,7 @@ def wait_for_maps(qtbot, dock) -> tuple[np.ndarray, np.ndarray]:
 @pytest.mark.slow
 def test_two_variants_train_overlaid_tabulated_and_side_by_side(qtbot, make_dock, tmp_path, tiny_mnist,
                                                                   digit_seven, monkeypatch):
-    from cnnviz.gui.lab_run import LabRun
+    from cnnviz.gui.lab.run import LabRun
 
     monkeypatch.setattr(LabRun, "steps_per_execution", 1)  # a progress point per batch (the app: per 4)
     lab = tmp_path / "lab"
@@ -192,16 +192,16 @@ def test_the_lab_in_the_window_opens_a_variant_in_the_inspector(qtbot, compute_c
                                                                  tiny_mnist, monkeypatch):
     from _compute import call
 
-    from cnnviz.gui import main_window
-    from cnnviz.gui.lab_feature import FIRST_SIZE
+    from cnnviz.gui.shell import capabilities, main_window
+    from cnnviz.gui.lab.installer import FIRST_SIZE
 
     monkeypatch.setenv("CNNVIZ_ARCHITECTURES_DIR", str(trained_folder))
     monkeypatch.setenv("CNNVIZ_LAB_DIR", str(tmp_path / "lab"))
-    monkeypatch.setattr(main_window, "FEATURE_MODULES", ("lab_feature",))
+    monkeypatch.setattr(capabilities, "CAPABILITIES", ("lab",))
     window = main_window.MainWindow(client=compute_client)
     qtbot.addWidget(window)
     window.show()
-    [feature] = window.features
+    [feature] = window.capabilities.values()
     assert not feature.dock.isVisible()
     assert feature.show_action in window.menu("Train").actions() and feature.show_action.shortcut().toString() == \
         "Ctrl+L"
@@ -252,7 +252,7 @@ class FakeClient:
 def test_the_queue_goes_on_after_a_failed_variant_but_not_without_mnist(qtbot):
     from cnnviz.compute.protocol import ComputeError
     from cnnviz.core.training import TrainConfig
-    from cnnviz.gui.lab_run import LabRun
+    from cnnviz.gui.lab.run import LabRun
 
     client = FakeClient()
     run = LabRun(client, ["seed", "strided", "no-pooling"], TrainConfig(epochs=1))

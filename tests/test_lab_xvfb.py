@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from test_app_xvfb import MapsCheck, run_app, x_display  # noqa: F401 (x_display is a fixture)
 
-from cnnviz.gui.lab_data import VARIANT_COLOURS
+from cnnviz.gui.lab.data import VARIANT_COLOURS
 
 pytestmark = [pytest.mark.slow, pytest.mark.xvfb]
 

@@ -6,8 +6,8 @@ import numpy as np
 from PySide6.QtCore import QSettings
 
 from cnnviz.core.colormaps import lookup_table
-from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.layer_modes import MAPS, LayerMode, Tiles
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+from cnnviz.gui.widgets.layer_modes import MAPS, LayerMode, Tiles
 
 
 class ConvOnlyMode(LayerMode):
@@ -47,15 +47,15 @@ def test_modes_show_their_tiles_and_only_where_they_apply(qtbot):
     assert inspector.current_layer_mode() == "ramps"
     assert inspector.layer_grid.maps().shape == (32, 3, 3)  # tiles shown without any input drawn
     assert inspector.layer_grid.maps()[5, 0, 0] == 5
-    assert not inspector._colormap_box.isEnabled()        # the tiles bring their own colours
-    assert not inspector._normalisation_box.isEnabled()
-    inspector._on_channel_hovered(7, 1, 2)
-    assert inspector._hover_label.text() == "ramp 7 at 2,1"
-    inspector._state.set_layer(1)                          # max pooling: the mode does not apply
+    assert not inspector.views.colormap_box.isEnabled()        # the tiles bring their own colours
+    assert not inspector.views.normalisation_box.isEnabled()
+    inspector.layer_grid.channel_hovered.emit(7, 1, 2)    # the cursor over pixel (2, 1) of tile 7
+    assert inspector.hover_text() == "ramp 7 at 2,1"
+    inspector.select_layer(1)                          # max pooling: the mode does not apply
     assert inspector.layer_modes.isHidden()
     assert inspector.current_layer_mode() == MAPS
-    assert inspector._colormap_box.isEnabled() and inspector._normalisation_box.isEnabled()
-    inspector._state.set_layer(2)                          # conv2d_2: back to the mode's 64 tiles
+    assert inspector.views.colormap_box.isEnabled() and inspector.views.normalisation_box.isEnabled()
+    inspector.select_layer(2)                          # conv2d_2: back to the mode's 64 tiles
     assert inspector.current_layer_mode() == "ramps"
     assert inspector.layer_grid.maps().shape == (64, 3, 3)
 
@@ -66,11 +66,11 @@ def test_a_mode_without_tiles_says_why_and_redraws_when_ready(qtbot):
     mode = ConvOnlyMode(ready=False)
     inspector.add_layer_mode(mode)
     inspector.layer_modes.set_current("ramps")
-    assert inspector._layer_stack.currentWidget() is inspector._message
-    assert "on their way" in inspector._message.text()
+    assert inspector.layer_view() is inspector.views.message
+    assert "on their way" in inspector.layer_message()
     mode.ready = True
     mode.changed.emit()
-    assert inspector._layer_stack.currentWidget() is inspector.layer_grid
+    assert inspector.layer_view() is inspector.layer_grid
 
 
 def test_the_chosen_mode_is_remembered(qtbot):

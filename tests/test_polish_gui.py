@@ -18,9 +18,10 @@ from PySide6.QtWidgets import QApplication, QDialog, QFileDialog, QMessageBox, Q
 
 from cnnviz.core.colormaps import channel_levels, lookup_table, table_indices
 from cnnviz.core.preprocess import fit_into_square
-from cnnviz.gui.export_dialog import ExportDialog
-from cnnviz.gui.inspector import LOADING_TEXT
-from cnnviz.gui.main_window import MainWindow, shown_path, without_absolute_paths
+from cnnviz.gui.export.export_dialog import ExportDialog
+from cnnviz.gui.inspector.views import LOADING_TEXT
+from cnnviz.gui.shell.main_window import MainWindow
+from cnnviz.gui.shell.status_bar import shown_path, without_absolute_paths
 from test_app_xvfb import run_app, x_display  # noqa: F401  (x_display: the Xvfb fixture, used by name)
 from test_inspector import inspector  # noqa: F401  (the fixture: an InspectorWidget showing the shipped model)
 
@@ -84,7 +85,7 @@ def test_title_names_the_model_once_and_qt_adds_the_app_name(window, qapp):
 def test_mnist_button_shows_one_arrow(inspector):
     """The typed ▾ only: the button looks exactly like a plain button with the same text (Qt's own
     menu indicator, a second arrow in the corner, is not drawn)."""
-    button = inspector._tool_buttons["mnist"]
+    button = inspector.input_sources.test_set_button
     assert button.text().count("▾") == 1 and button.menu() is not None
     assert button.popupMode() == QToolButton.ToolButtonPopupMode.InstantPopup
     twin = QToolButton(inspector)
@@ -104,12 +105,12 @@ def test_hover_readout_has_its_own_row(window, qtbot, digit_seven):
     show_digit(qtbot, inspector, digit_seven)
     grid = inspector.layer_grid
     qtbot.mouseMove(grid.viewport(), grid.cell_centre(2))
-    label = inspector._hover_label
+    label = inspector.views.hover_label
     if not label.text().startswith("channel 2"):   # offscreen, a move without a press may not reach the scene
         grid.channel_hovered.emit(2, 5, 7)
     text = label.text()
     assert text.startswith("channel 2") and "right-click to export" in text, text
-    colours = inspector._colormap_box
+    colours = inspector.views.colormap_box
     label_box = label.geometry().translated(label.parentWidget().mapTo(window, QPoint(0, 0)))
     colours_box = colours.geometry().translated(colours.parentWidget().mapTo(window, QPoint(0, 0)))
     assert not label_box.intersects(colours_box)
@@ -267,9 +268,9 @@ def test_flatten_is_a_heat_strip_laid_out_like_conv2d_3(qtbot, shown_seven):
     inspector = shown_seven
     outputs = inspector.current_outputs()
     assert inspector.layer_names()[FLATTEN] == "flatten_1" and outputs[FLATTEN - 1].shape == (3, 3, 64)
-    inspector._state.set_layer(FLATTEN)
+    inspector.select_layer(FLATTEN)
     view = inspector.vector_view
-    assert inspector._layer_stack.currentWidget() is view
+    assert inspector.layer_view() is view
     layout = view.strip_layout()
     assert layout is not None and (layout.rows, layout.columns) == (9, 64)
     values = outputs[FLATTEN]
@@ -279,13 +280,13 @@ def test_flatten_is_a_heat_strip_laid_out_like_conv2d_3(qtbot, shown_seven):
     np.testing.assert_array_equal(view.strip_pixels(), expected)
 
     view.unit_hovered.emit(137)                             # 137 = 0·192 + 2·64 + 9
-    assert inspector._hover_label.text() == (f"unit 137 = conv2d_3 channel 9 at y 0, x 2  ·  "
+    assert inspector.hover_text() == (f"unit 137 = conv2d_3 channel 9 at y 0, x 2  ·  "
                                             f"value {values[137]:.4f}")
     assert values[137] == outputs[FLATTEN - 1][0, 2, 9]
-    inspector._state.set_layer(FLATTEN + 1)                 # dense_1: bars, plain unit numbers
+    inspector.select_layer(FLATTEN + 1)                 # dense_1: bars, plain unit numbers
     assert view.strip_layout() is None
     view.unit_hovered.emit(3)
-    assert inspector._hover_label.text().startswith("unit 3  ·  value ")
+    assert inspector.hover_text().startswith("unit 3  ·  value ")
 
 
 # --- a model that failed to load -------------------------------------------------------------------
@@ -297,18 +298,18 @@ def test_a_model_that_failed_to_load_is_not_still_loading(qtbot, compute_client,
     qtbot.addWidget(win)
     win.show()
     inspector = win.inspector
-    assert inspector._message.text() == LOADING_TEXT
+    assert inspector.layer_message() == LOADING_TEXT
     with qtbot.waitSignal(win.model_failed, timeout=LOAD_TIMEOUT_MS):
         win.load_model_file(broken)
     if win.last_message_box is not None:
         win.last_message_box.close()
-    assert win.current is None and "no model" in win._model_label.text().lower()
-    text = inspector._message.text()
+    assert win.current is None and "no model" in win.statusBar().model_label.text().lower()
+    text = inspector.layer_message()
     assert "Loading" not in text and "broken.keras could not be opened" in text, text
-    assert inspector._layer_stack.currentWidget() is inspector._message
+    assert inspector.layer_view() is inspector.views.message
     assert inspector.top_guess._hint == "No model"
     win.load_model_file(broken)                             # trying again: loading, until it fails again
-    assert inspector._message.text() == LOADING_TEXT
+    assert inspector.layer_message() == LOADING_TEXT
     with qtbot.waitSignal(win.model_failed, timeout=LOAD_TIMEOUT_MS):
         pass
     if win.last_message_box is not None:
@@ -374,7 +375,7 @@ def load_screenshot_script():
 
 
 def test_every_readme_picture_comes_from_an_autotest_mode():
-    from cnnviz.gui.autotest import MODES
+    from cnnviz.testing.autotest import MODES
 
     script = load_screenshot_script()
     assert {shot.mode for shot in script.SHOTS} <= set(MODES)

@@ -150,9 +150,7 @@ def test_a_run_keeps_its_checkpoints_and_sends_them(peer, shipped, mnist, digit_
 # --- the app ---------------------------------------------------------------------------------------------
 @pytest.fixture
 def history(window, qtbot):
-    from cnnviz.gui.history_feature import HistoryFeature
-
-    feature = next(f for f in window.features if isinstance(f, HistoryFeature))
+    feature = window.capabilities["history"]
     qtbot.waitUntil(lambda: len(feature.scrubbing.stops) == 10, timeout=WAIT_MS)
     return feature
 
@@ -184,14 +182,14 @@ def test_the_scrubber_takes_the_inspector_through_the_checkpoints(window, histor
         for a, b in zip(ours, theirs):
             np.testing.assert_array_equal(a, b)
     assert window.current.weights is own_weights                       # the model itself is unchanged
-    assert window.curves.marker() == 0.0
+    assert window.capabilities["training"].curves.marker() == 0.0
 
     QTest.keyClick(window, Qt.Key.Key_Right, Qt.KeyboardModifier.AltModifier)   # Alt+→: batch 16 of epoch 1
     qtbot.waitUntil(scrubbed_to(1), timeout=WAIT_MS)
     assert scrubber.label.text().startswith("batch 16 of epoch 1")
     second = load_checkpoint_model(shipped_checkpoints[1])
     assert_outputs_equal(inspector.current_outputs(), probe_of(second, digit))
-    assert window.curves.marker() == pytest.approx(shipped_checkpoints[1].position)
+    assert window.capabilities["training"].curves.marker() == pytest.approx(shipped_checkpoints[1].position)
 
     inspector.show_test_digit(1)                                       # a new input uses the checkpoint too
     qtbot.waitUntil(lambda: inspector.current_outputs() is not None
@@ -221,7 +219,7 @@ def test_training_in_the_app_streams_checkpoints_to_the_scrubber(window, history
     events, matrices = [], []
     window.training_started.connect(lambda run: run.checkpoint_kept.connect(events.append))
     history.panel.shown.connect(lambda reply: matrices.append((history.training, reply)))
-    panel = window.panel
+    panel = window.capabilities["training"].panel
     panel.epochs.setValue(2)
     panel.start_from.setCurrentIndex(panel.start_from.findData("fresh"))
     with qtbot.waitSignal(window.training_finished, timeout=WAIT_MS):

@@ -35,9 +35,7 @@ def plain_confusion(labels: np.ndarray, predictions: np.ndarray) -> np.ndarray:
 
 @pytest.fixture
 def history(window):
-    from cnnviz.gui.history_feature import HistoryFeature
-
-    feature = next(f for f in window.features if isinstance(f, HistoryFeature))
+    feature = window.capabilities["history"]
     feature.focus_matrix()
     return feature
 
@@ -169,7 +167,7 @@ def test_every_count_fits_its_cell(qtbot):
     """A diagonal's four digits (1,135 ones) are drawn whole in the matrix's narrow cells, smaller if need be."""
     from PySide6.QtGui import QFontMetricsF
 
-    from cnnviz.gui.confusion_view import CELL_WIDTH, ConfusionView, fitting_font
+    from cnnviz.gui.history.confusion_view import CELL_WIDTH, ConfusionView, fitting_font
 
     view = ConfusionView()
     qtbot.addWidget(view)

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from cnnviz.core.training import BatchProgress
-from cnnviz.gui.qt_helpers import app_settings
-from cnnviz.gui.training_curves import DEFAULT_SMOOTHING, SMOOTHING_KEY, TrainingCurves, smooth
+from cnnviz.gui.widgets.qt_helpers import app_settings
+from cnnviz.gui.training.training_curves import DEFAULT_SMOOTHING, SMOOTHING_KEY, TrainingCurves, smooth
 
 
 def tensorboard_smoothing(values, weight):

@@ -15,11 +15,11 @@ from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.core.preprocess import fit_into_square
-from cnnviz.gui.inspector import InspectorWidget
-from cnnviz.gui.kernels_mode import KernelsMode
-from cnnviz.gui.live_weights import LiveWeights
-from cnnviz.gui.unit_focus import Unit, UnitFocus
-from cnnviz.gui.unit_panel import UnitPanel, number
+from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+from cnnviz.gui.units.kernels_mode import KernelsMode
+from cnnviz.gui.units.live_weights import LiveWeights
+from cnnviz.gui.units.unit_focus import Unit, UnitFocus
+from cnnviz.gui.units.unit_panel import UnitPanel, number
 
 # conv2d_3's unit (1, 1) and the blocks feeding it, worked out by hand for the seed model (valid 3×3
 # convolutions widen a block by 2, 2×2 pools double it): input rows 4..21 (18×18), conv2d_1 4..19,
@@ -118,7 +118,7 @@ def test_a_first_layer_unit_shows_its_nine_products(qtbot, explained, digit_seve
 
 def test_a_deeper_unit_lists_its_strongest_input_channels_and_opens_one(qtbot, explained, digit_seven,
                                                                          shipped_model, keras_outputs):
-    explained.inspector._state.set_layer(2)                # conv2d_2: 11×11×64 on 13×13×32
+    explained.inspector.select_layer(2)                # conv2d_2: 11×11×64 on 13×13×32
     hover_grid(explained, 7, 4, 6)
     assert explained.focus.unit() == Unit(2, 7, 4, 6)
     outputs = keras_outputs(digit_seven)
@@ -155,7 +155,7 @@ def test_a_deeper_unit_lists_its_strongest_input_channels_and_opens_one(qtbot, e
 
 def test_pool_and_dense_units(qtbot, explained, digit_seven, shipped_model, keras_outputs):
     outputs = keras_outputs(digit_seven)
-    explained.inspector._state.set_layer(1)                # max_pooling2d_1
+    explained.inspector.select_layer(1)                # max_pooling2d_1
     hover_grid(explained, 3, 5, 6)
     unit = explained.focus.explanation()
     window = outputs[0][10:12, 12:14, 3]
@@ -164,7 +164,7 @@ def test_pool_and_dense_units(qtbot, explained, digit_seven, shipped_model, kera
     assert unit.value == pytest.approx(float(outputs[1][5, 6, 3]), abs=1e-6)
     assert "max" in explained.panel.text() and "background-color" in explained.panel.text()
 
-    explained.inspector._state.set_layer(6)                # dense_1: 64 units on the 576 flattened values
+    explained.inspector.select_layer(6)                # dense_1: 64 units on the 576 flattened values
     explained.inspector.vector_view.unit_hovered.emit(11)
     unit = explained.focus.explanation()
     kernel, bias = shipped_model.get_layer("dense_1").get_weights()
@@ -178,7 +178,7 @@ def test_pool_and_dense_units(qtbot, explained, digit_seven, shipped_model, kera
     assert f"#{strongest[0]} " in text and f"({y} {x} {c})" in text and "(conv2d_3 y x ch)" in text
     assert explained.inspector.model_input_view.unit_box() is None   # a dense unit sees everything
 
-    explained.inspector._state.set_layer(5)                # flatten_1: a copy of a conv2d_3 unit
+    explained.inspector.select_layer(5)                # flatten_1: a copy of a conv2d_3 unit
     explained.inspector.vector_view.unit_hovered.emit(64 * 4 + 2)  # y 1, x 1, channel 2
     assert explained.focus.spatial_unit() == Unit(4, 2, 1, 1)
     assert "conv2d_3</b> channel 2 at y 1, x 1" in explained.panel.text()
@@ -187,7 +187,7 @@ def test_pool_and_dense_units(qtbot, explained, digit_seven, shipped_model, kera
 
 def test_conv2d_3_unit_is_outlined_on_the_input_the_drawing_and_every_earlier_map(qtbot, explained):
     inspector = explained.inspector
-    inspector._state.set_layer(4)                          # conv2d_3, 3×3×64
+    inspector.select_layer(4)                          # conv2d_3, 3×3×64
     hover_grid(explained, 9, 1, 1, click=True)
     assert explained.focus.unit() == Unit(4, 9, 1, 1) and explained.focus.is_pinned()
     box = explained.focus.receptive_field()
@@ -202,8 +202,8 @@ def test_conv2d_3_unit_is_outlined_on_the_input_the_drawing_and_every_earlier_ma
     grid = inspector.layer_grid                            # its own map: the unit, in channel 9 only
     assert grid.unit_marks_path().elementCount() == 5
     for layer in (3, 2, 1, 0):                             # every earlier map: the block feeding it
-        inspector._state.set_layer(layer)
-        inspector._state.set_channel(4)
+        inspector.select_layer(layer)
+        inspector.select_channel(4)
         row0, col0, row1, col1 = CONV2D_3_UNIT_1_1[layer]
         assert inspector.channel_view.unit_mark() == QRectF(col0, row0, col1 - col0, row1 - row0), layer
         assert grid.unit_marks_path().elementCount() == 5 * grid.num_maps()  # conv2d_3 mixes all channels
@@ -215,7 +215,7 @@ def test_pinning_releasing_and_the_enlarged_channel(qtbot, explained):
     inspector = explained.inspector
     hover_grid(explained, 2, 3, 4, click=True)
     assert explained.focus.unit() == Unit(0, 2, 3, 4) and explained.focus.is_pinned()
-    inspector._state.set_channel(2)
+    inspector.select_channel(2)
     view = inspector.channel_view
     move_mouse(view.graphics_viewport(), view.pixel_centre(10, 11))
     assert explained.focus.unit() == Unit(0, 2, 3, 4)      # pinned
@@ -255,7 +255,7 @@ def test_training_weights_reach_the_panel_and_its_sum_still_adds_up(qtbot, compu
     training = {"on": False}
     view = Explained(qtbot, compute_client, shipped_info, lambda: training["on"])
     view.show_digit(qtbot, digit_seven)
-    view.inspector._state.set_layer(2)
+    view.inspector.select_layer(2)
     hover_grid(view, 3, 5, 5, click=True)
     start = view.focus.explanation()
     events = []

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 from test_app_xvfb import ARTIFACTS, run_app, x_display  # noqa: F401 (x_display is a fixture)
 
-from cnnviz.gui.view_colours import FIELD
+from cnnviz.gui.widgets.view_colours import FIELD
 
 pytestmark = [pytest.mark.slow, pytest.mark.xvfb]
 

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz.core.colormaps import colorize, lookup_table
 from cnnviz.core.tiling import strip_layout
-from cnnviz.gui.vector_view import VectorView
+from cnnviz.gui.widgets.vector_view import VectorView
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""How features plug into the main window: panels in docks with View-menu toggles, menus on demand,
-install(window) modules listed in FEATURE_MODULES."""
+"""How capabilities plug into the main window: `install(context)` of each folder listed in CAPABILITIES,
+panels in docks with View-menu toggles, menus on demand."""
 
 from __future__ import annotations
 
@@ -9,23 +9,24 @@ import types
 from PySide6.QtWidgets import QLabel
 
 
-def test_a_feature_module_installs_a_panel_and_a_menu(qtbot, compute_client, monkeypatch):
-    from cnnviz.gui import main_window
+def test_a_capability_installs_a_panel_and_a_menu(qtbot, compute_client, monkeypatch):
+    from cnnviz.gui.shell import capabilities, main_window
 
-    feature = types.ModuleType("cnnviz.gui._test_feature")
+    installer = types.ModuleType("cnnviz.gui._test_feature.installer")
 
-    def install(window):
+    def install(context):
         panel = QLabel("a feature's panel")
-        dock = window.add_panel("Test panel", panel, "test_panel_dock")
-        window.menu("Explain").addAction("Explain something")
+        dock = context.add_panel("Test panel", panel, "test_panel_dock")
+        context.menu("Explain").addAction("Explain something")
         return dock
 
-    feature.install = install
-    monkeypatch.setitem(sys.modules, "cnnviz.gui._test_feature", feature)
-    monkeypatch.setattr(main_window, "FEATURE_MODULES", ("_test_feature",))
+    installer.install = install
+    monkeypatch.setitem(sys.modules, "cnnviz.gui._test_feature", types.ModuleType("cnnviz.gui._test_feature"))
+    monkeypatch.setitem(sys.modules, "cnnviz.gui._test_feature.installer", installer)
+    monkeypatch.setattr(capabilities, "CAPABILITIES", ("_test_feature",))
     window = main_window.MainWindow(client=compute_client)
     qtbot.addWidget(window)
-    dock = window.features[0]
+    dock = window.capabilities["_test_feature"]
     assert dock.objectName() == "test_panel_dock" and dock.widget().text() == "a feature's panel"
     titles = [action.text().replace("&", "") for action in window.menuBar().actions()]
     assert titles.index("Explain") == titles.index("Help") - 1          # new menus go before Help

@@ -14,12 +14,12 @@
 A handler is a plain function `fn(state, **args)` (tasks also get `task`, a `TaskContext`) that
 returns plain data. Quick handlers should take milliseconds (they share the serving model and
 answer strokes); anything longer is a task. Exceptions become error replies whose `error_type`
-is the exception's class name. Handler modules are listed in `cnnviz.compute.handlers.HANDLER_MODULES`.
+is the exception's class name. Handler modules are listed in `cnnviz.compute.handlers.HANDLER_MODULES`, and
+`cnnviz.compute.server.load_handlers()` imports them.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Callable
 
@@ -51,15 +51,6 @@ def handler(name: str, kind: str = "quick") -> Callable[[Callable], Callable]:
         return function
 
     return register
-
-
-def load_handlers() -> dict[str, HandlerSpec]:
-    """Import every module of HANDLER_MODULES (registering their handlers); the registry."""
-    from cnnviz.compute.handlers import HANDLER_MODULES
-
-    for module in HANDLER_MODULES:
-        importlib.import_module(f"cnnviz.compute.handlers.{module}")
-    return HANDLERS
 
 
 class Cancelled(Exception):

@@ -19,6 +19,7 @@ then serves:
 from __future__ import annotations
 
 import ctypes
+import importlib
 import os
 import signal
 import sys
@@ -26,9 +27,10 @@ import threading
 import traceback
 from collections import deque
 
+from cnnviz.compute.handlers import HANDLER_MODULES
 from cnnviz.compute.protocol import (CANCELLED, SUPERSEDED, UNKNOWN_METHOD, Cancel, Event, Hello, Pause, Reply,
                                      Request, Resume, Shutdown)
-from cnnviz.compute.registry import Cancelled, HandlerSpec, TaskContext, load_handlers
+from cnnviz.compute.registry import HANDLERS, Cancelled, HandlerSpec, TaskContext
 from cnnviz.compute.state import ComputeState
 
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
@@ -51,6 +53,13 @@ def main(conn, parent_pid: int | None = None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # do not wait for TensorFlow's thread pools to wind down
+
+
+def load_handlers() -> dict[str, HandlerSpec]:
+    """Import every module of `handlers.HANDLER_MODULES` (each registers its handlers); the registry."""
+    for module in HANDLER_MODULES:
+        importlib.import_module(f"cnnviz.compute.handlers.{module}")
+    return HANDLERS
 
 
 def lower_priority(increment: int | None = None) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from cnnviz.core.model import INPUT_SHAPE, NUM_CLASSES
+from cnnviz.core.compile_settings import INPUT_SHAPE, NUM_CLASSES, compile_model
 from cnnviz.core.network import LayerSpec
 
 KERNEL = (3, 3)
@@ -146,8 +146,6 @@ def build_architecture(name: str, optimizer: str = "rmsprop", learning_rate: flo
     specs = architecture_specs(name)  # checks the name before TensorFlow loads
     import keras
     from keras import layers
-
-    from cnnviz.core.model import compile_model
 
     model = keras.Sequential(
         [keras.Input(shape=INPUT_SHAPE, name="digit"),

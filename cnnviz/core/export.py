@@ -58,13 +58,8 @@ file made; raising from it (e.g. ExportCancelled) cancels the export with nothin
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as _dt
-import hashlib
-import io
 import os
-import re
-import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -73,13 +68,15 @@ import numpy as np
 
 from cnnviz import __version__
 from cnnviz.core import figures, tiling
-from cnnviz.core.atomic import remove_stale_temporaries, temporary_name, tracked_temporary
-from cnnviz.core.limits import SIDE_FILE_LIMITS, LimitError, dumps_strict, read_json_file
+from cnnviz.core.limits import dumps_strict
 from cnnviz.core.colormaps import (COLORMAPS, DEFAULT_COLORMAP, DEFAULT_NORMALISATION, NORMALISATIONS,
                                    channel_levels, colorize, lookup_table)
+from cnnviz.core.export_files import (array_sha256, channel_name, file_sha256,  # noqa: F401 (re-exported)
+                                      layer_prefix, npy_bytes, png_bytes)
+from cnnviz.core.export_folder import (MANIFEST_NAME, ExportError, TargetExistsError,  # noqa: F401 (re-exported)
+                                       check_target, replace_refusal, write_folder)
 
 FORMAT = "cnnviz-export/1"
-MANIFEST_NAME = "manifest.json"
 SOURCE_NAME = "00_input.png"
 INPUT_PNG_NAME = "01_model_input_28x28.png"
 INPUT_ARRAY_NAME = "01_model_input_28x28.npy"
@@ -92,14 +89,6 @@ DEFAULT_FIGURE_FORMAT = figures.DEFAULT_FIGURE_FORMAT
 _KINDS_BY_NAME = (("conv2d", "Conv2D"), ("max_pooling2d", "MaxPooling2D"), ("flatten", "Flatten"),
                   ("dense", "Dense"))
 _PER_MAP_CAPTION = "each map from its own minimum (0) to maximum (1)"
-
-
-class ExportError(Exception):
-    """An export that cannot be done; the message says why, and nothing was written."""
-
-
-class TargetExistsError(ExportError):
-    """The target folder exists and is not empty (pass overwrite=True to replace a cnnviz export)."""
 
 
 class ExportCancelled(ExportError):
@@ -140,16 +129,6 @@ class ExportResult:
     manifest: dict = field(default_factory=dict)
 
 
-def layer_prefix(index: int, name: str) -> str:
-    """File-name stem of layer `index` (0-based in the model): 'L1_conv2d_1' for index 0."""
-    return f"L{index + 1}_{name}"
-
-
-def channel_name(channel: int, num_channels: int) -> str:
-    """'ch05' for channel 5 of 32: zero-padded to the width of the largest channel number (>= 2)."""
-    return f"ch{channel:0{max(2, len(str(num_channels - 1)))}d}"
-
-
 def guess_layer_kind(name: str, output: np.ndarray) -> str:
     """Keras names layers after their class (conv2d_1 -> Conv2D); fall back to the output's shape."""
     for prefix, kind in _KINDS_BY_NAME:
@@ -175,32 +154,6 @@ def resolve_layers(layers, layer_names: list[str]) -> list[int]:
     if not indices:
         raise ExportError("no layer selected")
     return sorted(set(indices))
-
-
-def file_sha256(path: str | os.PathLike) -> str:
-    """sha256 of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def array_sha256(array: np.ndarray) -> str:
-    """sha256 of an array's C-ordered bytes (as cnnviz.core.data.array_sha256)."""
-    return hashlib.sha256(np.ascontiguousarray(array).tobytes()).hexdigest()
-
-
-def png_bytes(pixels: np.ndarray) -> bytes:
-    """PNG bytes (Pillow) of uint8 `pixels`: (H, W) grey or (H, W, 3) RGB, exactly these values."""
-    from PIL import Image
-
-    pixels = np.ascontiguousarray(pixels)
-    if pixels.dtype != np.uint8 or pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3):
-        raise ValueError(f"a PNG here is uint8 (H, W) or (H, W, 3), not {pixels.dtype} {pixels.shape}")
-    buffer = io.BytesIO()
-    Image.fromarray(pixels, "L" if pixels.ndim == 2 else "RGB").save(buffer, "PNG")
-    return buffer.getvalue()
 
 
 def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outputs: list[np.ndarray],
@@ -294,7 +247,7 @@ def export_activations(out_dir: str | os.PathLike, model_input: np.ndarray, outp
     }
     writer.files[MANIFEST_NAME] = (dumps_strict(manifest, indent=2) + "\n").encode("utf-8")
     writer.made()
-    folder = _write_folder(Path(out_dir), writer.files, overwrite)
+    folder = write_folder(Path(out_dir), writer.files, overwrite)
     return ExportResult(folder=folder, files=list(writer.files), manifest=manifest)
 
 
@@ -348,7 +301,7 @@ class _Writer:
         self._add(f"{stem}.png", png_bytes(pixels), type="input_png", format="png",
                   colormap="rgb" if image.ndim == 3 else "gray", levels=[0.0, float(white)],
                   scale=self.options.scale, **stats)
-        self._add(f"{stem}.npy", _npy_bytes(image), type="input_array", format="npy", dtype="float32", **stats)
+        self._add(f"{stem}.npy", npy_bytes(image), type="input_array", format="npy", dtype="float32", **stats)
 
     def layer(self, index: int, name: str, kind: str, values: np.ndarray, channel: int | None,
               previous: tuple[str, tuple] | None) -> None:
@@ -356,7 +309,7 @@ class _Writer:
         common = {"layer": name, "layer_index": index + 1, "kind": kind}
         stats = {"min": float(values.min()), "max": float(values.max())}
         array_path = f"{prefix}.npy"
-        self._add(array_path, _npy_bytes(values), type="array", format="npy", dtype="float32",
+        self._add(array_path, npy_bytes(values), type="array", format="npy", dtype="float32",
                   shape=list(values.shape), **common, **stats)
         self.layers.append({"index": index + 1, "name": name, "kind": kind, "shape": list(values.shape),
                             **stats, "array": array_path})
@@ -506,171 +459,3 @@ def _strip_ticks(layout: tiling.StripLayout, source_name: str | None) -> dict:
     return {"x_ticks": x, "y_ticks": y}
 
 
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    np.save(buffer, np.ascontiguousarray(array, dtype=np.float32), allow_pickle=False)
-    return buffer.getvalue()
-
-
-def check_target(out_dir: str | os.PathLike, overwrite: bool = False) -> Path:
-    """The absolute target folder, if it may be written; else ExportError.
-
-    A missing or empty folder is fine. A non-empty one raises TargetExistsError unless
-    `overwrite`, and even then it is replaced only if it is a cnnviz export and nothing else
-    (`replace_refusal`): pointing an export at a web project with its own manifest.json, or at
-    one's home folder, must never delete it.
-    """
-    from cnnviz.core.safe_paths import OutputPathError, check_name_lengths, kind_of, output_folder
-
-    out = Path(out_dir).expanduser().absolute()
-    if out == out.parent:
-        raise ExportError(f"{out} is the root of the file system; choose a new or empty folder")
-    try:
-        check_name_lengths(out)
-    except OutputPathError as exc:
-        raise ExportError(str(exc)) from exc
-    if out.exists() and not out.is_dir():
-        raise ExportError(f"{out} is {kind_of(out.stat().st_mode).replace('a regular file', 'a file')}, not a folder")
-    existing = next((folder for folder in out.parents if folder.exists()), out.parent)
-    if not existing.is_dir():
-        raise ExportError(f"cannot write the export to {out}: {existing} is a file, not a folder")
-    try:
-        output_folder(out)
-    except OutputPathError as exc:
-        raise ExportError(str(exc)) from exc
-    if out.is_dir() and any(out.iterdir()):
-        if not overwrite:
-            raise TargetExistsError(f"{out} already exists and is not empty; choose another folder "
-                                    "or overwrite it")
-        refusal = replace_refusal(out)
-        if refusal:
-            raise ExportError(f"{out} is not a cnnviz export{refusal}, so it is not replaced; choose a new "
-                              "or empty folder")
-    return out
-
-
-MAX_MANIFEST_BYTES = 16 * 2**20          # a full export's manifest is ~0.3 MB
-_MANIFEST_LIMITS = dataclasses.replace(SIDE_FILE_LIMITS, max_bytes=MAX_MANIFEST_BYTES, max_values=2_000_000)
-_EXPORT_FORMAT = re.compile(r"cnnviz-export/\d+")
-_OS_LITTER = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})  # file managers' own, fine to remove
-
-
-def replace_refusal(folder: Path) -> str | None:
-    """Why the non-empty `folder` may not be replaced by an export (" (…)" / " alone (…)"), or None."""
-    if folder.is_symlink():
-        return " (it is a symbolic link)"
-    manifest = folder / MANIFEST_NAME
-    if manifest.is_symlink() or not manifest.is_file():
-        return f" (it has no {MANIFEST_NAME})"
-    listed = _listed_files(manifest)
-    if listed is None:
-        return f" (its {MANIFEST_NAME} is not one cnnviz wrote)"
-    extra = _unlisted_entries(folder, listed | {MANIFEST_NAME}, limit=4)
-    if extra:
-        shown = ", ".join(extra[:3]) + (", …" if len(extra) > 3 else "")
-        return f" alone (it also holds {shown})"
-    return None
-
-
-def _listed_files(manifest: Path) -> set[str] | None:
-    """The relative paths a cnnviz manifest lists, or None if the file is not a cnnviz manifest."""
-    try:
-        content = read_json_file(manifest, limits=_MANIFEST_LIMITS)
-    except (OSError, LimitError):
-        return None
-    if not isinstance(content, dict) or not _EXPORT_FORMAT.fullmatch(str(content.get("format"))):
-        return None
-    files = content.get("files")
-    if not isinstance(files, list):
-        return None
-    listed = set()
-    for entry in files:
-        path = entry.get("path") if isinstance(entry, dict) else None
-        parts = path.split("/") if isinstance(path, str) else []
-        if not parts or any(part in ("", ".", "..") or "\\" in part for part in parts):
-            return None  # cnnviz writes plain relative paths only
-        listed.add(path)
-    return listed
-
-
-def _unlisted_entries(folder: Path, listed: set[str], limit: int) -> list[str]:
-    """Up to `limit` files or folders inside `folder` that are not `listed` (nor hold listed files)."""
-    parents = {"/".join(path.split("/")[:i]) for path in listed for i in range(1, path.count("/") + 1)}
-    extra = []
-    for root, dirs, files in os.walk(folder):
-        relative_root = Path(root).relative_to(folder).as_posix()
-        prefix = "" if relative_root == "." else f"{relative_root}/"
-        for name in sorted(dirs):
-            path = prefix + name
-            if path not in parents:  # a folder the export did not make (or a link to one)
-                extra.append(f"{path}/")
-        dirs[:] = [name for name in dirs if prefix + name in parents]
-        extra.extend(prefix + name for name in sorted(files)
-                     if prefix + name not in listed and name not in _OS_LITTER)
-        if len(extra) >= limit:
-            break
-    return extra
-
-
-def _write_folder(out_dir: Path, files: dict[str, bytes], overwrite: bool) -> Path:
-    """Write `files` to a hidden folder beside `out_dir`, then rename it into place (all or nothing)."""
-    out = check_target(out_dir, overwrite)
-    created = _missing_ancestors(out.parent)
-    remove_stale_temporaries(out.parent, _legacy_folder_patterns(out.name))
-    tmp = out.parent / temporary_name(out.name)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with tracked_temporary(tmp):   # removed even by an exit that skips this function's clean-up
-            tmp.mkdir()
-            for relative, data in files.items():
-                path = tmp / relative
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(data)
-            _move_into_place(tmp, out)
-    except OSError as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        for folder in created:  # deepest first: leave no empty parents behind
-            try:
-                folder.rmdir()
-            except OSError:
-                break
-        reason = exc.strerror or str(exc)
-        where = f" ({exc.filename})" if exc.filename and Path(exc.filename) != out else ""
-        raise ExportError(f"cannot write the export to {out}: {reason}{where}") from exc
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
-def _legacy_folder_patterns(name: str) -> tuple[re.Pattern, ...]:
-    """cnnviz 0.1's pid-less hidden folders beside an export: `.NAME.partial-XXXXXXXX`, `.NAME.old-XXXXXXXX`."""
-    return (re.compile(re.escape(f".{name}.") + r"(?:partial|old)-[0-9a-f]{8}"),)
-
-
-def _missing_ancestors(folder: Path) -> list[Path]:
-    """The folders `mkdir(parents=True)` would create for `folder`, deepest first."""
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    return missing
-
-
-def _move_into_place(tmp: Path, out: Path) -> None:
-    """Rename `tmp` to `out`; an existing `out` is set aside first and removed only after success."""
-    if not out.exists():
-        os.rename(tmp, out)
-        return
-    if not any(out.iterdir()):
-        out.rmdir()
-        os.rename(tmp, out)
-        return
-    old = out.parent / temporary_name(out.name, "old")
-    os.rename(out, old)
-    try:
-        os.rename(tmp, out)
-    except OSError:
-        os.rename(old, out)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

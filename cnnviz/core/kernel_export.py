@@ -26,6 +26,7 @@ import numpy as np
 
 from cnnviz.core import figures, tiling
 from cnnviz.core.colormaps import DIVERGING_COLORMAP, centred_levels, lookup_table
+from cnnviz.core.export_files import channel_name, npy_bytes, png_bytes
 from cnnviz.core.kernels import GAP, coloured_tile, conv_kernel, kernel_tiles, mosaic_grid
 
 GAP_COLOUR = (128, 128, 128)   # between the patches of a mosaic: apart from any weight's colour
@@ -44,8 +45,6 @@ def kernel_files(prefix: str, common: dict, weights: Sequence[np.ndarray], scale
 
     `common` holds the manifest fields every entry of the layer shares (layer, layer_index, kind).
     Raises ValueError when `weights` are not a convolution's."""
-    from cnnviz.core.export import _npy_bytes as npy_bytes, channel_name, png_bytes
-
     kernel = conv_kernel(weights)
     kh, kw, channels, filters = kernel.shape
     low, high = centred_levels(kernel)

@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cnnviz.core.atomic import atomic_path
+from cnnviz.core.compile_settings import (INPUT_SHAPE, NUM_CLASSES, OPTIMIZERS,  # noqa: F401 (re-exported)
+                                          compile_model, make_optimizer)
 from cnnviz.core.model_files import ModelFileError, ModelInfo, model_info, open_model  # noqa: F401 (re-exported)
-
-INPUT_SHAPE = (28, 28, 1)
-NUM_CLASSES = 10
-OPTIMIZERS = ("rmsprop", "adam", "sgd")
 
 
 @dataclass(frozen=True)
@@ -35,32 +33,6 @@ def build_seed_model(optimizer: str = "rmsprop", learning_rate: float | None = N
     from cnnviz.core.architectures import build_architecture
 
     return build_architecture("seed", optimizer, learning_rate)
-
-
-def make_optimizer(name: str = "rmsprop", learning_rate: float | None = None):
-    """A Keras optimizer by name; `learning_rate=None` keeps Keras's default."""
-    import keras
-
-    if name not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
-    optimizer = keras.optimizers.get(name)
-    if learning_rate is not None:
-        optimizer.learning_rate = float(learning_rate)
-    return optimizer
-
-
-def compile_model(model, optimizer: str = "rmsprop", learning_rate: float | None = None,
-                  steps_per_execution: int = 1, from_logits: bool = False) -> None:
-    """Compile with categorical cross-entropy and accuracy, as the notes do (`from_logits` for
-    models whose output is not softmax)."""
-    import keras
-
-    model.compile(
-        optimizer=make_optimizer(optimizer, learning_rate),
-        loss=keras.losses.CategoricalCrossentropy(from_logits=True) if from_logits else "categorical_crossentropy",
-        metrics=["accuracy"],
-        steps_per_execution=steps_per_execution,
-    )
 
 
 def layer_table(model) -> list[LayerInfo]:

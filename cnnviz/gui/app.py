@@ -3,6 +3,7 @@ TensorFlow and loads the model while the user takes a first look)."""
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import socket
@@ -15,9 +16,10 @@ from PySide6.QtWidgets import QApplication
 
 from cnnviz import __version__
 from cnnviz.core.paths import resources_dir
-from cnnviz.gui.qt_helpers import APPLICATION, ORGANISATION
+from cnnviz.gui.widgets.qt_helpers import APPLICATION, ORGANISATION
 
-AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # cnnviz.gui.autotest's hook, imported only when asked for
+AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # asks for the test-only hook: cnnviz.testing.autotest, imported by name then only
+AUTOTEST_MODULE = "cnnviz.testing.autotest"
 
 
 def make_application(argv: list[str] | None = None) -> QApplication:
@@ -35,7 +37,7 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 def run(model_path: str | Path | None = None, screenshot: str | Path | None = None) -> int:
     """Open the main window; once it is shown, start the compute process and load the model there."""
     app = make_application()
-    from cnnviz.gui.main_window import MainWindow
+    from cnnviz.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.show()
@@ -49,15 +51,10 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
 
     # After the window's first events: spawning costs the GUI a few ms, TensorFlow loads over there.
     QTimer.singleShot(0, start)
-    if screenshot or os.environ.get(AUTOTEST_ENV):
-        from cnnviz.gui.autotest import autotest_request, start_autotest
-
-        mode, path = autotest_request(screenshot)
-    else:
-        mode = None
-    if mode:
-        autotest = start_autotest(window, mode, path)
-        app.aboutToQuit.connect(autotest.deleteLater)
+    if screenshot or os.environ.get(AUTOTEST_ENV):   # test support lives outside the product's packages
+        autotest = importlib.import_module(AUTOTEST_MODULE).start(window, screenshot)
+        if autotest is not None:
+            app.aboutToQuit.connect(autotest.deleteLater)
     return app.exec()
 
 

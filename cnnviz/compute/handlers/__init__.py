@@ -1,4 +1,4 @@
-"""Handler modules of the compute process, imported by `registry.load_handlers()` in this order.
+"""Handler modules of the compute process, imported by `server.load_handlers()` in this order.
 
 To add computations: write `handlers/NAME.py` with `@handler(...)` functions and add "NAME" here.
 """

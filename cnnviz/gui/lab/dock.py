@@ -1,0 +1,397 @@
+"""The Lab: train the architecture variants side by side and see why convolution and pooling alternate.
+
+Left: the variants to train (what each is, the notes' question it answers), the run's settings
+(epochs, training digits, seed: remembered), Train / Pause / Stop and the progress. Right: tabs with
+the overlaid curves, the results table and the help, above two variants' maps side by side.
+
+Training runs in the compute process ("lab_train", one variant at a time, `LabRun`); each finished
+variant is saved in the user's lab folder, whose results replace the shipped ones for that variant.
+The view itself only reads folders (`lab_data`) and shows.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QSizePolicy,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from cnnviz.core.architectures import ARCHITECTURES
+from cnnviz.core.data import NUM_TRAIN, Dataset
+from cnnviz.core.training import MAX_SEED, BatchProgress, EpochRecord, TrainConfig
+from cnnviz.gui.lab.curves import LabCurves
+from cnnviz.gui.lab.data import SHIPPED, VariantResult, lab_folder, lab_results, read_folder, shipped_folder
+from cnnviz.gui.lab.help import LabHelp
+from cnnviz.gui.lab.run import LabRun
+from cnnviz.gui.lab.side_by_side import SideBySide
+from cnnviz.gui.lab.table import ResultsTable
+from cnnviz.gui.lab.variants import VariantList
+from cnnviz.gui.widgets.message_banner import MessageBanner
+from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action, spin_box  # spin boxes as Training's
+from cnnviz.terminal import format_duration
+
+DEFAULT_EPOCHS = 1
+DEFAULT_LIMIT = 10_000          # a first comparison of all six in minutes on a laptop
+DEFAULT_SEED = 1                # `cnnviz compare`'s
+DEFAULT_CHECKED = ("seed", "conv-conv-pool-pool", "no-pooling")
+SETTINGS_GROUP = "lab"
+TABS = ("Curves", "Results", "Help")
+
+
+class LabDock(QWidget):
+    """The Lab panel. `shipped` and `lab` are the folders of trained variants (see `lab_data`)."""
+
+    open_requested = Signal(object)      # the Path of a variant's model, to open in the inspector
+    run_finished = Signal()              # a run (all its queued variants) ended
+
+    def __init__(self, client=None, shipped: Path | None = None, lab: Path | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.client = client
+        self.shipped = Path(shipped) if shipped is not None else shipped_folder()
+        self.lab = Path(lab) if lab is not None else lab_folder()
+        self.dataset: Dataset | None = None     # tests and the autotest: train on these digits instead of MNIST's
+        self.run: LabRun | None = None
+        self._results: dict[str, VariantResult] = {}
+        self._trained_here: set[str] = set()    # variants whose live per-batch curves are shown
+        self._restoring = False
+        self.train_action = make_action(self, "&Train", "Train the checked variants one after the other",
+                                        self._on_train, icon=Icon.SP_MediaPlay)
+        self.pause_action = make_action(self, "&Pause", "Pause the variant training now (Resume goes on)",
+                                        self._on_pause, icon=Icon.SP_MediaPause)
+        self.stop_action = make_action(self, "S&top", "Stop the variant training now (it is not kept) and "
+                                       "drop the ones still waiting", self._on_stop, icon=Icon.SP_MediaStop)
+        self.variants = VariantList()
+        self.curves = LabCurves()
+        self.table = ResultsTable()
+        self.help = LabHelp()
+        self.side_by_side = SideBySide(client)
+        self.tabs = QTabWidget()
+        for widget, title in zip((self.curves, self.table, self.help), TABS):
+            self.tabs.addTab(widget, title)
+        self.tabs.setTabToolTip(0, "Every variant's loss and accuracy on the same axes")
+        self.tabs.setTabToolTip(1, "One row per variant: shapes, speed, accuracy and overfitting")
+        self.tabs.setTabToolTip(2, "What the lab answers, with the numbers of the full run")
+        self._banner = MessageBanner()
+        self._build_layout()
+        self._connect()
+        self.restore_settings(app_settings())
+        self._update_actions()
+        self.reload_results()
+
+    # --- building -------------------------------------------------------------------------------------
+    def _build_layout(self) -> None:
+        settings = QGroupBox("Each variant trains")
+        form = QFormLayout(settings)
+        self.epochs = spin_box(1, 100, DEFAULT_EPOCHS, "Passes over the training digits (the full run used 5)")
+        self.limit = spin_box(100, NUM_TRAIN, DEFAULT_LIMIT, "Train on the first N of the 60,000 training digits "
+                                                          "(tested on all 10,000); fewer is quicker")
+        self.limit.setGroupSeparatorShown(True)
+        self.limit.setSingleStep(1000)
+        self.seed = spin_box(0, min(MAX_SEED, 2**31 - 1), DEFAULT_SEED,
+                          "Random seed shared by every variant: the same digit order, and initial weights drawn "
+                          "the same way")
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Training digits", self.limit)
+        form.addRow("Seed", self.seed)
+        buttons = QHBoxLayout()
+        for action in (self.train_action, self.pause_action, self.stop_action):
+            button = QToolButton()
+            button.setDefaultAction(action)
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            buttons.addWidget(button)
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setFormat("Not started")
+        self.progress_bar.setValue(0)
+        self.progress_label = QLabel("")
+        self.progress_label.setWordWrap(True)
+        self.progress_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        left = QWidget()
+        column = QVBoxLayout(left)
+        column.setContentsMargins(4, 4, 4, 4)
+        column.addWidget(self._banner)
+        heading = QLabel("<b>Variants</b> (all: 3×3 convolutions, 2×2 pooling, then Dense 64 → 10)")
+        heading.setWordWrap(True)
+        column.addWidget(heading)
+        column.addWidget(self.variants, 1)
+        column.addWidget(settings)
+        column.addLayout(buttons)
+        column.addWidget(self.progress_bar)
+        column.addWidget(self.progress_label)
+        left.setMinimumWidth(230)
+
+        self.right_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.right_splitter.addWidget(self.tabs)
+        self.right_splitter.addWidget(self.side_by_side)
+        self.right_splitter.setStretchFactor(0, 1)
+        self.right_splitter.setStretchFactor(1, 2)
+        self.right_splitter.setSizes([270, 490])   # curves, and room for both variants' maps under them
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(left)
+        self.splitter.addWidget(self.right_splitter)
+        self.splitter.setStretchFactor(0, 0)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([290, 900])
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+
+    def _connect(self) -> None:
+        self.variants.selection_changed.connect(self._on_selection_changed)
+        for spin in (self.epochs, self.limit, self.seed):
+            spin.valueChanged.connect(self._on_setting_changed)
+        self.tabs.currentChanged.connect(self._on_setting_changed)
+        self.side_by_side.pair_changed.connect(self._on_setting_changed)
+        self.side_by_side.open_requested.connect(self.open_variant)
+        self.table.variant_activated.connect(self.open_variant)
+
+    # --- public ---------------------------------------------------------------------------------------
+    def set_client(self, client) -> None:
+        self.client = client
+        self.side_by_side.set_client(client)
+
+    def set_input(self, image: np.ndarray | None) -> None:
+        """The user's digit (the inspector's 28×28 model input, None when the canvas is empty)."""
+        self.side_by_side.set_input(image)
+
+    def results(self) -> dict[str, VariantResult]:
+        return dict(self._results)
+
+    def reload_results(self) -> None:
+        """Read both folders again and show what they hold."""
+        self._results = lab_results(self.shipped, self.lab)
+        self.table.set_results(self._results)
+        for name, result in self._results.items():
+            if name not in self._trained_here and result.history:
+                self.curves.set_history(name, result.history)
+            if not self.is_running() or (name not in self.run.waiting() and name != self.run.current):
+                self.variants.set_status(name, _result_status(result))
+        self.side_by_side.set_results(self._results)
+        self.help.set_rows([result.row for result in read_folder(self.shipped, SHIPPED).values()])
+
+    def config(self) -> TrainConfig:
+        limit = self.limit.value()
+        return TrainConfig(epochs=self.epochs.value(), limit=None if limit >= NUM_TRAIN else limit,
+                           seed=self.seed.value())
+
+    def train(self, names: list[str] | None = None) -> None:
+        """Train `names` (default: the checked variants) one after the other."""
+        names = list(names if names is not None else self.variants.checked())
+        if self.is_running() or not names or self.client is None:
+            return
+        self._banner.hide()
+        self.run = LabRun(self.client, names, self.config(), self.lab, self.dataset, self)
+        self.run.variant_started.connect(self._on_variant_started)
+        self.run.preparing.connect(self._on_preparing)
+        self.run.progress.connect(self._on_progress)
+        self.run.epoch_finished.connect(self._on_epoch)
+        self.run.variant_finished.connect(self._on_variant_finished)
+        self.run.variant_failed.connect(self._on_variant_failed)
+        self.run.finished.connect(self._on_run_finished)
+        for name in names:
+            self.variants.set_status(name, "queued")
+        self.tabs.setCurrentIndex(0)
+        self.progress_bar.setValue(0)
+        self.progress_bar.setFormat("Waiting for the compute process…")
+        self.run.start()
+        self._update_actions()
+
+    def is_running(self) -> bool:
+        return self.run is not None
+
+    def stop(self) -> None:
+        if self.run is not None:
+            self.run.stop()
+            self.progress_bar.setFormat("Stopping…")
+            self._update_actions()
+
+    def abandon(self) -> None:
+        """The window closes: stop the run and forget it."""
+        if self.run is not None:
+            self.run.abandon()
+            self.run.deleteLater()
+            self.run = None
+
+    def open_variant(self, name: str) -> None:
+        """Ask to open a trained variant in the inspector."""
+        path = self._results.get(name, VariantResult(name)).model_path
+        if path is None:
+            self._banner.show_text(f"{name} has no trained model yet: train it here first.", "info")
+            return
+        self.open_requested.emit(path)
+
+    def message(self) -> str:
+        return self._banner.text() if self._banner.isVisibleTo(self) else ""
+
+    # --- the run ----------------------------------------------------------------------------------------
+    @Slot(str)
+    def _on_variant_started(self, name: str) -> None:
+        self.variants.set_status(name, "waiting…")
+        self._trained_here.add(name)
+        self.curves.start_variant(name, self.run.config.epochs)
+        self._show_progress_text(name, "waiting for the compute process (it may be busy with another task)")
+
+    @Slot(str, str)
+    def _on_preparing(self, name: str, text: str) -> None:
+        self.variants.set_status(name, "preparing…")
+        self.progress_bar.setFormat(f"{name}: {text}")
+
+    @Slot(str, object)
+    def _on_progress(self, name: str, progress: BatchProgress) -> None:
+        self.curves.add_progress(name, progress)
+        total = progress.num_epochs * progress.num_batches
+        done = progress.epoch * progress.num_batches + progress.batch
+        self.progress_bar.setValue(round(1000 * done / max(total, 1)))
+        paused = " (paused)" if self.run is not None and self.run.paused else ""
+        self.progress_bar.setFormat(f"{name}: epoch {progress.epoch + 1}/{progress.num_epochs} · "
+                                    f"batch {progress.batch}/{progress.num_batches}{paused}")
+        self.variants.set_status(name, f"epoch {progress.epoch + 1}/{progress.num_epochs}")
+        self._show_progress_text(name, f"{progress.samples_per_second:,.0f} digits/s · "
+                                       f"{format_duration(progress.eta_seconds)} left · "
+                                       f"loss {progress.loss:.3f} · accuracy {progress.accuracy:.3f}")
+
+    @Slot(str, object)
+    def _on_epoch(self, name: str, record: EpochRecord) -> None:
+        self.curves.add_epoch(name, record)
+
+    @Slot(str, object)
+    def _on_variant_finished(self, name: str, reply: dict) -> None:
+        self.curves.end_variant(name)
+        result = reply["result"]
+        self.reload_results()
+        if reply["row"] is None:
+            self.variants.set_status(name, f"{result.status}, not kept")
+        else:
+            self.variants.set_status(name, _result_status(self._results[name]))
+        if result.status == "diverged":
+            self._banner.show_text(f"{name}: {result.message}", "warning")
+
+    @Slot(str, str)
+    def _on_variant_failed(self, name: str, message: str) -> None:
+        self.curves.end_variant(name)
+        self.variants.set_status(name, "failed" if "stopped" not in message else "stopped")
+        if "stopped" not in message:
+            self._banner.show_text(f"{name} could not be trained: {message}", "error")
+
+    @Slot()
+    def _on_run_finished(self) -> None:
+        run, self.run = self.run, None
+        stopped = run is not None and run.stopped
+        for name in ARCHITECTURES:
+            if self.variants.status(name) in ("queued", "waiting…"):
+                self.variants.set_status(name, _result_status(self._results.get(name, VariantResult(name))))
+        self.progress_bar.setFormat("Stopped" if stopped else "Finished")
+        if not stopped:
+            self.progress_bar.setValue(1000)
+        self.progress_label.setText("")
+        if run is not None:
+            run.deleteLater()
+        self._update_actions()
+        self.run_finished.emit()
+
+    def _show_progress_text(self, name: str, text: str) -> None:
+        waiting = self.run.waiting() if self.run is not None else []
+        self.progress_label.setText(text + (f"<br>then: {', '.join(waiting)}" if waiting else ""))
+
+    # --- user actions ---------------------------------------------------------------------------------
+    @Slot()
+    def _on_train(self) -> None:
+        if not self.variants.checked():
+            self._banner.show_text("Check at least one variant to train.", "info")
+            return
+        self.train()
+
+    @Slot()
+    def _on_pause(self) -> None:
+        if self.run is None:
+            return
+        self.run.set_paused(not self.run.paused)
+        text = self.progress_bar.format().replace(" (paused)", "")
+        self.progress_bar.setFormat(text + " (paused)" if self.run.paused else text)
+        self._update_actions()
+
+    @Slot()
+    def _on_stop(self) -> None:
+        self.stop()
+
+    @Slot()
+    def _on_selection_changed(self) -> None:
+        self._update_actions()
+        self._on_setting_changed()
+
+    def _update_actions(self) -> None:
+        running = self.is_running()
+        self.train_action.setEnabled(not running and bool(self.variants.checked()) and self.client is not None)
+        self.pause_action.setEnabled(running and not self.run.stopped)
+        self.stop_action.setEnabled(running and not self.run.stopped)
+        paused = running and self.run.paused
+        self.pause_action.setText("&Resume" if paused else "&Pause")
+        self.pause_action.setIcon(self.style().standardIcon(Icon.SP_MediaPlay if paused else Icon.SP_MediaPause))
+        self.variants.set_editable(not running)
+        for spin in (self.epochs, self.limit, self.seed):
+            spin.setEnabled(not running)
+
+    # --- settings -------------------------------------------------------------------------------------
+    @Slot()
+    def _on_setting_changed(self) -> None:
+        if not self._restoring:
+            self.save_settings(app_settings())
+
+    def save_settings(self, settings: QSettings) -> None:
+        settings.beginGroup(SETTINGS_GROUP)
+        settings.setValue("epochs", self.epochs.value())
+        settings.setValue("limit", self.limit.value())
+        settings.setValue("seed", self.seed.value())
+        settings.setValue("checked", ",".join(self.variants.checked()))
+        first, second = self.side_by_side.pair()
+        settings.setValue("pair", f"{first},{second}")
+        settings.setValue("position", self.side_by_side.current_position())
+        settings.setValue("tab", self.tabs.currentIndex())
+        settings.setValue("splitter", self.splitter.saveState())
+        settings.setValue("right_splitter", self.right_splitter.saveState())
+        settings.endGroup()
+
+    def restore_settings(self, settings: QSettings) -> None:
+        self._restoring = True
+        settings.beginGroup(SETTINGS_GROUP)
+        try:
+            self.epochs.setValue(int(settings.value("epochs", DEFAULT_EPOCHS)))
+            self.limit.setValue(int(settings.value("limit", DEFAULT_LIMIT)))
+            self.seed.setValue(int(settings.value("seed", DEFAULT_SEED)))
+            checked = settings.value("checked", None)
+            self.variants.set_checked(DEFAULT_CHECKED if checked is None else str(checked).split(","))
+            pair = str(settings.value("pair", "")).split(",")
+            if len(pair) == 2:
+                self.side_by_side.set_pair(*pair)
+            self.side_by_side.set_position(str(settings.value("position", "")))
+            self.tabs.setCurrentIndex(int(settings.value("tab", 0)))
+            for splitter, key in ((self.splitter, "splitter"), (self.right_splitter, "right_splitter")):
+                state = settings.value(key)
+                if isinstance(state, QByteArray) and not state.isEmpty():
+                    splitter.restoreState(state)
+        except (TypeError, ValueError):
+            pass  # a damaged settings file keeps the defaults
+        finally:
+            settings.endGroup()
+            self._restoring = False
+
+
+def _result_status(result: VariantResult) -> str:
+    if result.row is None:
+        return ""
+    return f"{'shipped' if result.source == SHIPPED else 'yours'} · {result.row.test_accuracy:.1%}"
