@@ -24,20 +24,17 @@ from pathlib import Path
 import numpy as np
 
 from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.model_file_errors import MAX_SIZE, MIN_SIZE, ModelFileError  # noqa: F401 (re-exported)
+from cnnviz.core.model_file_errors import first_line as _first_line
 from cnnviz.core.limits import CONFIG_LIMITS, LimitError, dumps_strict, load_json, read_json_file
 from cnnviz.core.model_guards import ModelGuardError, budget_exceeded, check_config, weight_budget
 
 MODEL_SUFFIXES = (".keras", ".h5", ".hdf5", ".onnx")
-MIN_SIZE, MAX_SIZE = 8, 512
 MAX_CLASSES = 10_000
 CLASSES_SUFFIX = ".classes.json"
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 _MAX_CONFIG_BYTES = CONFIG_LIMITS.max_bytes
 _MODEL_CLASSES = ("Functional", "Sequential", "Model")
-
-
-class ModelFileError(Exception):
-    """A model file is missing, corrupt, truncated or not a model cnnviz can show."""
 
 
 @dataclass(frozen=True)
@@ -359,11 +356,6 @@ def write_class_names(model_path: str | os.PathLike, names, always: bool = False
         return None
     write_text_atomic(target, dumps_strict(names, ensure_ascii=False) + "\n")
     return target
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def dataset_for_model(info: ModelInfo, requested: str | None = None) -> str:

@@ -22,8 +22,7 @@ import math
 import os
 from pathlib import Path
 
-from cnnviz.core.model_files import ModelFileError
-from cnnviz.core.model_files import _first_line
+from cnnviz.core.model_file_errors import ModelFileError, first_line
 
 MAX_ONNX_BYTES = 256 * 2**20       # the file and its external data; parsing costs about as much again
 MAX_NODES = 20_000
@@ -48,7 +47,7 @@ def read_onnx(path: Path):
         model.ParseFromString(path.read_bytes())
     except (DecodeError, ValueError, RuntimeError) as exc:
         raise ModelFileError(f"{path.name} is corrupt or truncated: it is not an ONNX model "
-                             f"({_first_line(exc)}).") from exc
+                             f"({first_line(exc)}).") from exc
     graph = model.graph
     if not graph.node or not graph.output:
         raise ModelFileError(f"{path.name} is not an ONNX model (it holds no graph).")

@@ -27,25 +27,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cnnviz.core.model_files import MAX_SIZE, MIN_SIZE, ModelFileError
-from cnnviz.core.model_files import _first_line
+from cnnviz.core.model_file_errors import MAX_SIZE, MIN_SIZE, ModelFileError, first_line
+from cnnviz.core.onnx_values import (FLAT, NCHW, NHWC, Origin, Value,  # noqa: F401 (re-exported)
+                                    as_keras_layout)
 
 ONNX_SUFFIX = ".onnx"
-NCHW, NHWC, FLAT = "nchw", "nhwc", "flat"   # how a Keras tensor relates to the ONNX tensor it stands for
-
-
-@dataclass(frozen=True)
-class Origin:
-    """The ONNX tensor a Keras layer computes, and how the two are laid out.
-
-    `layout` NCHW: the Keras output is the ONNX tensor transposed to NHWC; NHWC: they are the same;
-    FLAT: a vector, `keras[:, i] == onnx[:, perm[i]]` (`perm` None: the same order).
-    """
-
-    node: str
-    output: str
-    layout: str
-    perm: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -55,15 +41,6 @@ class ConvertedModel:
     model: object
     origins: dict[str, Origin]
     input_layout: str = NCHW   # how the ONNX graph takes its image: NCHW, or NHWC (the Keras model's own)
-
-
-def as_keras_layout(array: np.ndarray, origin: Origin) -> np.ndarray:
-    """An ONNX tensor (with its batch axis) in the layout of the Keras layer that stands for it."""
-    if origin.layout == NCHW and array.ndim == 4:
-        return array.transpose(0, 2, 3, 1)
-    if origin.layout == FLAT and origin.perm is not None:
-        return array[:, list(origin.perm)]
-    return array
 
 
 def open_onnx_model(path: str | os.PathLike):
@@ -86,27 +63,13 @@ def convert_onnx_file(path: str | os.PathLike) -> ConvertedModel:
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         # a malformed graph the checks above did not foresee (a missing attribute, weights of another
         # shape than the node says, ...): still one line, never a traceback
-        raise ModelFileError(f"{path.name} cannot be converted: {_first_line(exc)}") from exc
+        raise ModelFileError(f"{path.name} cannot be converted: {first_line(exc)}") from exc
 
 
 def keras_name(text: str) -> str:
     """A Keras layer name from an ONNX name: `/features/conv1/Conv` → `features_conv1_Conv`."""
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.-")
     return name[:120] or "layer"
-
-
-@dataclass
-class Value:
-    """A tensor of the graph while converting: a Keras tensor (computed) or a numpy array (constant)."""
-
-    tensor: object = None
-    layout: str = NCHW
-    perm: np.ndarray | None = None
-    array: np.ndarray | None = None
-
-    @property
-    def is_constant(self) -> bool:
-        return self.array is not None
 
 
 @dataclass

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from cnnviz.core.onnx_import import FLAT, NCHW, NHWC, Value
+from cnnviz.core.onnx_values import FLAT, NCHW, NHWC, Value
 
 
 def _keras():
