@@ -10,6 +10,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
+from cnnviz.core.quiet import quiet_process
+
+quiet_process()   # the suite's own TensorFlow import prints no absl lines either (issue 25)
+
 
 @pytest.fixture(autouse=True)
 def isolated_settings(tmp_path, monkeypatch):

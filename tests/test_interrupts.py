@@ -127,8 +127,9 @@ def test_train_stops_within_a_batch_and_saves_the_finished_epochs(signum, tmp_pa
 def test_ctrl_c_during_start_up_is_one_line(command, delay, tmp_path):
     """TensorFlow takes seconds to import, `train` then builds and traces: the interrupt lands in there."""
     argv = ["train", "--limit", "1000", "--out", str(tmp_path / "m.keras")] if command == "train" else [command]
+    # oneDNN forced on: TensorFlow's import prints its absl lines on any CPU, and they must not show (issue 25)
     child = subprocess.Popen([sys.executable, "-m", "cnnviz", *argv], stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, text=True, env=ENV)
+                             stderr=subprocess.PIPE, text=True, env={**ENV, "TF_ENABLE_ONEDNN_OPTS": "1"})
     time.sleep(delay)
     sent = time.monotonic()
     child.send_signal(signal.SIGINT)
