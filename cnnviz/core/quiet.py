@@ -131,7 +131,7 @@ class _Capture:
     @classmethod
     def start(cls, level: int) -> _Capture | None:
         """Redirect descriptor 2, or None (nothing changed) when that cannot be done here."""
-        if cls.active is not None:
+        if cls.active is not None or not sys.executable:   # (an embedded interpreter has no executable)
             return None
         _flush_stderr()
         saved = read_end = write_end = None
