@@ -17,6 +17,7 @@ import threading
 from cnnviz import __version__
 from cnnviz.commands.common import CliError
 from cnnviz.printable import escaping_controls
+from cnnviz.core.quiet import quiet_process, release_stderr
 
 # The order is the order of `cnnviz --help`.
 COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit",
@@ -57,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     (`argv` None) a command that used TensorFlow ends the process at once when it is done: winding
     TensorFlow's thread pools down takes the interpreter 1-4 s, after a Ctrl+C too.
     """
+    quiet_process()   # TensorFlow's start-up lines stay off stderr, on every CPU
     if argv is None:
         _clean_exits_for_this_process()
     try:
@@ -146,6 +148,7 @@ def _exit_on_interrupt(command: list[str]):
 
     def interrupted(signum, frame):
         try:
+            release_stderr()   # an interrupted `import tensorflow` gives stderr back first
             sys.stderr.write(f"\ncnnviz {command[0]}: interrupted\n")
             sys.stderr.flush()
         finally:

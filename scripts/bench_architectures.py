@@ -8,8 +8,8 @@ speed hits all alike, and prints each variant's median digits/s, the time an epo
 digits would take at that rate, and the ratio to `seed`.
 
 Each variant is built and compiled like the seed (`core.architectures.build_architecture`), trained
-once on the same batches before the timed rounds (tracing), and trained with the headless trainer's steps per execution on MNIST's
-training digits (uint8, normalised on the fly as the trainer does).
+once on the same batches before the timed rounds (tracing), and trained with the headless trainer's
+steps per execution on MNIST's training digits (uint8, normalised on the fly as the trainer does).
 
     .venv/bin/python scripts/bench_architectures.py [--rounds 3] [--batches 150] [--architectures all]
 """

@@ -50,7 +50,8 @@ def main() -> None:
         ours.append(timed(lambda: compute_confusion(model, data.x_test, data.y_test)))
         plain.append(timed(lambda: model.predict(images, batch_size=1000, verbose=0)))
     print(f"confusion matrix, 10,000 digits: median {statistics.median(ours):.2f} s "
-          f"(plain model.predict {statistics.median(plain):.2f} s, ratio {statistics.median(ours) / statistics.median(plain):.2f})")
+          f"(plain model.predict {statistics.median(plain):.2f} s, "
+          f"ratio {statistics.median(ours) / statistics.median(plain):.2f})")
 
     with tempfile.TemporaryDirectory() as folder:
         sink = FolderSink(Path(folder), {"epochs": 1})

@@ -5,6 +5,7 @@
     python scripts/bench_gui.py responsiveness [--limit N]   # gaps between 10 ms GUI timer ticks while training
     python scripts/bench_gui.py memory [--epochs 5]          # peak memory of both processes during a run
     python scripts/bench_gui.py recovery [--repeats 3]       # SIGKILL the compute process mid-run -> model back
+    python scripts/bench_gui.py close [--repeats 3]          # close mid-epoch -> compute process gone
     python scripts/bench_gui.py strokes-while-training       # move -> its maps while training; weights' age
 
 `launch` needs an X server: it uses $DISPLAY, or starts its own Xvfb. The other modes use the
@@ -166,15 +167,21 @@ def _app_and_window():
     The window starts from default settings (a fresh settings folder), as on a first launch: a
     user's remembered layout (say, the Grad-CAM panel shown beside the training) changes the work
     done while training, and the figures would depend on whoever ran the benchmark last."""
-    from PySide6.QtCore import QEventLoop
-
     if not os.environ.get("CNNVIZ_BENCH_USER_SETTINGS"):
         os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="cnnviz-bench-config-")
 
     from cnnviz.gui.app import make_application
-    from cnnviz.gui.shell.main_window import MainWindow
 
     app = make_application()
+    return app, _loaded_window()
+
+
+def _loaded_window():
+    """A shown main window (default settings) on its own compute process, the shipped model loaded."""
+    from PySide6.QtCore import QEventLoop
+
+    from cnnviz.gui.shell.main_window import MainWindow
+
     window = MainWindow()
     window.remember_settings = False  # benchmark runs must not change the user's settings
     window.ask_to_save = False        # nor ask to save what they trained when they close
@@ -184,7 +191,7 @@ def _app_and_window():
     window.load_model_file()
     loop.exec()
     window.model_ready.disconnect(loop.quit)
-    return app, window
+    return window
 
 
 def _show_a_digit(window) -> None:
@@ -345,7 +352,8 @@ def bench_memory(args) -> None:
     sampler.stop()
     last = result.history[-1] if result.history else None
     gui, compute = sampler.peak_parts
-    print(f"memory, {args.epochs} epoch(s) on {args.limit or 60000:,} digits in the app ({result.status}, test accuracy "
+    print(f"memory, {args.epochs} epoch(s) on {args.limit or 60000:,} digits in the app ({result.status}, "
+          "test accuracy "
           f"{last.test_accuracy if last else float('nan'):.4f}): peak RSS of both processes together "
           f"{sampler.peak_rss:,.0f} MB (GUI {gui:,.0f} + compute {compute:,.0f}); peak PSS (shared pages counted "
           f"once) {sampler.peak_pss:,.0f} MB; target <= 1,300 MB; {load()}")
@@ -383,6 +391,34 @@ def bench_recovery(args) -> None:
     print(f"recovery, {args.repeats} runs: SIGKILL -> model back median {statistics.median(back):.2f} s, maps shown "
           f"median {statistics.median(shown):.2f} s (target <= 10 s)")
     window.close()
+
+
+def bench_close(args) -> None:
+    """Close the window a few batches into a 3-epoch run: seconds until the close returns (the compute
+    process stopped its fit and exited, or was killed after the window's CLOSE_TIMEOUT_S), and how it ended
+    (tests/test_gui_training.py checks that it exits by itself; the time is this benchmark's)."""
+    from PySide6.QtCore import QEventLoop
+
+    app, window = _app_and_window()
+    closing, ends = [], []
+    for repeat in range(args.repeats):
+        window = window if repeat == 0 else _loaded_window()
+        _show_a_digit(window)
+        panel = window.panel
+        panel.epochs.setValue(3)
+        panel.limit.setValue(args.limit or 6000)
+        panel.start_from.setCurrentIndex(0)
+        panel.start_action.trigger()
+        while window.curves.num_batch_points() < 5:   # a few batches into the run
+            app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents, 50)
+        process = window.client._process
+        started = time.perf_counter()
+        window.close()
+        closing.append(time.perf_counter() - started)
+        ends.append("exited" if process.exitcode == 0 else f"ended with {process.exitcode}")
+        print(f"close mid-epoch -> returned {closing[-1]:.2f} s, compute process {ends[-1]}; {load()}", flush=True)
+    print(f"close mid-epoch, {args.repeats} runs: median {statistics.median(closing):.2f} s "
+          f"(max {max(closing):.2f} s; target <= 2 s); compute process: {', '.join(ends)}")
 
 
 def bench_strokes_while_training(args) -> None:
@@ -448,20 +484,21 @@ def bench_strokes_while_training(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["launch", "throughput", "headless-child", "responsiveness", "memory",
-                                         "recovery", "strokes-while-training"])
+                                         "recovery", "close", "strokes-while-training"])
     parser.add_argument("--moves", type=int, default=120, help="strokes-while-training: moves per stroke")
     parser.add_argument("--strokes", type=int, default=4, help="strokes-while-training: strokes to draw")
     parser.add_argument("--limit", type=int, default=None, help="train on the first N digits (default all)")
     parser.add_argument("--epochs", type=int, default=5, help="epochs for the memory run (default 5)")
-    parser.add_argument("--repeats", type=int, default=None, help="runs (launch 5, throughput 3, recovery 3)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="runs (launch 5, throughput 3, recovery 3, close 3)")
     parser.add_argument("--app-steps", type=int, nargs="+", help="throughput: steps_per_execution values to try "
                                                                  "in the app (default: the app's own)")
     args = parser.parse_args()
     if args.repeats is None:
-        args.repeats = {"launch": 5, "throughput": 3, "recovery": 3}.get(args.mode, 1)
+        args.repeats = {"launch": 5, "throughput": 3, "recovery": 3, "close": 3}.get(args.mode, 1)
     {"launch": bench_launch, "throughput": bench_throughput, "headless-child": headless_child,
      "responsiveness": bench_responsiveness, "memory": bench_memory, "recovery": bench_recovery,
-     "strokes-while-training": bench_strokes_while_training}[args.mode](args)
+     "close": bench_close, "strokes-while-training": bench_strokes_while_training}[args.mode](args)
 
 
 if __name__ == "__main__":

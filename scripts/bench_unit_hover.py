@@ -178,7 +178,8 @@ def main() -> int:
     for name, figures in report["per_layer"].items():
         print(f"  {name:<16} median {figures['median_ms']:6.2f} ms   p95 {figures['p95_ms']:6.2f} ms   "
               f"max {figures['max_ms']:6.2f} ms   ({figures['count']} units)")
-    for label, key in (("hover -> panel repainted", "hover_to_panel"), ("  its CPU time (GUI thread)", "hover_to_panel_cpu"),
+    for label, key in (("hover -> panel repainted", "hover_to_panel"),
+                       ("  its CPU time (GUI thread)", "hover_to_panel_cpu"),
                        ("core only (bench_unit_panel)", "core_only")):
         figures = report[key]
         print(f"{label:<30} median {figures['median_ms']:6.2f} ms   p95 {figures['p95_ms']:6.2f} ms   "

@@ -96,7 +96,8 @@ def main() -> int:
     report = {"hover": stats(every), "forward_pass_baseline": stats(baseline),
               "per_layer": {name: stats(samples) for name, samples in per_layer.items() if samples},
               "target_p95_ms": TARGET_P95_MS}
-    report["ratio_median_hover_to_forward"] = report["hover"]["median_ms"] / report["forward_pass_baseline"]["median_ms"]
+    report["ratio_median_hover_to_forward"] = (report["hover"]["median_ms"]
+                                               / report["forward_pass_baseline"]["median_ms"])
     if args.json:
         print(json.dumps(report))
         return 0

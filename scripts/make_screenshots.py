@@ -63,7 +63,8 @@ SHOTS = (
     Shot("docs/images/app_recovered.png", "kill-and-recover", ("banner",), width=900,
          about="the banner after the compute process was killed mid-training and the model came back"),
     Shot("docs/images/app_lab.png", "lab-and-screenshot", ("lab_dock",), width=1000,
-         about="the Lab: the shipped full run and seed and no-pooling trained on 600 digits, curves overlaid, conv2d_3's maps side by side"),
+         about="the Lab: the shipped full run and seed and no-pooling trained on 600 digits, curves overlaid, "
+               "conv2d_3's maps side by side"),
     Shot("docs/images/any_model_rgb.png", "rgb-model-and-screenshot", ("central",), width=880,
          about="a 32×32 RGB model with a residual block on a colour picture, a 256-channel layer's second page"),
     Shot("docs/images/app_unit.png", "unit-and-screenshot", ("central", "unit_dock"), width=1000,
@@ -83,8 +84,9 @@ SHOTS = (
          screenshot="_2_opened", about="the Test set panel: the shipped model's matrix, the cell \"4 taken for 9\" "
                                        "chosen, its digits, most confident first"),
     Shot("docs/images/app_epoch0.png", "history-and-screenshot", ("window",), width=1000,
-         screenshot="_3_epoch0", about="the app at epoch 0: the chosen digit through the random weights, the "
-                                       "matrix of epoch 0, the marker at epoch 0 on the curves, the slider at its start"),
+         screenshot="_3_epoch0",
+         about="the app at epoch 0: the chosen digit through the random weights, the matrix of epoch 0, the marker "
+               "at epoch 0 on the curves, the slider at its start"),
     Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
          width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
                           "pattern enlarged with its top test digits and the patches its units saw"),

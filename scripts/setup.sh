@@ -20,7 +20,7 @@ APP_PACKAGES=(libxcb-cursor0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1 li
               libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libegl1 libgl1
               libfontconfig1 libdbus-1-3 fonts-dejavu-core)
 # dataset-fashion-mnist: Fashion-MNIST's idx files in /usr/share/datasets/fashion-mnist (offline tests).
-TEST_PACKAGES=(xvfb xauth dataset-fashion-mnist desktop-file-utils)
+TEST_PACKAGES=(xvfb xauth x11-utils dataset-fashion-mnist desktop-file-utils)
 
 QUIET=0
 PENDING_STEP=""

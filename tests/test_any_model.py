@@ -183,7 +183,8 @@ def test_descriptions_explain_the_new_layer_kinds(saved_models):
     grey_described = {d.name: d for d in describe_network(grey)}
     assert "255" in grey_described["input"].explanation
     assert "×0.003922" in grey_described["rescale"].summary
-    assert "stepping 2" in grey_described["conv"].explanation and "(64−5)//2+1 = 30" in grey_described["conv"].explanation
+    conv = grey_described["conv"].explanation
+    assert "stepping 2" in conv and "(64−5)//2+1 = 30" in conv
     seed = describe_network(None)
     assert seed[0].summary == "your digit, 28×28 grey pixels" and "28−3+1 = 26" in seed[1].explanation
 

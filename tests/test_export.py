@@ -100,7 +100,8 @@ def test_channel_pngs_map_back_to_the_values(full_export, seven_outputs, shipped
         maps = seven_outputs[index]
         levels = channel_levels(maps, "channel")
         for c in range(maps.shape[-1]):
-            path = full_export.folder / layer_prefix(index, shipped_probe.layer_names[index]) / f"{channel_name(c, maps.shape[-1])}.png"
+            folder = full_export.folder / layer_prefix(index, shipped_probe.layer_names[index])
+            path = folder / f"{channel_name(c, maps.shape[-1])}.png"
             image = read_png(path)
             assert image.shape == (maps.shape[0] * SCALE, maps.shape[1] * SCALE, 3)
             cells = _blocks(image, SCALE)

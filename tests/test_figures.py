@@ -112,7 +112,10 @@ def test_the_formats_share_one_layout(outputs):
              for fmt in figures.FIGURE_FORMATS}
     assert len({(f.width, f.height, f.cell_scale) for f in sizes.values()}) == 1
     svg_root = ET.fromstring(sizes["svg"].data)
-    assert svg_root.get("width") == f"{sizes['png'].width * 0.72:g}pt" or svg_root.get("width").endswith("pt")
+    # One PNG pixel is 1/DPI inch: 72/DPI points in the SVG (matplotlib writes e.g. 237.60072pt for 237.6).
+    for side, pixels in (("width", sizes["png"].width), ("height", sizes["png"].height)):
+        text = svg_root.get(side)
+        assert text.endswith("pt") and float(text[:-2]) == pytest.approx(pixels * 72 / figures.DPI, abs=0.01)
     with pytest.raises(ValueError, match="unknown figure format 'gif'"):
         figures.grid_figure(cells, 3, fmt="gif")
 

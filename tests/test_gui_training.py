@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -19,6 +18,7 @@ from cnnviz.core.data import Dataset  # noqa: E402
 pytestmark = pytest.mark.slow
 TRAIN_TIMEOUT_MS = 120_000
 LOAD_TIMEOUT_MS = 120_000
+HANG_S = 60   # bounds that only catch a hang
 STOP_TIMEOUT_MS = 30_000  # a stop lands within a batch; in a first epoch Keras then traces its test step
 
 
@@ -363,12 +363,15 @@ def test_sigkill_mid_training_recovers_the_model(window, qtbot, compute_client):
     qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=30_000)
 
 
-def test_close_mid_epoch_ends_the_compute_process_quickly(qtbot, mnist, shipped_model_path):
-    """A window that owns its compute process ends it within 2 s when closed mid-epoch."""
+def test_close_mid_epoch_ends_the_compute_process(qtbot, mnist, shipped_model_path, monkeypatch):
+    """A window that owns its compute process ends it when closed mid-epoch: the process stops its fit and
+    exits by itself (exit code 0; the window would kill it after its close timeout, here a hang bound).
+    How fast: scripts/bench_gui.py."""
     import psutil
 
     from cnnviz.gui.shell.main_window import MainWindow
 
+    monkeypatch.setattr(sys.modules[MainWindow.__module__], "CLOSE_TIMEOUT_S", HANG_S)
     win = MainWindow(dataset=mnist.limited(6000))
     qtbot.addWidget(win)
     win.show()
@@ -378,8 +381,8 @@ def test_close_mid_epoch_ends_the_compute_process_quickly(qtbot, mnist, shipped_
     assert process.nice() > psutil.Process().nice()  # it yields the CPU to the GUI
     _start(win, qtbot, epochs=3)
     _wait_for_progress(win, qtbot, batches=5)
-    started = time.perf_counter()
+    compute = win.client._process
     win.close()
-    assert time.perf_counter() - started < 2.0
+    assert compute.exitcode == 0, compute.exitcode   # not -9: nobody had to kill it
     assert not process.is_running() or process.status() == psutil.STATUS_ZOMBIE
     assert training_of(win).run is None

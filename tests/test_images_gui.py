@@ -118,7 +118,8 @@ def test_several_digits_say_so_and_a_click_reads_another(qtbot, adjust, mnist):
     first_input = canvas.exact_input().copy()
     top, left, bottom, right = canvas.overlay().boxes[1]
     with qtbot.waitSignal(widget.reading_changed):
-        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas_point(canvas, (top + bottom) / 2, (left + right) / 2))
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton,
+                         pos=canvas_point(canvas, (top + bottom) / 2, (left + right) / 2))
     assert widget.reading().chosen == 1 and canvas.overlay().chosen == 1
     assert "using mark 2" in widget.summary.text()
     assert not np.array_equal(canvas.exact_input(), first_input)

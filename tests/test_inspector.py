@@ -183,7 +183,8 @@ def test_a_stroke_costs_few_forward_passes(qtbot, inspector, compute_client, mon
     """At most one probe is in flight; the moves of a stroke that arrive meanwhile collapse into one."""
     sent = []
     request = compute_client.request
-    monkeypatch.setattr(compute_client, "request", lambda method, *a, **k: sent.append(method) or request(method, *a, **k))
+    monkeypatch.setattr(compute_client, "request",
+                        lambda method, *a, **k: sent.append(method) or request(method, *a, **k))
     draw_stroke(qtbot, inspector.canvas, one_stroke(inspector.canvas))
     qtbot.waitUntil(lambda: inspector.current_outputs() is not None)
     np.testing.assert_array_equal(inspector.current_input(), inspector.current_input())

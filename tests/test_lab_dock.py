@@ -134,7 +134,9 @@ def test_shipped_results_show_on_first_launch(qtbot, make_dock, tmp_path, traine
         assert dock.curves.curve_data(name, "accuracy", "test")[1] == pytest.approx([rows[name].test_accuracy])
         assert dock.variants.status(name).startswith("shipped")
     assert "not trained yet" in dock.table.row_texts("same-padding")
-    assert "no trained model" in dock.side_by_side.sides[0].message.text() or dock.side_by_side.pair() == PAIR
+    # The default pair is the two shipped variants: both have models, so both ask for a digit.
+    assert dock.side_by_side.pair() == PAIR
+    assert [side.message.text()[:12] for side in dock.side_by_side.sides] == ["Draw a digit"] * 2
     dock.set_input(digit_seven)
     _, no_pooling_maps = wait_for_maps(qtbot, dock)
     np.testing.assert_allclose(no_pooling_maps, keras_layer_maps(shipped / "no-pooling.keras", digit_seven, 2),

@@ -22,10 +22,12 @@ from cnnviz.gui.export.export_dialog import ExportDialog
 from cnnviz.gui.inspector.views import LOADING_TEXT
 from cnnviz.gui.shell.main_window import MainWindow
 from cnnviz.gui.shell.status_bar import shown_path, without_absolute_paths
-from test_app_xvfb import run_app, x_display  # noqa: F401  (x_display: the Xvfb fixture, used by name)
+from _mouse import hover
+from test_app_xvfb import run_app, tool_missing, x_display  # noqa: F401  (x_display: the Xvfb fixture, used by name)
 from test_inspector import inspector  # noqa: F401  (the fixture: an InspectorWidget showing the shipped model)
 
 LOAD_TIMEOUT_MS = 120_000
+HANG_MS = 60_000     # waits that only catch a hang
 FLATTEN = 5          # the seed model's layer index of flatten_1 (after conv2d_3, 3×3×64)
 ABSOLUTE_PATH = re.compile(r"(^|[\s(\"'])/\w")
 
@@ -104,10 +106,9 @@ def test_hover_readout_has_its_own_row(window, qtbot, digit_seven):
     inspector = window.inspector
     show_digit(qtbot, inspector, digit_seven)
     grid = inspector.layer_grid
-    qtbot.mouseMove(grid.viewport(), grid.cell_centre(2))
     label = inspector.views.hover_label
-    if not label.text().startswith("channel 2"):   # offscreen, a move without a press may not reach the scene
-        grid.channel_hovered.emit(2, 5, 7)
+    with qtbot.waitSignal(grid.channel_hovered, check_params_cb=lambda channel, x, y: channel == 2, timeout=HANG_MS):
+        hover(qtbot, grid.viewport(), grid.cell_centre(2))
     text = label.text()
     assert text.startswith("channel 2") and "right-click to export" in text, text
     colours = inspector.views.colormap_box
@@ -119,8 +120,10 @@ def test_hover_readout_has_its_own_row(window, qtbot, digit_seven):
     assert label.toolTip() == ""
 
     window.resize(700, 600)   # narrower than the read-out: elided, the whole text in the tooltip
-    qtbot.waitUntil(lambda: label.contentsRect().width() < label.fontMetrics().horizontalAdvance(text))
-    grid.channel_hovered.emit(2, 5, 7)
+    qtbot.waitUntil(lambda: label.contentsRect().width() < label.fontMetrics().horizontalAdvance(text),
+                    timeout=HANG_MS)
+    with qtbot.waitSignal(grid.channel_hovered, check_params_cb=lambda *unit: unit == (2, 5, 7), timeout=HANG_MS):
+        hover(qtbot, grid.viewport(), grid.unit_centre(2, 7, 5))
     full = label.toolTip()
     assert full.startswith("channel 2  ·  x 5, y 7  ·  value ") and full.endswith("right-click to export)")
     assert label.text().endswith("…") and full.startswith(label.text()[:-1])
@@ -339,7 +342,7 @@ def test_real_app_title_flatten_strip_and_regions_under_x(x_display, tmp_path):
     the application name to the title the window sets); the flatten strip and its read-out in the real
     app; the regions the README's pictures are cropped by."""
     if shutil.which("xwininfo") is None or shutil.which("xprop") is None:
-        pytest.skip("xwininfo and xprop are not installed (apt-get install x11-utils)")
+        tool_missing("xwininfo and xprop are not installed (apt-get install x11-utils)")
     titles: list[list[str]] = []
 
     def on_line(line: str, pid: int) -> None:

@@ -112,7 +112,8 @@ def test_a_one_row_bmp_is_read_in_linear_work(tmp_path, monkeypatch):
     (["train", "--batch-size", "abc"], "--batch-size", "must be a whole number, not 'abc'"),
     (["train", "--seed", "1.5"], "--seed", "must be a whole number, not '1.5'"),
     (["train", "--learning-rate", "fast"], "--learning-rate", "must be a number, not 'fast'"),
-    (["filters", "--layer", "conv2d_1", "--out", "x", "--scale", "big"], "--scale", "must be a whole number, not 'big'"),
+    (["filters", "--layer", "conv2d_1", "--out", "x", "--scale", "big"], "--scale",
+     "must be a whole number, not 'big'"),
 ])
 def test_a_word_for_a_number_is_named_in_words_not_by_a_python_function(argv, option, text, tmp_path, monkeypatch,
                                                                           capsys):

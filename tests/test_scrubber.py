@@ -176,8 +176,8 @@ def test_the_scrubber_takes_the_inspector_through_the_checkpoints(window, histor
     assert_outputs_equal(inspector.current_outputs(), probe_of(first_checkpoint_model, digit))
     epoch0_guess = int(probe_of(first_checkpoint_model, digit)[-1].argmax())   # the status bar says it
     status = window.statusBar().currentMessage()
-    assert status.startswith("Checkpoint epoch 0 · random filters") and f": the model says {epoch0_guess} (" in status, \
-        status
+    assert status.startswith("Checkpoint epoch 0 · random filters"), status
+    assert f": the model says {epoch0_guess} (" in status, status
     for ours, theirs in zip(inspector.model().weights, layer_weights(first_checkpoint_model)):   # the kernels
         for a, b in zip(ours, theirs):
             np.testing.assert_array_equal(a, b)

@@ -44,11 +44,32 @@ def test_per_step_losses_average_to_the_epoch_loss(fresh_model, small_mnist):
     assert np.mean(losses) == pytest.approx(result.history[0].loss, rel=1e-3)
 
 
-def test_progress_is_throttled_not_per_batch(fresh_model, mnist):
+class SteppingClock:
+    """The trainer's clock, made to advance 10 ms per batch (a machine of 100 batches a second), however fast
+    or slow this machine trains: the number of reports then depends on the throttle alone."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+    def tick(self) -> None:
+        self.now += 0.01
+
+
+def test_progress_is_throttled_not_per_batch(fresh_model, mnist, monkeypatch):
+    from cnnviz.core import training
+
+    clock = SteppingClock()
+    monkeypatch.setattr(training, "time", clock)
     recorder = Recorder()
-    data = mnist.limited(6400)
-    Trainer(fresh_model, data, TrainConfig(epochs=1, batch_size=16), recorder).run()
-    assert len(recorder.progress) < 400 / 2  # 400 batches, far fewer reports
+    Trainer(fresh_model, mnist.limited(6400), TrainConfig(epochs=1, batch_size=16), recorder,
+            between_batches=clock.tick).run()
+    sizes = [len(p.batch_steps) for p in recorder.progress]
+    assert sum(sizes) == 400                    # every batch's loss reaches the listener...
+    per_report = round(training.EMIT_INTERVAL_S / 0.01)   # ...in reports at most EMIT_INTERVAL_S apart
+    assert all(size >= per_report for size in sizes[1:-1]) and len(sizes) <= 400 // per_report + 2
 
 
 def test_stop_lands_within_one_batch(fresh_model, small_mnist):

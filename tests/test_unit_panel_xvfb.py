@@ -23,8 +23,10 @@ def outlined_share(pixels: np.ndarray, rect: list[int]) -> float:
     left, top, right, bottom = rect
     field = np.array([FIELD.red(), FIELD.green(), FIELD.blue()])
     near = np.abs(pixels.astype(int) - field).sum(axis=2) < 60
-    edges = [near[top - 1:top + 2, left + 4:right - 4].any(axis=0), near[bottom - 2:bottom + 1, left + 4:right - 4].any(axis=0),
-             near[top + 4:bottom - 4, left - 1:left + 2].any(axis=1), near[top + 4:bottom - 4, right - 2:right + 1].any(axis=1)]
+    edges = [near[top - 1:top + 2, left + 4:right - 4].any(axis=0),
+             near[bottom - 2:bottom + 1, left + 4:right - 4].any(axis=0),
+             near[top + 4:bottom - 4, left - 1:left + 2].any(axis=1),
+             near[top + 4:bottom - 4, right - 2:right + 1].any(axis=1)]
     return float(np.concatenate(edges).mean())
 
 

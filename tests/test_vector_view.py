@@ -7,9 +7,13 @@ import pytest
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QApplication
 
+from _mouse import hover
 from cnnviz.core.colormaps import colorize, lookup_table
 from cnnviz.core.tiling import strip_layout
 from cnnviz.gui.widgets.vector_view import VectorView
+
+
+HANG_MS = 60_000   # waits that only catch a hang
 
 
 @pytest.fixture
@@ -58,8 +62,8 @@ def test_hover_names_the_unit_and_its_place_in_conv2d_3(view, qtbot, conv3_maps)
     point = _scene_point(view, 9.5, 2.5)               # column 9, row 2 = position (0, 2)
     assert view.unit_at(point) == 137 and flat[137] == conv3_maps[0, 2, 9]
     assert view.describe_unit(137) == "unit 137 = conv2d_3 channel 9 at y 0, x 2"
-    with qtbot.waitSignal(view.unit_hovered, check_params_cb=lambda unit: unit == 137, timeout=2000):
-        qtbot.mouseMove(view.viewport(), view.mapFromScene(point))
+    with qtbot.waitSignal(view.unit_hovered, check_params_cb=lambda unit: unit == 137, timeout=HANG_MS):
+        hover(qtbot, view.viewport(), view.mapFromScene(point))
     assert view.unit_at(_scene_point(view, 70.0, 2.5)) == -1
 
 

@@ -107,15 +107,19 @@ def seed_number(text: str) -> int:
     return value
 
 
-def load_model_or_fail(path: Path | None):
+def load_model_or_fail(path: Path | None, allow_non_finite: bool = False):
     """The model at `path` (default: the shipped one), or CliError with the loader's message."""
-    return open_model_or_fail(path)[0]
+    return open_model_or_fail(path, allow_non_finite)[0]
 
 
-def open_model_or_fail(path: Path | None):
+def open_model_or_fail(path: Path | None, allow_non_finite: bool = False):
     """(compiled model, ModelInfo) for the file at `path` (default: the shipped model), or CliError.
 
-    Warns on stderr when the weights hold NaN or ±Inf (the outputs are then not numbers).
+    Weights that hold NaN or ±Inf are found from the weights themselves (`ModelInfo.non_finite_layers`),
+    never from whether an output happens to come out NaN: whether a NaN weight reaches the output
+    depends on the kernel library (oneDNN's conv+ReLU can turn it into 0). Such a model is refused
+    (nothing is computed from it) unless the command only describes it or says per input that there
+    is no answer (`allow_non_finite`: `summary`, `predict`), which then get a warning on stderr.
     """
     import sys
 
@@ -126,11 +130,19 @@ def open_model_or_fail(path: Path | None):
         model, info = open_model(path or default_model_path())
     except ModelFileError as exc:
         raise CliError(str(exc)) from exc
-    compile_model(model, from_logits=info.outputs_logits)
     if info.non_finite_layers:
-        print(f"cnnviz: warning: {Path(info.path).name} has NaN or infinite weights in "
-              f"{', '.join(info.non_finite_layers)}; its outputs are not numbers.", file=sys.stderr)
+        where = f"{display_path(Path(info.path).name)} has NaN or infinite weights in {non_finite_names(info)}"
+        if not allow_non_finite:
+            raise CliError(f"{where}: its outputs are not finite numbers, so nothing was computed from it "
+                           "(train it again, or use another model)")
+        print(f"cnnviz: warning: {where}; its outputs are not numbers.", file=sys.stderr)
+    compile_model(model, from_logits=info.outputs_logits)
     return model, info
+
+
+def non_finite_names(info) -> str:
+    """The layers whose weights hold NaN or ±Inf, as one printable list."""
+    return one_line(", ".join(info.non_finite_layers))
 
 
 def load_data_or_fail(path: Path | None, allow_download: bool = True, dataset: str = "mnist"):

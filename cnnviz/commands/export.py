@@ -89,9 +89,8 @@ def run(args: argparse.Namespace) -> int:
     probe = ActivationProbe(model, info)
     outputs = probe(image)
     probabilities = probe.probabilities_from(outputs)
-    if not all(np.isfinite(output).all() for output in outputs):
-        raise CliError(f"the model's outputs are not finite numbers (NaN or infinite weights in "
-                       f"{', '.join(info.non_finite_layers) or 'the model'}); nothing was exported")
+    if not all(np.isfinite(output).all() for output in outputs):   # finite weights, outputs that overflow
+        raise CliError("the model's outputs for this input are not finite numbers; nothing was exported")
     kernels = _conv_weights(model, probe.layer_names, probe.layer_kinds, args.layers) if args.kernels else None
     try:
         result = export_activations(

@@ -50,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.core.images import ImageFileError
     from cnnviz.core.model_input import choose_preparation, prepare_file
 
-    model, info = open_model_or_fail(args.model)
+    model, info = open_model_or_fail(args.model, allow_non_finite=True)
     try:
         choose_preparation(info, args.preprocess)
     except ValueError as exc:
@@ -70,11 +70,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"cnnviz predict: {one_line(str(exc))}", file=sys.stderr)
             failures += 1
             continue
-        probabilities = None
-        if prepared.array is not None:
-            values = probabilities_of(prepared.array)
-            probabilities = [float(p) for p in values] if np.isfinite(values).all() else "not finite"
-        print(_format_line(display_path(path), probabilities, info.class_names, args.json, edited), flush=True)
+        print(_format_line(display_path(path), _probabilities(prepared, info, probabilities_of), info.class_names,
+                           args.json, edited), flush=True)
     return 1 if failures else 0
 
 
@@ -110,6 +107,26 @@ def _finite_or_null(array: np.ndarray) -> list:
     return np.where(np.isfinite(values), values, None).tolist()
 
 
+def _probabilities(prepared, info, probabilities_of):
+    """The class probabilities for one prepared image (a list), None for a blank image, or why there are none
+    (a `NoPrediction`): weights that are not finite numbers answer nothing, whatever the output is."""
+    from cnnviz.commands.common import non_finite_names
+
+    if prepared.array is None:
+        return None
+    if info.non_finite_layers:
+        return NoPrediction(f"the model's weights are not finite numbers (NaN or infinite in "
+                            f"{non_finite_names(info)})")
+    values = probabilities_of(prepared.array)
+    if not np.isfinite(values).all():   # finite weights whose outputs overflow
+        return NoPrediction("the model's outputs are not finite numbers")
+    return [float(p) for p in values]
+
+
+class NoPrediction(str):
+    """Why an image has no prediction although it has a digit."""
+
+
 def _switched_off(model, texts: list[str]):
     """probabilities(image) with the --ablate channels zeroed after their activation."""
     from cnnviz.commands.common import CliError
@@ -127,19 +144,19 @@ def _switched_off(model, texts: list[str]):
 
 
 def _format_line(path: str, probabilities, class_names, as_json: bool, extra: dict | None = None) -> str:
-    """One output line; a blank image says "no digit" rather than guessing, NaN outputs say so."""
-    not_finite = probabilities == "not finite"
-    if not_finite:
+    """One output line; a blank image says "no digit" rather than guessing, a model with no answer says why."""
+    why_not = probabilities if isinstance(probabilities, NoPrediction) else None
+    if why_not is not None:
         probabilities = None
     index = None if probabilities is None else max(range(len(probabilities)), key=probabilities.__getitem__)
     name = None if index is None else class_names[index]
     if as_json:
         record = {"path": path, "digit": index, "class": name, "probabilities": probabilities, **(extra or {})}
-        if not_finite:
-            record["error"] = "the model's outputs are not finite numbers"
+        if why_not is not None:
+            record["error"] = str(why_not)
         return dumps_strict(record)
-    if not_finite:
-        return f"{path}\tno prediction (the model's outputs are not finite numbers)"
+    if why_not is not None:
+        return f"{path}\tno prediction ({why_not})"
     if probabilities is None:
         return f"{path}\tno digit (the image is blank)"
     listed = " ".join(f"{p:.4f}" for p in probabilities)

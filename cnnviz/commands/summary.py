@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if args.architecture:
         model = _architecture_model(args)
     else:
-        model = build_seed_model() if args.untrained else load_model_or_fail(args.model)
+        model = build_seed_model() if args.untrained else load_model_or_fail(args.model, allow_non_finite=True)
     rows = layer_rows(layer_specs(model), input_shape_of(model))
     if args.json:
         for row in rows:

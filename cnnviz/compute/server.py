@@ -32,6 +32,7 @@ from cnnviz.compute.protocol import (CANCELLED, SUPERSEDED, UNKNOWN_METHOD, Canc
                                      Request, Resume, Shutdown)
 from cnnviz.compute.registry import HANDLERS, Cancelled, HandlerSpec, TaskContext
 from cnnviz.compute.state import ComputeState
+from cnnviz.core.quiet import quiet_process, release_stderr
 
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
 WATCHDOG_INTERVAL_S = 0.5
@@ -44,12 +45,13 @@ _M_ARENA_MAX = -8
 
 def main(conn, parent_pid: int | None = None) -> None:
     """Entry point of the compute process: serve `conn` until Shutdown or until the GUI is gone."""
+    quiet_process()   # first: TensorFlow's start-up lines never reach the GUI's stderr
     lower_priority()
     limit_malloc_arenas()
     die_with_parent(parent_pid)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     server = Server(conn, ComputeState(), load_handlers(), parent_pid)
     code = server.serve()
+    release_stderr()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # do not wait for TensorFlow's thread pools to wind down

@@ -154,7 +154,7 @@ class ComputeState:
 
     def info(self, include_weights: bool = True) -> ModelInfo:
         """The current model as plain data."""
-        from cnnviz.core.model_files import input_scale, output_activation
+        from cnnviz.core.model_files import input_scale, non_finite_layers, output_activation
 
         model = self.require_model()
         weights = layer_weights(model) if include_weights else []
@@ -164,8 +164,7 @@ class ComputeState:
             weights=weights, history=list(self.history),
             architecture=model.to_json(), generation=self.generation,
             output_activation=output_activation(model), input_scale=input_scale(model),
-            non_finite_layers=tuple(spec.name for spec, arrays in zip(self.specs, weights)
-                                    if any(not np.isfinite(array).all() for array in arrays)))
+            non_finite_layers=non_finite_layers(model))   # from the weights, with or without include_weights
 
     # --- weights flowing from training to the serving copy --------------------------------------
     def publish_weights(self, model, force: bool = False) -> bool:

@@ -158,7 +158,8 @@ def prepare_checkpoint_folder(folder: Path) -> None:
     ours = [p for p in folder.iterdir() if p.name == INDEX_FILE or _FILE_PATTERN.fullmatch(p.name)]
     others = sorted(p.name for p in folder.iterdir() if p not in ours)
     if others:
-        raise CheckpointError(f"{folder} holds other files ({', '.join(others[:3])}{', ...' if len(others) > 3 else ''}); "
+        listed = ", ".join(others[:3]) + (", ..." if len(others) > 3 else "")
+        raise CheckpointError(f"{folder} holds other files ({listed}); "
                               "choose an empty folder or an earlier checkpoint folder.")
     for path in ours:
         if path.is_dir():

@@ -51,7 +51,8 @@ def ink_box(ink: np.ndarray, floor: int = 20) -> tuple[int, int, int, int]:
 def _crop_with_margins(ink: np.ndarray, margins: tuple[int, int, int, int]) -> np.ndarray:
     """The ink's box plus (top, left, bottom, right) margins: > 0 adds black, < 0 cuts into the ink."""
     top, left, bottom, right = ink_box(ink)
-    crop = ink[top - min(0, margins[0]):bottom + min(0, margins[2]), left - min(0, margins[1]):right + min(0, margins[3])]
+    crop = ink[top - min(0, margins[0]):bottom + min(0, margins[2]),
+               left - min(0, margins[1]):right + min(0, margins[3])]
     return np.pad(crop, ((max(0, margins[0]), max(0, margins[2])), (max(0, margins[1]), max(0, margins[3]))))
 
 

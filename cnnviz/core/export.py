@@ -52,8 +52,9 @@ which is then renamed into place. An existing non-empty target is refused (Targe
 unless `overwrite=True`, and then replaced as a whole (never merged), and only if it is an
 earlier cnnviz export and nothing else: its manifest.json says `"format": "cnnviz-export/N"` and
 the folder holds only the files that manifest lists. A writer killed mid-export leaves its hidden
-folder (`.NAME.partial-PID-XXXXXXXX`); the next export beside it removes it. A `progress(done, total)` callback hears about every
-file made; raising from it (e.g. ExportCancelled) cancels the export with nothing written.
+folder (`.NAME.partial-PID-XXXXXXXX`); the next export beside it removes it. A `progress(done, total)`
+callback hears about every file made; raising from it (e.g. ExportCancelled) cancels the export with
+nothing written.
 """
 
 from __future__ import annotations
