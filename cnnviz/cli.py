@@ -20,8 +20,8 @@ from cnnviz.printable import escaping_controls
 from cnnviz.core.quiet import quiet_process, release_stderr
 
 # The order is the order of `cnnviz --help`.
-COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit",
-                                   "attribution", "filters", "attack", "sanity", "lessons")
+COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare",
+                                   "unit", "attribution", "filters", "attack", "sanity", "lessons")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -154,9 +154,11 @@ def build_models(folder: Path) -> dict[str, Path]:
     logits = keras.Sequential([image(), layers.Conv2D(4, 3), layers.Flatten(), layers.Dense(10)])
     save("logits.keras", logits)
     save("legacy.h5", logits)
-    save("tiny_input.keras", keras.Sequential([image((4, 4, 1)), layers.Flatten(), layers.Dense(3, activation="softmax")]))
-    save("any_size.keras", keras.Sequential([image((None, None, 1)), layers.Conv2D(2, 1), layers.GlobalAveragePooling2D(),
-                                             layers.Dense(3, activation="softmax")]))
+    save("tiny_input.keras",
+         keras.Sequential([image((4, 4, 1)), layers.Flatten(), layers.Dense(3, activation="softmax")]))
+    save("any_size.keras",
+         keras.Sequential([image((None, None, 1)), layers.Conv2D(2, 1), layers.GlobalAveragePooling2D(),
+                           layers.Dense(3, activation="softmax")]))
     save("one_class.keras", keras.Sequential([image(), layers.Flatten(), layers.Dense(1, activation="softmax")]))
     save("rgb64.keras", keras.Sequential([image((64, 64, 3)), layers.Conv2D(4, 3, activation="relu"),
                                           layers.GlobalAveragePooling2D(), layers.Dense(5, activation="softmax")]))
@@ -335,7 +337,8 @@ def cases(ws: Path, m: dict, i: dict, d: dict, t: dict) -> list[Case]:
     add("summary --architecture nope", ["summary", "--architecture", "nope"])
     for key in ("two_outputs.keras", "lambda.h5", "truncated.keras", "folder.keras"):
         add(f"predict --model {key}", ["predict", good, "--model", m[key]])
-    add("predict --json --model nan.keras (null, not NaN)", ["predict", "--json", good, "--model", m["nan.keras"]], "either")
+    add("predict --json --model nan.keras (null, not NaN)",
+        ["predict", "--json", good, "--model", m["nan.keras"]], "either")
     add("predict --model inf.keras", ["predict", good, "--model", m["inf.keras"]], "either")
     add("predict --model logits.keras (softmax applied)", ["predict", good, "--model", m["logits.keras"]], "accept")
     add("predict --model rgb64.keras --preprocess digit", ["predict", good, "--model", m["rgb64.keras"],
@@ -465,7 +468,8 @@ def cases(ws: Path, m: dict, i: dict, d: dict, t: dict) -> list[Case]:
         add(f"filters {' '.join(flags)}", ["filters", *flags, "--out", out / "f"])
     add("filters --out names a file", ["filters", "--layer", "conv2d_1", "--out", t["plain_file"]])
     for flags in (["--seed", "-1"], ["--batch-size", "60000"], ["--architectures", "nope"]):
-        add(f"compare {' '.join(flags)}", ["compare", *flags, "--limit", "100", "--epochs", "1", "--out", out / "c.csv"])
+        add(f"compare {' '.join(flags)}",
+            ["compare", *flags, "--limit", "100", "--epochs", "1", "--out", out / "c.csv"])
     return found
 
 

@@ -175,8 +175,6 @@ def h5_external_link(target: str):
 
 def h5_huge_dataset(shape=(400_000, 1_600)):
     """Replace the first weight dataset by an unallocated one that declares `shape` float32 (2.4 GB)."""
-    import h5py
-
     def edit(h5):
         names = _dataset_names(h5["model_weights"])
         del h5["model_weights"][names[0]]

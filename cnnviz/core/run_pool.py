@@ -48,9 +48,9 @@ def prepare_worker_process(threads: int) -> None:
     ops of a training step mostly wait for each other). No effect on a process whose TensorFlow is
     already running (a Ray worker reused for a second run keeps its first setting, the same one).
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    # ISSUE 25 (portable): the call that silences TensorFlow's absl/oneDNN start-up lines for a process
-    # goes here, before TensorFlow is imported below.
+    from cnnviz.core.quiet import quiet_process
+
+    quiet_process()   # before TensorFlow is imported below: its absl/oneDNN start-up lines stay off stderr
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # each new variant traces anew: no retracing warning
     import tensorflow as tf
 
