@@ -85,7 +85,7 @@ def train_variant(name: str, data: Dataset, config, listener=None, control=None)
         import keras
 
         keras.utils.set_random_seed(config.seed)
-    model = build_architecture(name, config.optimizer, config.learning_rate)
+    model = build_architecture(name, config.optimizer, config.learning_rate, config.dropout)
     trainer = Trainer(model, data, config, listener=listener, control=control, keep="last_epoch")
     result = trainer.run()
     stopped_early = result.status == "stopped" and len(result.history) < config.epochs

@@ -27,14 +27,15 @@ class LayerInfo:
     num_params: int
 
 
-def build_seed_model(optimizer: str = "rmsprop", learning_rate: float | None = None):
-    """Conv(32)-Pool-Conv(64)-Pool-Conv(64)-Flatten-Dense(64)-Dense(10), compiled as in the notes.
+def build_seed_model(optimizer: str = "rmsprop", learning_rate: float | None = None, dropout: float = 0.0):
+    """Conv(32)-Pool-Conv(64)-Pool-Conv(64)-Flatten-Dense(64)-Dense(10), compiled as in the notes
+    (`dropout` > 0: a Dropout layer after Flatten).
 
     The `seed` row of the architecture lab's table (`cnnviz.core.architectures`).
     """
     from cnnviz.core.architectures import build_architecture
 
-    return build_architecture("seed", optimizer, learning_rate)
+    return build_architecture("seed", optimizer, learning_rate, dropout)
 
 
 def make_optimizer(name: str = "rmsprop", learning_rate: float | None = None):
@@ -100,11 +101,16 @@ def load_model(path: str | os.PathLike):
     return model
 
 
-def save_model(model, path: str | os.PathLike) -> Path:
-    """Save `model` as a `.keras` file atomically (temporary file, then rename)."""
+def save_model(model, path: str | os.PathLike, include_optimizer: bool = True) -> Path:
+    """Save `model` as a `.keras` file atomically (temporary file, then rename); without
+    `include_optimizer` an uncompiled copy is saved (half the size: no optimizer state)."""
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"model files end in .keras, not {path.suffix or 'nothing'} ({path})")
+    if not include_optimizer:  # keras.models.clone_model would copy the compile state too
+        weights = model.get_weights()
+        model = type(model).from_config(model.get_config())
+        model.set_weights(weights)
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
     return path
