@@ -19,7 +19,7 @@ from cnnviz.commands.common import CliError
 
 # The order is the order of `cnnviz --help`.
 COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare", "unit",
-                                   "attribution", "filters")
+                                   "attribution", "filters", "robustness")
 
 
 def build_parser() -> argparse.ArgumentParser:
