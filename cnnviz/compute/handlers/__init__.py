@@ -3,4 +3,5 @@
 To add computations: write `handlers/NAME.py` with `@handler(...)` functions and add "NAME" here.
 """
 
-HANDLER_MODULES: tuple[str, ...] = ("model", "training", "export", "attribution", "ablation", "units", "lab", "history")
+HANDLER_MODULES: tuple[str, ...] = ("model", "training", "export", "attribution", "ablation", "units", "lab", "history",
+                                 "robustness", "own_digits")
