@@ -4,9 +4,9 @@ The mix, so the model learns the user's way of writing without forgetting everyo
 holds the user's digits, repeated until they are at least OWN_PER_EPOCH (100 digits: 5 times), and
 MNIST_SHARE times as many MNIST training digits drawn at random once per run (6 times: 6 of every 7
 digits of an epoch are MNIST's; with 3 times a made-up style was learnt as well, but MNIST lost 0.3
-points instead of 0.2). Unless the user gives one, the learning rate is FINE_TUNE_LEARNING_RATE (1e-4,
-a tenth of rmsprop's and adam's default), so the weights move a little, not start again. Each epoch is tested on the 10,000 MNIST
-test digits, so the history shows whether MNIST is kept.
+points instead of 0.2). Unless the user gives one, the learning rate is FINE_TUNE_LEARNING_RATE
+(1e-4, a tenth of rmsprop's and adam's default), so the weights move a little, not start again. Each
+epoch is tested on the 10,000 MNIST test digits, so the history shows whether MNIST is kept.
 
 `fine_tune` reports before and after: the accuracy on the user's digits and on the MNIST test set, and
 which of the user's digits changed their prediction.
