@@ -116,3 +116,12 @@ def test_train_command_refuses_a_bad_dropout(value, tmp_path, capsys):
     assert exited.value.code == 2
     error = capsys.readouterr().err.strip().splitlines()
     assert error[-1].startswith("cnnviz train: error: argument --dropout:") and "Traceback" not in "".join(error)
+
+
+def test_compare_passes_augment_and_dropout_through(tmp_path, capsys):
+    from cnnviz.cli import main
+    from cnnviz.core.model import load_model
+
+    assert main(["compare", "--architectures", "strided", "--augment", "--dropout", "0.3", "--epochs", "1",
+                 "--limit", "128", "--out", str(tmp_path / "t.csv"), "--models", str(tmp_path)]) == 0
+    assert load_model(tmp_path / "strided.keras").get_layer("dropout_1").rate == 0.3

@@ -7,7 +7,8 @@ import signal
 import sys
 from pathlib import Path
 
-from cnnviz.commands.common import CliError, add_data_arg, check_writable, load_data_or_fail, positive_int
+from cnnviz.commands.common import (CliError, add_augmentation_args, add_data_arg, check_writable, load_data_or_fail,
+                                    positive_int)
 from cnnviz.core.architectures import ARCHITECTURES, parse_architecture_names
 
 DEFAULT_SEED = 1
@@ -34,6 +35,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", type=Path, metavar="FILE.csv", required=True, help="where to write the table")
     parser.add_argument("--models", type=Path, metavar="DIR",
                         help="also save each trained variant as DIR/NAME.keras with DIR/NAME_history.csv")
+    add_augmentation_args(parser)
     add_data_arg(parser)
     parser.set_defaults(handler=run)
 
@@ -56,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.terminal import ProgressBar
 
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                         steps_per_execution=args.steps_per_execution)
+                         steps_per_execution=args.steps_per_execution, augment=args.augment, dropout=args.dropout)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # each new variant traces anew: no retracing warning
     control = TrainingControl()
     bar = ProgressBar(sys.stderr)
