@@ -30,6 +30,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.augmentation import augmented
 from cnnviz.core.data import Dataset
 
 EMIT_INTERVAL_S = 1 / 25  # progress reaches listeners at most 25 times a second
@@ -278,17 +279,13 @@ def make_datasets(data: Dataset, batch_size: int, seed: int | None = None, gate=
         images = tf.cast(images, tf.float32)[..., tf.newaxis] / 255.0
         return images, tf.one_hot(tf.cast(labels, tf.int32), 10)
 
-    train = (
+    batches = (
         tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
         .shuffle(len(data.x_train), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
         .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
     )
-    if augment:
-        from cnnviz.core.augmentation import augmented
-
-        train = augmented(train, seed)
-    train = train.prefetch(tf.data.AUTOTUNE)
+    train = (augmented(batches, seed) if augment else batches).prefetch(tf.data.AUTOTUNE)
     test = (
         tf.data.Dataset.from_tensor_slices((data.x_test, data.y_test))
         .batch(1024)
