@@ -12,7 +12,8 @@ style, the accuracies, the first model's difference to its plain-style figure (t
 within 2 points), and each other model's difference to the first model in that style (issue 21's
 target for the augmented model: within 1 point of plain, i.e. at least -1.00p, in every style).
 
-    nice -n 10 .venv/bin/python scripts/bench_real_digits.py [--count 1000] [--styles NAME ...] [--models plain augmented]
+    nice -n 10 .venv/bin/python scripts/bench_real_digits.py [--count 1000] [--styles NAME ...] \
+        [--models plain augmented]
 """
 
 from __future__ import annotations

@@ -49,7 +49,8 @@ def curves(result, label: int) -> dict[str, np.ndarray]:
     out.update({f"{key}_right": values.argmax(axis=1) == label for key, values in rows.items()})
     layers = {}
     for follow in result.layers:
-        layers.setdefault(follow.name, {})[follow.shift] = follow.invariance if follow.invariance is not None else np.nan
+        invariance = np.nan if follow.invariance is None else follow.invariance
+        layers.setdefault(follow.name, {})[follow.shift] = invariance
     out["invariance"] = {name: np.asarray([by_shift[s] for s in SHIFTS]) for name, by_shift in layers.items()}
     return out
 
@@ -92,7 +93,8 @@ def main() -> int:
 
     axes_values = {"dx": SHIFTS, "dy": SHIFTS, "degrees": ROTATIONS, "factor": SCALES}
     print(f"Accuracy on {args.count} MNIST test digits (seed {args.seed}) moved:")
-    picks = {"dx": (-6, -4, -2, 2, 4, 6), "dy": (-6, -4, 4, 6), "degrees": (-30, -20, 20, 30), "factor": (0.6, 0.8, 1.2, 1.4)}
+    picks = {"dx": (-6, -4, -2, 2, 4, 6), "dy": (-6, -4, 4, 6), "degrees": (-30, -20, 20, 30),
+             "factor": (0.6, 0.8, 1.2, 1.4)}
     header = "".join(f"{key}={value:g}".rjust(11) for key, values in picks.items() for value in values)
     print(f"{'model':<22}{header}")
     for label, summary in summaries.items():

@@ -217,7 +217,7 @@ def remake_table(args) -> int:
 
 def _read_csv(path: Path) -> list[dict]:
     with open(path, newline="", encoding="utf-8") as handle:
-        return [{key: (value if key == "variant" else int(value) if key in ("seed", "epoch", "epochs") else float(value))
+        return [{key: value if key == "variant" else int(value) if key in ("seed", "epoch", "epochs") else float(value)
                  for key, value in row.items()} for row in csv.DictReader(handle)]
 
 

@@ -129,7 +129,9 @@ def test_layers_follow_shifts_as_an_independent_pass_says(shipped_model, seven_r
 def test_map_correlations_of_constant_maps_are_none():
     flat = np.zeros((5, 5, 2), np.float32)
     assert map_correlations(flat, flat, 1.0) == (None, None)
-    assert map_correlations(np.random.default_rng(2).random((3, 3, 1)), flat, 5.0)[0] is None   # nothing left to compare
+    first, second = np.random.default_rng(2).random((2, 3, 3, 1))
+    beyond = map_correlations(first, second, 5.0)   # a shift past the map: nothing left to compare
+    assert beyond[0] is None and beyond[1] == pytest.approx(np.corrcoef(first.ravel(), second.ravel())[0, 1])
 
 
 # --- the command ------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ def model_argument(text: str) -> Path:
     return model_path_for(text)
 
 
-MODEL_HELP = ("a .keras or .h5 model file, or a shipped model by name: plain (the notes' model, the default), augmented "
-              "(the same network trained with data augmentation: reads photos of real handwriting), fashion")
+MODEL_HELP = ("a .keras or .h5 model file, or a shipped model by name: plain (the notes' model, the default), "
+              "augmented (the same network trained with data augmentation: reads photos of real handwriting), "
+              "fashion")
 
 
 def add_model_arg(parser: argparse.ArgumentParser) -> None:

@@ -59,7 +59,8 @@ def picture_model_path(setting: str, current_path: str | os.PathLike | None) -> 
     augmented one: a model the user chose, trained or changed (no path) is never replaced.
     """
     if setting not in PICTURE_MODEL_SETTINGS:
-        raise ValueError(f"unknown picture model setting {setting!r}; choose one of {', '.join(PICTURE_MODEL_SETTINGS)}")
+        raise ValueError(f"unknown picture model setting {setting!r}; "
+                         f"choose one of {', '.join(PICTURE_MODEL_SETTINGS)}")
     if setting == "current" or current_path is None:
         return None
     augmented = shipped_model_path("augmented")

@@ -176,13 +176,19 @@ class RobustnessProbe:
         self.layer_jumps = [geometry.jump_x for _, _, geometry in followed]
         extractor = keras.Model(inputs=model.inputs[0],
                                 outputs=[layer.output for _, layer, _ in followed] + [model.outputs[0]])
-        self._forward = tf.function(lambda x: extractor(x, training=False),
-                                    input_signature=[tf.TensorSpec((None, *self.input_shape), tf.float32)])
 
-    def __call__(self, images: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
-        """(each followed layer's maps (N, h, w, c), class probabilities (N, classes)) for a batch."""
+        def forward(x, map_rows):
+            *maps, scores = extractor(x, training=False)
+            return [m[:map_rows] for m in maps] + [scores]   # only the maps asked for leave the graph
+
+        self._forward = tf.function(forward, input_signature=[tf.TensorSpec((None, *self.input_shape), tf.float32),
+                                                              tf.TensorSpec((), tf.int32)])
+
+    def __call__(self, images: np.ndarray, map_rows: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+        """(each followed layer's maps (map_rows, h, w, c) of the first `map_rows` images (default all),
+        class probabilities (N, classes) of all) for a batch, in one forward pass."""
         batch = np.asarray(images, np.float32).reshape(-1, *self.input_shape)
-        outputs = [np.asarray(o) for o in self._forward(batch)]
+        outputs = [np.asarray(o) for o in self._forward(batch, np.int32(len(batch) if map_rows is None else map_rows))]
         scores = outputs[-1].astype(np.float64)
         if self.outputs_logits:
             scores = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -195,28 +201,28 @@ def probe_robustness(model_or_probe, image: np.ndarray, shifts=None, rotations=R
     """Everything in the module docstring for one input, in one batched forward pass.
 
     `shifts`: (dx, dy) pairs (default: every pair of SHIFTS, a 13×13 grid); `layer_shifts`: the
-    horizontal shifts the layer figures use (added to the batch if not among `shifts`).
+    horizontal shifts the layer figures use.
     """
     probe = model_or_probe if isinstance(model_or_probe, RobustnessProbe) else RobustnessProbe(model_or_probe)
     image = np.asarray(image, np.float32).reshape(probe.input_shape)
     shifts = [(dx, dy) for dy in SHIFTS for dx in SHIFTS] if shifts is None else [tuple(s) for s in shifts]
-    extra = [(s, 0) for s in layer_shifts if (s, 0) not in shifts]
-    batch = ([image] + [shift_image(image, dx, dy, fill) for dx, dy in shifts + extra]
+    # The batch: the input, its horizontal shifts for the layer figures (the only rows whose maps are
+    # kept), then every shift, turn and scale of the prediction figures.
+    batch = ([image] + [shift_image(image, s, 0, fill) for s in layer_shifts]
+             + [shift_image(image, dx, dy, fill) for dx, dy in shifts]
              + [rotate_image(image, d, fill) for d in rotations] + [scale_image(image, f, fill) for f in scales])
-    maps, probabilities = probe(np.stack(batch))
-    n_shift, n_rot = len(shifts), len(rotations)
-    after_shifts = 1 + n_shift + len(extra)
-    row_of = {s: 1 + i for i, s in enumerate(shifts + extra)}
+    map_rows = 1 + len(layer_shifts)
+    maps, probabilities = probe(np.stack(batch), map_rows)
     follows = []
     for name, jump, layer_maps in zip(probe.layer_names, probe.layer_jumps, maps):
-        original = layer_maps[0]
-        for s in layer_shifts:
-            moved = layer_maps[row_of[(s, 0)]]
-            follows.append(LayerFollow(name, int(s), s / jump, *map_correlations(original, moved, s / jump)))
+        for row, s in enumerate(layer_shifts, 1):
+            correlations = map_correlations(layer_maps[0], layer_maps[row], s / jump)
+            follows.append(LayerFollow(name, int(s), s / jump, *correlations))
+    ends = np.cumsum([map_rows, len(shifts), len(rotations), len(scales)])
     return RobustnessResult(
-        probabilities[0], shifts, probabilities[1:1 + n_shift],
-        [float(d) for d in rotations], probabilities[after_shifts:after_shifts + n_rot],
-        [float(f) for f in scales], probabilities[after_shifts + n_rot:], follows)
+        probabilities[0], shifts, probabilities[ends[0]:ends[1]],
+        [float(d) for d in rotations], probabilities[ends[1]:ends[2]],
+        [float(f) for f in scales], probabilities[ends[2]:ends[3]], follows)
 
 
 def map_correlations(original: np.ndarray, moved: np.ndarray, map_shift: float) -> tuple[float | None, float | None]:
