@@ -14,8 +14,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from cnnviz.commands.common import (CliError, add_data_arg, check_output_folder, check_writable, command_inputs,
-                                    load_data_or_fail, positive_int, seed_number)
+from cnnviz.commands.common import (CliError, add_augmentation_args, add_data_arg, check_output_folder, check_writable,
+                                    command_inputs, load_data_or_fail, positive_int, seed_number)
 from cnnviz.core.architectures import ARCHITECTURES, parse_architecture_names
 
 DEFAULT_SEED = 1
@@ -70,6 +70,7 @@ def add_parser(subparsers) -> None:
                         help="also save each variant trained with the first seed as DIR/NAME.keras (without "
                              "optimizer state) with DIR/NAME_history.csv, and every run's history as "
                              "DIR/NAME_seedS_history.csv")
+    add_augmentation_args(parser)
     add_data_arg(parser)
     parser.set_defaults(handler=run)
 
@@ -99,13 +100,13 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     dataset = load_data_or_fail(args.data)
     num_train = len(dataset.limited(args.limit).x_train)
-    settings = RunSettings(args.epochs, args.batch_size, num_train)
+    settings = RunSettings(args.epochs, args.batch_size, num_train, args.augment, args.dropout)
     try:
         reused, todo = plan_runs(names, seeds, settings, existing, args.runs)
     except RunsFileError as exc:
         raise CliError(str(exc)) from exc
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=seeds[0],
-                         steps_per_execution=args.steps_per_execution)
+                         steps_per_execution=args.steps_per_execution, augment=args.augment, dropout=args.dropout)
     tasks = [RunTask(name, dataclasses.replace(config, seed=seed), keep_model=bool(args.models) and seed == seeds[0])
              for name, seed in todo]
     print(f"Comparing {len(names)} variant(s) over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}) on "

@@ -92,7 +92,7 @@ def lab_train(state, task, name: str, config: TrainConfig, folder=None, dataset=
     data = dataset if dataset is not None else mnist(state, data_path)
     task.check_cancelled()
     task.emit("preparing", f"Building {name}…")
-    run = train_variant(name, data, config, listener=_Reporter(task), control=task.control)
+    run = train_variant(name, data, config, listener=TaskReporter(task), control=task.control)
     path = None
     if run.row is not None:
         if folder is not None:
@@ -135,8 +135,8 @@ def lab_probe(state, image, variants: dict) -> dict:
     return {"outputs": outputs, "missing": missing}
 
 
-class _Reporter:
-    """The Trainer's listener: its reports become the task's events."""
+class TaskReporter:
+    """The Trainer's listener: its reports become the task's events (also the "teach_handwriting" task's)."""
 
     def __init__(self, task):
         self.task = task
