@@ -2,13 +2,14 @@
 
 `cnnviz compare --seeds 1,2,3 --runs runs.csv` writes one `RunRow` per (architecture, seed): the
 comparison's columns, then `seed`, `batch_size`, `train_digits` (how many training digits it learnt
-from), `augment` and `dropout` (issue 21's regularisation; files from before they existed read as
-False and 0). `epochs`, `batch_size`, `train_digits`, `augment` and `dropout` are the run's *settings*:
-a later comparison with the same settings reuses a run already in the file instead of training it
-again, so a long comparison can be extended with more seeds or resumed after Ctrl+C. One runs file
-holds one set of settings (its rows are one per (architecture, seed)); a comparison with other settings needs another file. Settings that do not
-change what is computed (`steps_per_execution`) or that `compare` does not offer (optimizer, learning
-rate) are not in the key; nor is the dataset file: a runs file is for one copy of MNIST.
+from), `augment` and `dropout` (issue 21's regularisation; files from before they existed read as False
+and 0). `epochs`, `batch_size`, `train_digits`, `augment` and `dropout` are the run's *settings*: a later
+comparison with the same settings reuses a run already in the file instead of training it again, so a
+long comparison can be extended with more seeds or resumed after Ctrl+C. One runs file holds one set of
+settings (its rows are one per (architecture, seed)); a comparison with other settings needs another
+file. Settings that do not change what is computed (`steps_per_execution`) or that `compare` does not
+offer (optimizer, learning rate) are not in the key; nor is the dataset file: a runs file is for one copy
+of MNIST.
 
 `RunTask` is what one training needs and `train_run` does it, in this process or in a worker (spawned
 process, Ray task); its `RunOutcome` is plain data that crosses process boundaries: the row, the
