@@ -156,6 +156,12 @@ class InspectorWidget(QWidget):
         None: right-clicked beside the maps or on a flat layer) after the export ones."""
         self.export_menu_part.add_hook(hook)
 
+    def add_open_image_hook(self, hook) -> None:
+        """`hook(path) -> bool` is asked before an image file opens on the canvas (Open image…, a drop,
+        `open_image`); True: the hook opens it itself later (the models capability first loads the model
+        that reads pictures, then calls `open_image` again)."""
+        self.input_sources.open_hooks.append(hook)
+
     def export_menu(self, channel: int | None) -> QMenu:
         """The context menu of `channel` of the current layer (None: of the layer): export, then the hooks'."""
         return self.export_menu_part.menu(channel)

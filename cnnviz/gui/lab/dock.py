@@ -1,8 +1,8 @@
 """The Lab: train the architecture variants side by side and see why convolution and pooling alternate.
 
 Left: the variants to train (what each is, the notes' question it answers), the run's settings
-(epochs, training digits, seed: remembered), Train / Pause / Stop and the progress. Right: tabs with
-the overlaid curves, the results table and the help, above two variants' maps side by side.
+(epochs, training digits, seed, augment and dropout: remembered), Train / Pause / Stop and the progress.
+Right: tabs with the overlaid curves, the results table and the help, above two variants' maps side by side.
 
 Training runs in the compute process ("lab_train", one variant at a time, `LabRun`); each finished
 variant is saved in the user's lab folder, whose results replace the shipped ones for that variant.
@@ -41,6 +41,7 @@ from cnnviz.gui.lab.table import ResultsTable
 from cnnviz.gui.lab.variants import VariantList
 from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action, spin_box  # spin boxes as Training's
+from cnnviz.gui.widgets.regularisation import RegularisationOptions, describe_regularisation
 from cnnviz.terminal import format_duration
 
 DEFAULT_EPOCHS = 1
@@ -107,6 +108,8 @@ class LabDock(QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow("Training digits", self.limit)
         form.addRow("Seed", self.seed)
+        self.regularisation = RegularisationOptions()   # issue 21: a variant trained with augmentation, dropout
+        form.addRow("Regularise", self.regularisation)
         buttons = QHBoxLayout()
         for action in (self.train_action, self.pause_action, self.stop_action):
             button = QToolButton()
@@ -155,6 +158,7 @@ class LabDock(QWidget):
         self.variants.selection_changed.connect(self._on_selection_changed)
         for spin in (self.epochs, self.limit, self.seed):
             spin.valueChanged.connect(self._on_setting_changed)
+        self.regularisation.changed.connect(self._on_setting_changed)
         self.tabs.currentChanged.connect(self._on_setting_changed)
         self.side_by_side.pair_changed.connect(self._on_setting_changed)
         self.side_by_side.open_requested.connect(self.open_variant)
@@ -187,7 +191,8 @@ class LabDock(QWidget):
     def config(self) -> TrainConfig:
         limit = self.limit.value()
         return TrainConfig(epochs=self.epochs.value(), limit=None if limit >= NUM_TRAIN else limit,
-                           seed=self.seed.value())
+                           seed=self.seed.value(), augment=self.regularisation.augment(),
+                           dropout=self.regularisation.dropout())
 
     def train(self, names: list[str] | None = None) -> None:
         """Train `names` (default: the checked variants) one after the other."""
@@ -258,8 +263,8 @@ class LabDock(QWidget):
         done = progress.epoch * progress.num_batches + progress.batch
         self.progress_bar.setValue(round(1000 * done / max(total, 1)))
         paused = " (paused)" if self.run is not None and self.run.paused else ""
-        self.progress_bar.setFormat(f"{name}: epoch {progress.epoch + 1}/{progress.num_epochs} · "
-                                    f"batch {progress.batch}/{progress.num_batches}{paused}")
+        self.progress_bar.setFormat(f"{name}{_regularised(self.run)}: epoch {progress.epoch + 1}/"
+                                    f"{progress.num_epochs} · batch {progress.batch}/{progress.num_batches}{paused}")
         self.variants.set_status(name, f"epoch {progress.epoch + 1}/{progress.num_epochs}")
         self._show_progress_text(name, f"{progress.samples_per_second:,.0f} digits/s · "
                                        f"{format_duration(progress.eta_seconds)} left · "
@@ -357,6 +362,7 @@ class LabDock(QWidget):
         settings.setValue("epochs", self.epochs.value())
         settings.setValue("limit", self.limit.value())
         settings.setValue("seed", self.seed.value())
+        self.regularisation.save_settings(settings)
         settings.setValue("checked", ",".join(self.variants.checked()))
         first, second = self.side_by_side.pair()
         settings.setValue("pair", f"{first},{second}")
@@ -373,6 +379,7 @@ class LabDock(QWidget):
             self.epochs.setValue(int(settings.value("epochs", DEFAULT_EPOCHS)))
             self.limit.setValue(int(settings.value("limit", DEFAULT_LIMIT)))
             self.seed.setValue(int(settings.value("seed", DEFAULT_SEED)))
+            self.regularisation.restore_settings(settings)
             checked = settings.value("checked", None)
             self.variants.set_checked(DEFAULT_CHECKED if checked is None else str(checked).split(","))
             pair = str(settings.value("pair", "")).split(",")
@@ -389,6 +396,12 @@ class LabDock(QWidget):
         finally:
             settings.endGroup()
             self._restoring = False
+
+
+def _regularised(run: LabRun | None) -> str:
+    """" (augmented, dropout 0.5)" for a run with either, else ""."""
+    words = "" if run is None else describe_regularisation(run.config.augment, run.config.dropout)
+    return f" ({words})" if words else ""
 
 
 def _result_status(result: VariantResult) -> str:

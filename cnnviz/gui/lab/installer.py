@@ -2,7 +2,7 @@
 (Ctrl+L), and the first time as a window of its own, big enough for its curves and maps (it docks like
 any panel, and the window remembers where it was). The user's digit reaches it from the inspector;
 "Open in the inspector" loads a trained variant as the window's model; closing the window stops a Lab
-run. Operations: "lab.show", "lab.show_help", "lab.show_variant", "lab.train".
+run. Operations: "lab.show", "lab.show_help", "lab.show_variant", "lab.train", "lab.variant_model".
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ class LabFeature(QObject):
         operations.register("lab.show_variant", self.show_variant)
         operations.register("lab.train", self.lab.train, "Train variants `names` (default: the checked ones) one "
                             "after the other")
+        operations.register("lab.variant_model", self.variant_model)
 
     @Slot()
     def show_lab(self) -> None:
@@ -82,6 +83,11 @@ class LabFeature(QObject):
         self.show_lab()
         self.lab.side_by_side.set_pair(beside, name, position)
         return True
+
+    def variant_model(self, name: str) -> Path | None:
+        """The trained model file the Lab shows for variant `name` (yours, else the shipped one); None if none."""
+        result = self.lab.results().get(name)
+        return None if result is None else result.model_path
 
     @Slot(object)
     def _on_open_requested(self, path: Path) -> None:

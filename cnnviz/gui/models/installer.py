@@ -1,18 +1,22 @@
-"""Puts any Keras image classifier into the window (issue 14): File → "Open the shipped Fashion-MNIST model"
-(beside Open model…), and a banner under the compute banner that says, for each model shown, what the
-user needs to know (`model_notice.py`). Operations: "models.open", "models.open_fashion"."""
+"""Puts any Keras image classifier into the window (issue 14): File → "Open the shipped MNIST model", "… augmented
+MNIST model" (issue 21) and "… Fashion-MNIST model" (beside Open model…), a banner under the compute banner
+that says, for each model shown, what the user needs to know (`model_notice.py`), and which model reads the
+pictures the user opens (`picture_model.py`: Input → Read pictures with the augmented model). Operations:
+"models.open", "models.open_fashion", "models.open_augmented"."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from cnnviz.core.paths import default_model_path, shipped_model_path
 from cnnviz.gui.models.model_notice import fashion_model_path, model_notice
+from cnnviz.gui.models.picture_model import PictureModel
 from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import make_action
 
 
 class ModelsFeature(QObject):
-    """The banner and the Fashion-MNIST action of one window."""
+    """The banner, the shipped models' actions and the picture model of one window."""
 
     def __init__(self, context):
         super().__init__(context.dialog_parent())
@@ -21,16 +25,27 @@ class ModelsFeature(QObject):
         self.banner.setObjectName("model_banner")
         context.add_banner(self.banner)   # under the compute banner
         context.targets.register("model_banner", self.banner, summary="what the window says about the model")
+        self.open_notes_action = make_action(self, "Open the shipped &MNIST model", "The notes' convnet trained on "
+                                             "all 60,000 MNIST digits: the model cnnviz starts with",
+                                             lambda: self.open(default_model_path()))
+        self.open_augmented_action = make_action(self, "Open the shipped &augmented MNIST model",
+                                                 "The notes' convnet trained on moved, turned and zoomed digits (data "
+                                                 "augmentation): it reads photos of real handwriting better",
+                                                 self.open_augmented)
         self.open_fashion_action = make_action(self, "Open the shipped &Fashion-MNIST model",
                                                "The book's convnet trained on Fashion-MNIST's clothes, shipped with "
                                                "cnnviz", self.open_fashion)
+        shipped = (self.open_notes_action, self.open_augmented_action, self.open_fashion_action)
         open_model = context.shell_action("open_model")
-        context.menu("File").insertAction(context.shell_action("save_model"), self.open_fashion_action)
+        for action in shipped:
+            context.menu("File").insertAction(context.shell_action("save_model"), action)
+        self.picture = PictureModel(context, self)
         context.model_ready.connect(self._on_model_ready)
-        open_model.changed.connect(lambda: self.open_fashion_action.setEnabled(open_model.isEnabled()))
+        open_model.changed.connect(lambda: [action.setEnabled(open_model.isEnabled()) for action in shipped])
         context.operations.register("models.open", self.open, "Open a model file (.keras or .h5) as the window's "
                                     "model")
         context.operations.register("models.open_fashion", self.open_fashion)
+        context.operations.register("models.open_augmented", self.open_augmented)
 
     def open(self, path) -> None:
         self._context.session.load_model_file(path)
@@ -39,12 +54,17 @@ class ModelsFeature(QObject):
         """Open the shipped seed convnet trained on Fashion-MNIST."""
         self._context.session.load_model_file(fashion_model_path())
 
+    def open_augmented(self) -> None:
+        """Open the shipped augmented MNIST model (the notes' convnet trained with data augmentation)."""
+        self._context.session.load_model_file(shipped_model_path("augmented"))
+
     def _on_model_ready(self) -> None:
-        """Say what matters about the model now shown."""
+        """Say what matters about the model now shown (and open a picture that waited for it)."""
+        self.picture.model_shown()
         model = self._context.current_model()
         if model is None:
             return
-        notice = model_notice(model)
+        notice = model_notice(model) or self.picture.notice(model)
         if notice is None:
             self.banner.hide()
         else:
