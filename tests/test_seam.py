@@ -22,7 +22,7 @@ def documented(section: str) -> set[str]:
     start = text.index(f"### {section}")
     end = text.find("\n#", start + 4)
     rows = [line for line in text[start:end].splitlines() if line.startswith("| `")]
-    return {name for row in rows for name in re.findall(r"`([\w.]+)`", row.split("|")[1])}
+    return {name for row in rows for name in re.findall(r"`([\w.-]+)`", row.split("|")[1])}
 
 
 def test_operations_call_what_was_registered_and_refuse_the_rest():

@@ -34,6 +34,10 @@ class HandwritingFeature:
     show_action: QAction
     key_actions: list[QAction]    # 0–9: keep the digit on the canvas (enabled while the panel is open)
 
+    @property
+    def gallery(self):
+        return self.panel.gallery
+
     def show(self) -> None:
         """Bring the Your digits panel forward, with room for its gallery and the teaching box; the first time ever
         as a wide window of its own under the maps, leaving the canvas free to draw on (it docks like any panel,
