@@ -90,6 +90,12 @@ SHOTS = (
     Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
          width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
                           "pattern enlarged with its top test digits and the patches its units saw"),
+    Shot("docs/images/app_move_it.png", "move-it-and-screenshot", ("central", "move_it_dock"), width=1000,
+         about="the Move it panel: a test 7 dragged 3 pixels right, P(7) against the move for the notes' model "
+               "and the Lab's no-pooling, how closely each layer follows the move"),
+    Shot("docs/images/app_your_digits.png", "handwriting-and-screenshot", ("handwriting_dock",), width=1000,
+         about="Your digits: a collected handwriting with the model's readings, mistakes marked, after "
+               "Teach it my handwriting: before and after on your digits and on MNIST's test set"),
 )
 
 

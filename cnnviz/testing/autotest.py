@@ -21,7 +21,10 @@ that starts it, in the module that drives that part of the app):
 - `attribution-and-screenshot`: Grad-CAM, occlusion, patterns, top digits, a filter switched off
   (`attribution_mode.py`); `unit-and-screenshot`: the Kernels view and the unit panel (`units_mode.py`);
   `history-and-screenshot`: the test-set panel and the epoch scrubber (`history_mode.py`);
-  `lab-and-screenshot`: the Lab trains two variants (`lab_mode.py`).
+  `lab-and-screenshot`: the Lab trains two variants (`lab_mode.py`);
+- `move-it-and-screenshot`: a test digit dragged in the Move it panel beside the Lab's no-pooling (`move_it_mode.py`);
+  `handwriting-and-screenshot`: Your digits: a made-up handwriting collected, a 7 drawn and kept, the gallery,
+  then Teach it my handwriting (`handwriting_mode.py`).
 Beside each screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the window's
 named parts (`screenshots.py`). All print "model ready" with both process ids when the first model is
 shown, then save a screenshot of the window to PATH and quit.
@@ -37,8 +40,8 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.gui.app import AUTOTEST_ENV
-from cnnviz.testing import (attribution_mode, history_mode, inspector_modes, lab_mode, training_modes,
-                            units_mode)
+from cnnviz.testing import (attribution_mode, handwriting_mode, history_mode, inspector_modes, lab_mode,
+                            move_it_mode, training_modes, units_mode)
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import when
 
@@ -48,9 +51,11 @@ MODES = {"train-and-screenshot": training_modes.start_training, "kill-and-recove
          "open-image-and-screenshot": inspector_modes.start_photo,
          "rgb-model-and-screenshot": inspector_modes.start_rgb_model,
          "attribution-and-screenshot": attribution_mode.start, "unit-and-screenshot": units_mode.start,
-         "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start}
+         "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start,
+         "move-it-and-screenshot": move_it_mode.start, "handwriting-and-screenshot": handwriting_mode.start}
 TIMEOUT_MS = 120_000
-MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000}   # several computations in a row (a loaded machine)
+# Several computations in a row (a loaded machine); teaching on MNIST.
+MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000, "handwriting-and-screenshot": 280_000}
 
 
 def autotest_request(screenshot: str | Path | None) -> tuple[str | None, Path | None]:

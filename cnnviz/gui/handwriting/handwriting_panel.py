@@ -21,6 +21,33 @@ from cnnviz.gui.widgets.qt_helpers import Icon, make_action, spin_box
 DEFAULT_EPOCHS = 5   # `cnnviz train --data-dir`'s
 
 
+class PathLabel(QLabel):
+    """A path shortened in its middle to the width it is given (at least MIN_WIDTH), never cut at the end."""
+
+    MIN_WIDTH = 110
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._path = ""
+        self.setMinimumWidth(self.MIN_WIDTH)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+    def set_path(self, path: str) -> None:
+        self._path = path
+        self._elide()
+
+    def path(self) -> str:
+        return self._path
+
+    def resizeEvent(self, event) -> None:   # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._path, Qt.TextElideMode.ElideMiddle, max(self.width(), 20)))
+
+
 class HandwritingPanel(QWidget):
     """Folder row, keep buttons, gallery with its summary, and the teaching box."""
 
@@ -33,9 +60,7 @@ class HandwritingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.banner = MessageBanner()
-        self.folder_label = QLabel()
-        self.folder_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.folder_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.folder_label = PathLabel()
         self.choose_action = make_action(self, "Folder…", "Keep your digits in another folder (one subfolder per "
                                          "digit, 0 to 9: cnnviz evaluate --data-dir and train --data-dir read it)",
                                          self.choose_folder_requested.emit)
@@ -78,7 +103,9 @@ class HandwritingPanel(QWidget):
             button.setDefaultAction(action)
             folder_row.addWidget(button)
         folder_row.addSpacing(12)
-        folder_row.addWidget(QLabel("Keep the digit on the canvas as"))
+        keep_label = QLabel("Keep as")
+        keep_label.setToolTip("Keep the digit on the canvas in your folder as the digit you press (or click)")
+        folder_row.addWidget(keep_label)
         for button in self.keep_buttons:
             folder_row.addWidget(button)
         left = QVBoxLayout()
@@ -115,7 +142,7 @@ class HandwritingPanel(QWidget):
     # --- what it is told ------------------------------------------------------------------------------------
     def show_folder(self, folder: Path, shown: str) -> None:
         """The folder in use (`shown`: its path as the user reads it, ~/… ), with its full path as tooltip."""
-        self.folder_label.setText(shown)
+        self.folder_label.set_path(shown)
         self.folder_label.setToolTip(str(folder))
 
     def set_summary(self, text: str) -> None:

@@ -20,7 +20,7 @@ from cnnviz.gui.widgets.qt_helpers import app_settings, make_action
 DOCK_NAME = "handwriting_dock"
 ROOM = 300                       # docked: the panel's height with three rows of the gallery and the results
 PLACED_KEY = "handwriting/placed"   # shown once: the window's layout remembers where it is since
-FIRST_SIZE = QSize(960, 330)     # the first, floating size
+FIRST_SIZE = QSize(960, 380)     # the first, floating size
 CANVAS_COLUMN = 320              # what it leaves free on the left the first time: the canvas to draw on
 
 
