@@ -6,16 +6,21 @@ says so. What the app shows of the converted model is checked against onnxruntim
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 from pathlib import Path
 
 import numpy as np
 import onnx
+import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog
 
 from cnnviz.core.paths import default_model_path, resources_dir
 from cnnviz.gui.shell.model_file_actions import save_proposal
+from cnnviz.gui.widgets.message_banner import BANNER_COLOURS
+from test_app_xvfb import run_app, x_display  # noqa: F401 (the real-app runner and its X display)
 
 LENET = resources_dir() / "pytorch_lenet.onnx"
 PICTURE = resources_dir() / "example_seven.png"   # MNIST test digit 0 (a 7) rendered as a photo
@@ -164,3 +169,21 @@ def test_save_proposal_keeps_the_name_and_says_when_the_format_changes():
     assert name == "Net.keras" and "Net.ONNX is left as it is" in caption
     name, caption = save_proposal(Current(Path("/m/old.h5")))
     assert name == "old.keras" and "old.h5" in caption and caption != "Save model"
+
+
+@pytest.mark.slow
+@pytest.mark.xvfb
+def test_the_real_app_opens_the_shipped_pytorch_model_from_its_menu(x_display, tmp_path):  # noqa: F811
+    """Under Xvfb: the shipped Keras model first, then File → Open the shipped PyTorch model, a drawn 7, a map
+    enlarged and hovered (the README's picture); the banner is on the screen in its info colours."""
+    done, pixels = run_app("pytorch-model-and-screenshot", x_display, tmp_path)
+    assert "cnnviz autotest: model ready" in done.stdout
+    assert "opened pytorch_lenet.onnx: 12 layers (node_conv2d, node_relu, node_max_pool2d, …), input 28x28x1" \
+        in done.stdout, done.stdout
+    assert re.search(r"predicted 7 \(\d+\.\d%\)", done.stdout), done.stdout
+    assert re.search(r"channel 1 enlarged, hover: channel 1 .* value ", done.stdout), done.stdout
+    regions = json.loads((tmp_path / "pytorch-model-and-screenshot.json").read_text())
+    x, y, width, height = regions["model_banner"]
+    background = np.array([int(BANNER_COLOURS["info"][0][i:i + 2], 16) for i in (1, 3, 5)])
+    banner = pixels[y:y + height, x:x + width].astype(int)
+    assert (np.abs(banner - background).sum(axis=-1) < 12).mean() > 0.5   # mostly the info strip's blue
