@@ -67,6 +67,10 @@ SHOTS = (
                "conv2d_3's maps side by side"),
     Shot("docs/images/any_model_rgb.png", "rgb-model-and-screenshot", ("central",), width=880,
          about="a 32×32 RGB model with a residual block on a colour picture, a 256-channel layer's second page"),
+    Shot("docs/images/app_pytorch_lenet.png", "pytorch-model-and-screenshot", ("central",), width=900,
+         about="the LeNet trained in PyTorch, opened from its ONNX file: the banner says it was converted node by "
+               "node, its 12 layers in the overview, a drawn 7 predicted, its first convolution's 6 maps, one "
+               "enlarged and hovered"),
     Shot("docs/images/app_unit.png", "unit-and-screenshot", ("central", "unit_dock"), width=1000,
          about="a conv2d_3 unit pinned: its 18×18 field outlined on the drawing, the input and the overview, "
                "the Unit panel's sum"),

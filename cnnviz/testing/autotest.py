@@ -18,6 +18,8 @@ that starts it, in the module that drives that part of the app):
 - `rgb-model-and-screenshot`: open the RGB model `<PATH stem>_model.keras` beside PATH (or
   $CNNVIZ_AUTOTEST_MODEL), then a colour picture (`<PATH stem>_picture.png`, drawn if missing), show its
   layer with the most channels and page to its second page; prints what it shows (`inspector_modes.py`);
+- `pytorch-model-and-screenshot`: open the shipped PyTorch model (File → Open the shipped PyTorch model), then
+  as `maps-and-screenshot`; prints the model's layers and the prediction (`models_mode.py`);
 - `attribution-and-screenshot`: Grad-CAM, occlusion, patterns, top digits, a filter switched off
   (`attribution_mode.py`); `unit-and-screenshot`: the Kernels view and the unit panel (`units_mode.py`);
   `history-and-screenshot`: the test-set panel and the epoch scrubber (`history_mode.py`);
@@ -37,7 +39,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.gui.app import AUTOTEST_ENV
-from cnnviz.testing import (attribution_mode, history_mode, inspector_modes, lab_mode, training_modes,
+from cnnviz.testing import (attribution_mode, history_mode, inspector_modes, lab_mode, models_mode, training_modes,
                             units_mode)
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import when
@@ -47,6 +49,7 @@ MODES = {"train-and-screenshot": training_modes.start_training, "kill-and-recove
          "flatten-and-screenshot": inspector_modes.start_flatten,
          "open-image-and-screenshot": inspector_modes.start_photo,
          "rgb-model-and-screenshot": inspector_modes.start_rgb_model,
+         "pytorch-model-and-screenshot": models_mode.start_pytorch,
          "attribution-and-screenshot": attribution_mode.start, "unit-and-screenshot": units_mode.start,
          "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start}
 TIMEOUT_MS = 120_000
