@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -49,6 +49,8 @@ from cnnviz.gui.lab.data import (
 )
 from cnnviz.gui.lab.extra_seeds import ExtraSeedsBox
 from cnnviz.gui.lab.help import LabHelp
+from cnnviz.gui.lab.lab_settings import (DEFAULT_EPOCHS, DEFAULT_LIMIT, DEFAULT_SEED, restore_lab_settings,
+                                         save_lab_settings)
 from cnnviz.gui.lab.run import LabRun, SeedRun
 from cnnviz.gui.lab.side_by_side import SideBySide
 from cnnviz.gui.lab.table import ResultsTable
@@ -57,11 +59,6 @@ from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action, spin_box  # spin boxes as Training's
 from cnnviz.terminal import format_duration
 
-DEFAULT_EPOCHS = 1
-DEFAULT_LIMIT = 10_000          # a first comparison of all six in minutes on a laptop
-DEFAULT_SEED = 1                # `cnnviz compare`'s
-DEFAULT_CHECKED = ("seed", "conv-conv-pool-pool", "no-pooling")
-SETTINGS_GROUP = "lab"
 TABS = ("Curves", "Results", "Help")
 SHOW_CHOICES = (("your runs, else the full run", True), ("the full run over seeds", False))
 
@@ -449,43 +446,13 @@ class LabDock(QWidget):
             self.save_settings(app_settings())
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.beginGroup(SETTINGS_GROUP)
-        settings.setValue("epochs", self.epochs.value())
-        settings.setValue("limit", self.limit.value())
-        settings.setValue("seed", self.seed.value())
-        settings.setValue("checked", ",".join(self.variants.checked()))
-        first, second = self.side_by_side.pair()
-        settings.setValue("pair", f"{first},{second}")
-        settings.setValue("position", self.side_by_side.current_position())
-        settings.setValue("tab", self.tabs.currentIndex())
-        settings.setValue("yours_first", self.yours_first())
-        settings.setValue("splitter", self.splitter.saveState())
-        settings.setValue("right_splitter", self.right_splitter.saveState())
-        settings.endGroup()
+        save_lab_settings(self, settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         self._restoring = True
-        settings.beginGroup(SETTINGS_GROUP)
         try:
-            self.epochs.setValue(int(settings.value("epochs", DEFAULT_EPOCHS)))
-            self.limit.setValue(int(settings.value("limit", DEFAULT_LIMIT)))
-            self.seed.setValue(int(settings.value("seed", DEFAULT_SEED)))
-            checked = settings.value("checked", None)
-            self.variants.set_checked(DEFAULT_CHECKED if checked is None else str(checked).split(","))
-            pair = str(settings.value("pair", "")).split(",")
-            if len(pair) == 2:
-                self.side_by_side.set_pair(*pair)
-            self.side_by_side.set_position(str(settings.value("position", "")))
-            self.tabs.setCurrentIndex(int(settings.value("tab", 0)))
-            self.set_yours_first(settings.value("yours_first", True, type=bool))
-            for splitter, key in ((self.splitter, "splitter"), (self.right_splitter, "right_splitter")):
-                state = settings.value(key)
-                if isinstance(state, QByteArray) and not state.isEmpty():
-                    splitter.restoreState(state)
-        except (TypeError, ValueError):
-            pass  # a damaged settings file keeps the defaults
+            restore_lab_settings(self, settings)
         finally:
-            settings.endGroup()
             self._restoring = False
 
 

@@ -31,8 +31,8 @@ COLUMNS = (
     ("vs seed", f"Is the difference to seed's mean test accuracy beyond the seed-to-seed noise? {TEST_NAME} of the "
                 f"variant's test accuracies against seed's: 'beyond noise' when p < {SIGNIFICANCE}. Needs two seeds "
                 "of both (hover a cell for its p)"),
-    ("gap (pts)", "Train accuracy minus test accuracy, in points: the larger, the more it memorised (overfitting); with "
-            "several seeds: mean ± standard deviation"),
+    ("gap (pts)", "Train accuracy minus test accuracy, in points: the larger, the more it memorised (overfitting); "
+                  "with several seeds: mean ± standard deviation"),
     ("train acc", "The final model's accuracy on the digits it trained on (with several seeds, their mean)"),
     ("seeds", "How many seeds (trainings from other initial weights and digit orders) the row is the mean of"),
     ("from", "shipped: the full run that comes with cnnviz (your extra seeds counted in); yours: trained in this "
