@@ -30,6 +30,7 @@ SHIPPED_ENV = "CNNVIZ_ARCHITECTURES_DIR"  # overrides the shipped folder (develo
 LAB_ENV = "CNNVIZ_LAB_DIR"                # overrides the user's lab folder
 SHIPPED, YOURS = "shipped", "yours"
 RUNS_FILE = "runs.csv"                    # one row per (variant, seed): `cnnviz compare --runs`
+TESTED_FIGURES = ("train_test_gap", "train_accuracy")   # tested against seed too, for the help's verdicts
 
 
 def shipped_folder() -> Path:
@@ -61,6 +62,7 @@ class VariantResult:
     extra_seeds: int = 0               # how many of `runs` the user trained in the Lab
     seed_histories: dict[int, list[EpochRecord]] = field(default_factory=dict)  # {seed: history}, the full run
     test: WelchResult | None = None    # Welch's test of `runs`' test accuracies against seed's
+    figure_tests: dict[str, WelchResult] = field(default_factory=dict)  # the same test of other figures
 
     @property
     def seeds(self) -> int:
@@ -130,6 +132,7 @@ def full_run(shipped: Path | None, lab: Path | None = None) -> dict[str, Variant
     runs = shipped_runs + extra
     summaries = {row.architecture: row for row in summarize(runs, ARCHITECTURES)}
     tests = welch_against_seed(runs)
+    other_tests = {figure: welch_against_seed(runs, figure) for figure in TESTED_FIGURES}
     for name, summary in summaries.items():
         if name not in ARCHITECTURES:
             continue
@@ -143,7 +146,9 @@ def full_run(shipped: Path | None, lab: Path | None = None) -> dict[str, Variant
         base = results.get(name) or VariantResult(name, source=SHIPPED)
         results[name] = VariantResult(name, summary, base.history, base.model_path,
                                       SHIPPED, own, len(mine), dict(sorted(histories.items())),
-                                      None if name == REFERENCE else tests.get(name))
+                                      None if name == REFERENCE else tests.get(name),
+                                      {figure: found[name] for figure, found in other_tests.items()
+                                       if name in found and name != REFERENCE})
     return results
 
 

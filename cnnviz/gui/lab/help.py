@@ -5,8 +5,9 @@ The help is a template. `{{results_table}}` becomes the table of the shipped `co
 `{{A.FIELD/B.FIELD}}` the ratio of two cells (`{{no-pooling.seconds_per_epoch/seed.seconds_per_epoch}}`
 → "4.2×"). Over several seeds (issue 24) the fields of the summary count too (`test_accuracy_sd` →
 "0.09", in points; `test_accuracy_ci_low` → "99.02%"; `seeds`; `differs_from_seed`), and `{{NAME.p}}` is
-the p value of Welch's test against `seed` from the shipped runs ("p = 0.046"). A number the CSV does
-not have yet shows as "…", so the text reads before the full run.
+the p value of Welch's test of the test accuracies against `seed`'s from the shipped runs ("p = 0.046");
+`{{NAME.p_gap}}` and `{{NAME.p_train}}` the same test of the gaps and of the train accuracies. A number
+the CSV does not have yet shows as "…", so the text reads before the full run.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ SEEDED_HEADER = ("| variant | parameters | last conv | one unit sees | s/epoch |
                  "95 % interval | gap (mean ± sd) | differs from seed? |\n"
                  "|---|---:|---|---|---:|---:|---:|---:|---:|---|")
 _POINTS = ("test_accuracy_sd", "train_test_gap_sd")          # spreads, in points
+P_TOKENS = {"p": "test_accuracy", "p_gap": "train_test_gap", "p_train": "train_accuracy"}  # {{NAME.p…}}: tested
 _PERCENT = ("train_accuracy", "test_accuracy", "test_accuracy_ci_low", "test_accuracy_ci_high")
 
 
@@ -89,7 +91,8 @@ def p_text(test: WelchResult) -> str:
 
 
 def fill_help(template: str, rows: list[ComparisonRow], tests: dict[str, WelchResult] | None = None) -> str:
-    """The template with its {{…}} tokens replaced from `rows` and `tests` (see the module docstring)."""
+    """The template with its {{…}} tokens replaced from `rows` and `tests` ({NAME: the test of the test
+    accuracies, "NAME.FIGURE": of another figure}; see the module docstring)."""
     by_name = {row.architecture: row for row in rows}
     tests = tests or {}
 
@@ -105,8 +108,9 @@ def fill_help(template: str, rows: list[ComparisonRow], tests: dict[str, WelchRe
         if token == "results_table":
             return results_table(rows, tests)
         name, _, field = token.rpartition(".")
-        if field == "p":
-            return p_text(tests[name]) if name in tests else MISSING
+        if field in P_TOKENS:
+            key = name if field == "p" else f"{name}.{P_TOKENS[field]}"
+            return p_text(tests[key]) if key in tests else MISSING
         if "/" in token:
             top, bottom = (value(part) for part in token.split("/", 1))
             if top is None or bottom is None or not getattr(*bottom):
@@ -144,8 +148,10 @@ class LabHelp(QTextBrowser):
 
     def set_results(self, results: dict) -> None:
         """Render the help from the shipped full run's VariantResults (`lab_data.full_run`)."""
-        self.set_rows([result.row for result in results.values() if result.row is not None],
-                      {name: result.test for name, result in results.items() if result.test is not None})
+        tests = {name: result.test for name, result in results.items() if result.test is not None}
+        tests.update({f"{name}.{figure}": test for name, result in results.items()
+                      for figure, test in result.figure_tests.items()})
+        self.set_rows([result.row for result in results.values() if result.row is not None], tests)
 
     def markdown(self) -> str:
         return self._markdown
