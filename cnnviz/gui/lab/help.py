@@ -71,7 +71,7 @@ def results_table(rows: list[ComparisonRow], tests: dict[str, WelchResult] | Non
         if seeded:
             cells += [f"**{format_cell(row, 'test_accuracy')}** ± {format_cell(row, 'test_accuracy_sd')}",
                       f"{format_cell(row, 'test_accuracy_ci_low')}–{format_cell(row, 'test_accuracy_ci_high')}",
-                      f"{format_cell(row, 'train_test_gap')} ± {format_cell(row, 'train_test_gap_sd')}",
+                      f"{100 * row.train_test_gap:+.2f} ± {format_cell(row, 'train_test_gap_sd')} points",
                       _verdict(row, (tests or {}).get(row.architecture))]
         else:
             cells += [format_cell(row, field) for field in ("test_accuracy", "train_test_gap", "epochs")]

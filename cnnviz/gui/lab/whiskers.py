@@ -92,11 +92,11 @@ class WhiskerDelegate(QStyledItemDelegate):
             for x in (left, right):
                 painter.drawLine(QPointF(x, middle - 5), QPointF(x, middle + 5))
         faint = QColor(ink)
-        faint.setAlpha(150)
-        painter.setPen(QPen(faint, 1))
-        for value in whisker.values:
+        faint.setAlpha(200)
+        painter.setPen(QPen(faint, 1.5))
+        for value in whisker.values:                    # one tick per seed, above the whiskers
             x = scale.x(value, rect)
-            painter.drawLine(QPointF(x, middle - 8), QPointF(x, middle - 4))
+            painter.drawLine(QPointF(x, middle - 10), QPointF(x, middle - 4))
         painter.setPen(QPen(QColor(40, 40, 40) if not selected else ink, 1))
         painter.setBrush(ink)
         painter.drawEllipse(QPointF(scale.x(whisker.mean, rect), middle), 3.5, 3.5)
