@@ -221,3 +221,22 @@ def test_the_lab_capability_offers_extra_seeds(capability_window, tmp_path, monk
     shutil.rmtree(shipped)
     lab.reload_results()
     assert not lab.extra_seeds.action.isEnabled()                   # nothing shipped: nothing to add seeds to
+
+
+def test_your_own_run_stays_off_the_full_runs_scale(qtbot, tmp_path):
+    from cnnviz.gui.lab.dock import LabDock
+
+    shipped, lab = tmp_path / "shipped", tmp_path / "lab"
+    shipped_run(shipped)
+    lab.mkdir()
+    write_comparison_csv([run_row("seed", 1, 0.61, train_accuracy=0.62, epochs=1)], lab / "comparison.csv")
+    dock = LabDock(None, shipped=shipped, lab=lab)
+    qtbot.addWidget(dock)
+    table = dock.table
+    assert table.cell_text("seed", "from") == "yours" and table.whisker("seed") is None
+    assert "not on the full run's scale" in table.cell_tooltip("seed", 2)
+    assert table.whiskers.scale.reference == pytest.approx(statistics.fmean(SHIPPED_ACCURACIES["seed"]))
+    assert table.whiskers.scale.low > 0.98                          # 61 % does not squash the bars
+    assert table.cell_text("strided", "vs seed") in ("≠ beyond noise", "≈ within noise")   # against the full run's
+    dock.set_yours_first(False)
+    assert table.whisker("seed").mean == pytest.approx(statistics.fmean(SHIPPED_ACCURACIES["seed"]))

@@ -93,11 +93,13 @@ def read_folder(folder: Path | None, source: str) -> dict[str, VariantResult]:
     return results
 
 
-def lab_results(shipped: Path | None, lab: Path | None, yours_first: bool = True) -> dict[str, VariantResult]:
+def lab_results(shipped: Path | None, lab: Path | None, yours_first: bool = True,
+                full: dict[str, VariantResult] | None = None) -> dict[str, VariantResult]:
     """Every variant, in ARCHITECTURES order: the user's own Lab run where there is one (unless not
-    `yours_first`), else the full run (shipped, with the user's extra seeds), else an empty VariantResult."""
+    `yours_first`), else the full run (shipped, with the user's extra seeds: `full`, read when None), else an
+    empty VariantResult."""
     mine = read_folder(lab, YOURS) if yours_first else {}
-    theirs = full_run(shipped, lab)
+    theirs = full if full is not None else full_run(shipped, lab)
     return {name: mine.get(name) or theirs.get(name) or VariantResult(name) for name in ARCHITECTURES}
 
 

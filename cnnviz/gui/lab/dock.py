@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core.architectures import ARCHITECTURES
 from cnnviz.core.data import NUM_TRAIN, Dataset
+from cnnviz.core.seed_statistics import REFERENCE
 from cnnviz.core.training import MAX_SEED, BatchProgress, EpochRecord, TrainConfig
 from cnnviz.gui.lab.curves import LabCurves
 from cnnviz.gui.lab.data import (
@@ -202,9 +203,10 @@ class LabDock(QWidget):
 
     def reload_results(self) -> None:
         """Read both folders again and show what they hold."""
-        self._results = lab_results(self.shipped, self.lab, self.yours_first())
         self._full = full_run(self.shipped, self.lab)
-        self.table.set_results(self._results)
+        self._results = lab_results(self.shipped, self.lab, self.yours_first(), self._full)
+        reference = self._full.get(REFERENCE)
+        self.table.set_results(self._results, reference.row.test_accuracy if reference and reference.row else None)
         for name, result in self._results.items():
             if name in self._trained_here and self.yours_first():
                 continue   # the curves of a run of this session: its per-batch training curve stays
@@ -423,7 +425,7 @@ class LabDock(QWidget):
             return   # before the first reload_results
         self.extra_seeds.show_full_run(full_run_settings(self.shipped),
                                        [self._full[name] for name in self.variants.checked() if name in self._full])
-        if self.is_running():
+        if self.is_running() or self.client is None:
             self.extra_seeds.action.setEnabled(False)
 
     def _update_actions(self) -> None:

@@ -75,13 +75,16 @@ class ResultsTable(QTableWidget):
             self._fill(row, VariantResult(name))
         self.cellDoubleClicked.connect(lambda row, _column: self.variant_activated.emit(ARCHITECTURES[row]))
 
-    def set_results(self, results: dict[str, VariantResult]) -> None:
-        """Show every variant's results (a variant missing from `results` shows its shapes only)."""
+    def set_results(self, results: dict[str, VariantResult], reference: float | None = None) -> None:
+        """Show every variant's results (a variant missing from `results` shows its shapes only). Error bars are
+        drawn for the full run's rows, on one scale with a line at `reference` (the full run's seed mean; by
+        default the seed row's, when it is the full run's)."""
         for row, name in enumerate(ARCHITECTURES):
             self._fill(row, results.get(name) or VariantResult(name))
         whiskers = [whisker for whisker in map(self.whisker, ARCHITECTURES) if whisker is not None]
-        reference = self.whisker(REFERENCE)
-        self.whiskers.scale = shared_scale(whiskers, reference.mean if reference is not None else None)
+        if reference is None and self.whisker(REFERENCE) is not None:
+            reference = self.whisker(REFERENCE).mean
+        self.whiskers.scale = shared_scale(whiskers, reference)
         scale = self.whiskers.scale
         self.horizontalHeaderItem(WHISKER_COLUMN).setText(
             COLUMNS[WHISKER_COLUMN][0] if scale is None else f"test acc {100 * scale.low:.1f}–{100 * scale.high:.1f} %")
@@ -147,10 +150,14 @@ class ResultsTable(QTableWidget):
         """The error bar and the "vs seed" marker of a row, with tooltips that give the numbers and the test."""
         if result.row is None:
             return
-        whisker = whisker_of(result)
         cell = self.item(row, WHISKER_COLUMN)
-        cell.setData(WHISKER_ROLE, whisker)
-        cell.setToolTip(_whisker_tooltip(result, whisker))
+        if result.source == SHIPPED:
+            whisker = whisker_of(result)
+            cell.setData(WHISKER_ROLE, whisker)
+            cell.setToolTip(_whisker_tooltip(result, whisker))
+        else:
+            cell.setToolTip("Your own Lab run, with its own settings: not on the full run's scale (Show: the full "
+                            "run over seeds shows this variant's error bar)")
         versus = self.item(row, VERSUS_COLUMN)
         versus.setToolTip(_versus_tooltip(result))
         versus.setTextAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
