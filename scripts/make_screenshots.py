@@ -63,8 +63,9 @@ SHOTS = (
     Shot("docs/images/app_recovered.png", "kill-and-recover", ("banner",), width=900,
          about="the banner after the compute process was killed mid-training and the model came back"),
     Shot("docs/images/app_lab.png", "lab-and-screenshot", ("lab_dock",), width=1000,
-         about="the Lab: the shipped full run and seed and no-pooling trained on 600 digits, curves overlaid, "
-               "conv2d_3's maps side by side"),
+         about="the Lab's results over five seeds: mean ± sd, error bars on one scale, Welch's test against the "
+               "seed (strided and no-pooling beyond the noise), and conv2d_3's maps of seed and no-pooling side "
+               "by side"),
     Shot("docs/images/any_model_rgb.png", "rgb-model-and-screenshot", ("central",), width=880,
          about="a 32×32 RGB model with a residual block on a colour picture, a 256-channel layer's second page"),
     Shot("docs/images/app_pytorch_lenet.png", "pytorch-model-and-screenshot", ("central",), width=900,

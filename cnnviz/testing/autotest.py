@@ -23,7 +23,7 @@ that starts it, in the module that drives that part of the app):
 - `attribution-and-screenshot`: Grad-CAM, occlusion, patterns, top digits, a filter switched off
   (`attribution_mode.py`); `unit-and-screenshot`: the Kernels view and the unit panel (`units_mode.py`);
   `history-and-screenshot`: the test-set panel and the epoch scrubber (`history_mode.py`);
-  `lab-and-screenshot`: the Lab trains two variants (`lab_mode.py`).
+  `lab-and-screenshot`: the Lab trains two variants, then shows the full run's error bars (`lab_mode.py`).
 Beside each screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the window's
 named parts (`screenshots.py`). All print "model ready" with both process ids when the first model is
 shown, then save a screenshot of the window to PATH and quit.
