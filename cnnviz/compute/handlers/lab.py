@@ -132,7 +132,7 @@ def lab_seed_run(state, task, name: str, seed: int, settings, runs, folder=None,
     config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, seed=seed,
                          limit=None if settings.train_digits == available else settings.train_digits,
                          steps_per_execution=steps_per_execution or APP_STEPS_PER_EXECUTION)
-    outcome = train_run(RunTask(name, config), data, listener=_Reporter(task), control=task.control)
+    outcome = train_run(RunTask(name, config), data, listener=TaskReporter(task), control=task.control)
     return {"name": name, "seed": seed, "status": outcome.status, "message": outcome.message,
             "row": record.add(outcome)}
 
