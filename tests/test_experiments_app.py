@@ -229,3 +229,37 @@ def test_where_the_maths_does_not_apply_one_line_says_so(experiments, qtbot, com
     with qtbot.waitSignal(feature.surgery.notice, timeout=WAIT_MS) as said:
         surgery.apply_preset("vertical-edge")                                        # refused by the compute process
     assert said.args[0].startswith("That edit was not made: hidden is a Dense layer") and "\n" not in said.args[0]
+
+
+def test_the_lesson_task_through_named_operations(experiments, qtbot):
+    """"Build a vertical-edge detector by hand and find the digits it fires on", as a lesson would drive it."""
+    window, feature = experiments
+    call_op = window.context.operations.call
+    assert call_op("experiments.apply_preset", "vertical-edge", "conv2d_1", 5)
+    qtbot.waitUntil(lambda: call_op("experiments.edits") == ["conv2d_1:5=vertical-edge"], timeout=WAIT_MS)
+    with qtbot.waitSignal(feature.checks.firing_task.finished, timeout=WAIT_MS):
+        assert call_op("experiments.find_firing_digits")
+    view = feature.checks.firing_view
+    assert view.isVisible() and len(view.indices()) == 9
+    assert view.sentence.text().startswith("<b>conv2d_1 filter 5</b>: Fires most on ")
+    assert "Ranked by its map's mean over every position" in view.note.text()
+    assert "tie at its peak, 3.00, so the peak cannot rank them" in view.note.text()
+    with qtbot.waitSignal(window.inspector.input_changed, timeout=WAIT_MS):
+        view.tiles[0].clicked.emit()                                  # the top digit goes onto the canvas
+    assert window.inspector.current_input() is not None
+    assert window.context.highlight("firing_digits") and feature.panel.current_tab() == "kernel_surgery"
+
+
+def test_the_settings_are_remembered(capability_window, qtbot, shipped_info):
+    window = capability_window("experiments")
+    window.show_model(shipped_info)
+    window.context.operations.call("experiments.attack", method="pgd", target=4, epsilon=0.25)
+    feature = window.capabilities["experiments"]
+    feature.sanity.seed_box.setValue(11)
+    window.close()
+    again = capability_window("experiments")
+    restored = again.capabilities["experiments"]
+    attack = restored.attack
+    assert (attack.method, attack.target, attack.epsilon) == ("pgd", 4, pytest.approx(0.25))
+    assert restored.sanity.seed_box.value() == 11 and restored.panel.current_tab() == "attack"
+    assert restored.attack_view.slider.value() == 50 and restored.attack_view.epsilon_label.text() == "0.250"

@@ -23,7 +23,7 @@ import numpy as np
 
 TOP_COUNT = 9
 BATCH_SIZE = 500
-RANKED_BY = "the mean of the filter's map over every position (for a dense unit: its value)"
+RANKED_BY = "its map's mean over every position (a dense unit: its value)"
 
 
 class Cancelled(Exception):

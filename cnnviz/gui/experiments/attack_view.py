@@ -18,6 +18,7 @@ from cnnviz.gui.widgets.task_progress import TaskProgress
 
 EPSILON_STEPS = 200          # the slider: ε from 0 to 1 in steps of 0.005
 GREY_LEVELS = 255
+TILE = 64                    # the pictures' size hint (they grow to twice that)
 
 
 class AttackView(QWidget):
@@ -45,9 +46,9 @@ class AttackView(QWidget):
         self.slider.setPageStep(10)
         self.epsilon_label = QLabel()
         self.epsilon_label.setMinimumWidth(60)
-        self.digit_tile = ImageTile("your digit")
-        self.attacked_tile = ImageTile("attacked")
-        self.perturbation_tile = ImageTile("perturbation")
+        self.digit_tile = ImageTile("your digit", size=TILE)
+        self.attacked_tile = ImageTile("attacked", size=TILE)
+        self.perturbation_tile = ImageTile("perturbation", size=TILE)
         self.perturbation_tile.setToolTip("attacked − digit: red brighter, blue darker, white unchanged (±ε)")
         self.verdict = QLabel()
         self.verdict.setTextFormat(Qt.TextFormat.RichText)

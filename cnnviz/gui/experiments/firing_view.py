@@ -34,11 +34,10 @@ def firing_sentence(result, class_names: list[str]) -> str:
 
 def ranking_note(result) -> str:
     """What the ranking is by, and why not by the peak when the peak ties."""
-    note = f"Ranked by {result.ranked_by}, over the {result.count:,} test digits"
+    note = f"Ranked by {result.ranked_by}, over {result.count:,} test digits"
     if result.peak_ties > 1:
-        note += (f"; by its peak, {result.peak_ties:,} digits would tie at {result.top_peak:.2f}, so the peak "
-                 "cannot rank them")
-    return note + f". It fires at all on {result.active_share:.0%} of them."
+        note += f": {result.peak_ties:,} of them tie at its peak, {result.top_peak:.2f}, so the peak cannot rank them"
+    return note + f". It is active on {result.active_share:.0%} of them."
 
 
 class FiringView(QWidget):
@@ -57,8 +56,8 @@ class FiringView(QWidget):
         self.note.setFont(small)
         self.plot = pg.PlotWidget()
         quiet_plot(self.plot)
-        self.plot.setFixedHeight(130)
-        self.plot.setLabel("left", "mean activation")
+        self.plot.setFixedHeight(104)
+        self.plot.setLabel("left", "mean")
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         self.plot.addItem(self.bars)
         self.tiles = [ImageTile("", size=40) for _ in range(TOP_SHOWN)]

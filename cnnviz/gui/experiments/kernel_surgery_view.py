@@ -16,6 +16,7 @@ from cnnviz.gui.experiments.weight_painter import WeightPainter
 
 BRUSH_STEPS = 40           # the brush slider: −2 … +2 in steps of 0.05
 BRUSH_STEP = 0.05
+EDIT_ROWS_SHOWN = 4        # the list of edits grows to this many rows, then scrolls
 PRESET_BUTTONS = (("vertical-edge", "Vertical edge", "−1 0 +1 in every row: the left edges of strokes (Prewitt)"),
                   ("horizontal-edge", "Horizontal edge", "−1 −1 −1 / 0 / +1 +1 +1: the top edges of strokes"),
                   ("blur", "Blur", "1/9 everywhere: the mean of the 3×3 neighbourhood"),
@@ -64,7 +65,6 @@ class KernelSurgeryView(QWidget):
         self.edits_list = QListWidget()
         self.edits_list.setToolTip("The edits in force, oldest first, as `cnnviz predict --edit` writes them. "
                                    "Double-click one to edit its filter again.")
-        self.edits_list.setMaximumHeight(92)
         self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip("Take the last edit back (a whole brush stroke is one edit) (Ctrl+Alt+Z)")
         self.reset_filter_button = QPushButton("Reset filter")
@@ -211,15 +211,17 @@ class KernelSurgeryView(QWidget):
             item = QListWidgetItem("none: the model's own weights")
             item.setFlags(Qt.ItemFlag.NoItemFlags)
             self.edits_list.addItem(item)
+        rows = min(max(len(labels), 1), EDIT_ROWS_SHOWN)
+        self.edits_list.setFixedHeight(rows * self.edits_list.sizeHintForRow(0) + 2 * self.edits_list.frameWidth() + 2)
         self.undo_button.setEnabled(bool(labels))
         self.reset_all_button.setEnabled(bool(labels))
         self.reset_filter_button.setEnabled(self.surgery.is_edited())
         count = len(labels)
         if count:
             self._notice = ""
-        self.status.setText(self._notice if not count else
-                            f"{count} edit{'s' if count > 1 else ''} in force: every map, the prediction, Grad-CAM "
-                            "and the attacks show the edited network (the model file is never changed).")
+        edits = "1 edit in force: the maps, the prediction, Grad-CAM and the attacks all use it." if count == 1 else \
+            f"{count} edits in force: the maps, the prediction, Grad-CAM and the attacks all use them."
+        self.status.setText(edits if count else self._notice)
         self.sync_selection()
 
     def show_notice(self, text: str) -> None:

@@ -228,8 +228,8 @@ def summary_text(result) -> str:
             parts.append(f"{METHOD_NAMES[method]}: its maps went flat")
             continue
         value = scores[-1] if result.mode == "cascading" else float(np.min(scores))
-        verdict = "still looks like the trained map: it shows the input more than the model" if value >= 0.5 else \
-            "changed: it depends on what the model learned"
+        verdict = ("still looks like the trained map: it shows the input more than the model" if value >= 0.5 else
+                   "partly changed" if value >= 0.2 else "changed: it depends on what the model learned")
         parts.append(f"{METHOD_NAMES[method]} {rho_text(value)}, {verdict}")
     where = "with every layer random" if result.mode == "cascading" else "at its lowest"
     return (f"Class {result.class_index} explained; {where}: " + "; ".join(parts)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from cnnviz.core.colormaps import DIVERGING_COLORMAP, colorize
 from cnnviz.gui.widgets.view_colours import ACCENT, FRAME, MUTED_TEXT
 
-MAX_CELL = 64          # pixels: a 3×3 kernel stays a compact square
+MAX_CELL = 48          # pixels: a 3×3 kernel stays a compact square
 MIN_TEXT_CELL = 30     # cells at least this big show their value
 
 
@@ -148,7 +148,7 @@ class WeightPainter(QWidget):
         colours = colorize(values, -self._level, self._level, DIVERGING_COLORMAP)
         size = self.cell_size()
         font = QFont(self.font())
-        font.setPointSizeF(max(7.0, min(11.0, size / 4.2)))
+        font.setPointSizeF(max(7.0, min(10.0, size / 5.2)))
         painter.setFont(font)
         for row in range(rows):
             for col in range(cols):
