@@ -74,10 +74,10 @@ class _Steps:
     def scroll_to_answer(self) -> None:
         """Scroll the tab down to the answer, as a user would (the painter stays in view as far as it can)."""
         page = self.feature.panel.page("kernel_surgery")
-        bar = page.verticalScrollBar()
-        answer = self.feature.checks.firing_view
+        answer, choice = self.feature.checks.firing_view, self.feature.surgery_view.layer_box
         bottom = answer.mapTo(page.widget(), answer.rect().bottomLeft()).y()
-        bar.setValue(max(0, bottom - page.viewport().height() + 8))
+        top = choice.mapTo(page.widget(), choice.rect().topLeft()).y()      # the filter's row, if it can
+        page.verticalScrollBar().setValue(max(0, min(top - 4, bottom - page.viewport().height() + 8)))
         QTimer.singleShot(SETTLE_MS, self.save_kernel)
 
     def save_kernel(self) -> None:

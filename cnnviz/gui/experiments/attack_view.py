@@ -14,6 +14,7 @@ from cnnviz.gui.experiments.attack import METHODS, AttackExperiment
 from cnnviz.gui.experiments.attack_plots import EpsilonPlot, LayerChangeBars
 from cnnviz.gui.experiments.image_tile import ImageTile, pixels_of
 from cnnviz.gui.experiments.model_comparison import ModelComparison
+from cnnviz.gui.experiments.text_lines import message_label, show_text
 from cnnviz.gui.widgets.task_progress import TaskProgress
 
 EPSILON_STEPS = 200          # the slider: ε from 0 to 1 in steps of 0.005
@@ -63,8 +64,7 @@ class AttackView(QWidget):
         self.show_button = QPushButton("Show the attacked digit in the inspector")
         self.show_button.setToolTip("Every map of the attacked digit; this tab keeps attacking yours")
         self.back_button = QPushButton("Put my digit back")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = message_label()
         self._layout()
         self._connect()
         self.sync_settings()
@@ -124,7 +124,7 @@ class AttackView(QWidget):
         attack.sweep_task.ended.connect(lambda: self.sweep_progress.setVisible(False))
         attack.result_changed.connect(self.show_result)
         attack.sweep_changed.connect(self.show_sweep)
-        attack.failed.connect(self.message.setText)
+        attack.failed.connect(lambda text: show_text(self.message, text))
         self.show_button.clicked.connect(self._on_show)
         self.back_button.clicked.connect(self._on_back)
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from cnnviz.gui.experiments.firing_view import FiringView
 from cnnviz.gui.experiments.kernel_surgery import KernelSurgery
 from cnnviz.gui.experiments.task_request import TaskRequest
+from cnnviz.gui.experiments.text_lines import message_label, show_text
 from cnnviz.gui.widgets.task_progress import TaskProgress
 
 NOT_WHILE_TRAINING = "once training has finished (the weights are still changing)"
@@ -35,8 +36,7 @@ class EditChecks(QWidget):
         self.accuracy_button.setToolTip("Run the test set through the edited network, and without the edits, in "
                                         "the background")
         self.accuracy_progress = TaskProgress(compact=True)
-        self.accuracy_label = QLabel()
-        self.accuracy_label.setWordWrap(True)
+        self.accuracy_label = message_label()
         self.firing_button = QPushButton("Which digits does it fire on?")
         self.firing_button.setToolTip("Rank the test digits by this filter's mean activation, with the edits")
         self.firing_progress = TaskProgress(compact=True)
@@ -44,8 +44,7 @@ class EditChecks(QWidget):
         self.save_button = QPushButton("Save an edited copy…")
         self.save_button.setToolTip("Save the model with the edits as a new .keras file (the model's own file "
                                     "is never changed)")
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = message_label()
         row = QHBoxLayout()
         row.addWidget(self.accuracy_button)
         row.addWidget(self.firing_button)
@@ -88,7 +87,7 @@ class EditChecks(QWidget):
         if self.is_training():
             self._say(f"The test accuracy is tested {NOT_WHILE_TRAINING}.")
             return False
-        self.accuracy_label.setText("")
+        show_text(self.accuracy_label, "")
         return self.accuracy_task.start({})
 
     def find_firing_digits(self) -> bool:
@@ -124,7 +123,7 @@ class EditChecks(QWidget):
     def model_changed(self) -> None:
         for task in (self.accuracy_task, self.firing_task):
             task.forget()
-        self.accuracy_label.setText("")
+        show_text(self.accuracy_label, "")
         self._tested_labels = None
         self.firing_view.clear()
         self._sync_buttons()
@@ -139,7 +138,7 @@ class EditChecks(QWidget):
         self.accuracy_label.setEnabled(self._tested_labels == self.surgery.labels())
         edits = len(result["labels"])
         with_edits = f"with the edits {result['accuracy']:.2%}" if edits else f"{result['accuracy']:.2%}"
-        self.accuracy_label.setText(f"Test accuracy {with_edits} · without {result['unedited_accuracy']:.2%} "
+        show_text(self.accuracy_label, f"Test accuracy {with_edits} · without {result['unedited_accuracy']:.2%} "
                                     f"({result['confusion'].num_images:,} {result['dataset']} test digits"
                                     f"{'' if edits else ', no edit in force'}).")
 
@@ -167,4 +166,4 @@ class EditChecks(QWidget):
         self.save_button.setEnabled(bool(self.surgery.labels()))
 
     def _say(self, text: str) -> None:
-        self.message.setText(text)
+        show_text(self.message, text)

@@ -18,7 +18,8 @@ WHAT_TO_TRY = {
     "sanity_check": "<b>What to try:</b> randomise the layers one by one and see which explanation still looks "
                     "like your digit when the network knows nothing: that map shows the input, not the model.",
 }
-MIN_WIDTH = 400
+MIN_WIDTH = 440
+ROOM = (MIN_WIDTH, 500)   # what the panel asks of the window while it is in front (panels below it give way)
 
 
 class ExperimentsPanel(QWidget):
@@ -39,6 +40,11 @@ class ExperimentsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
         self.setMinimumWidth(MIN_WIDTH)
+
+    def make_room(self, shown: bool) -> None:
+        """While the panel is in front it asks for ROOM (the panels it shares the side with give way); behind
+        another tab it asks for nothing, so they can have the space back."""
+        self.setMinimumSize(*ROOM) if shown else self.setMinimumSize(MIN_WIDTH, 0)
 
     def _page(self, name: str, content: QWidget) -> QScrollArea:
         hint = QLabel(WHAT_TO_TRY[name])

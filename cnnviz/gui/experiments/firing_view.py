@@ -71,7 +71,6 @@ class FiringView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.sentence)
         layout.addWidget(self.plot)
-        layout.addWidget(QLabel("Its top test digits (click one to show it):"))
         layout.addLayout(row)
         layout.addWidget(self.note)
         self.clear()
@@ -90,7 +89,7 @@ class FiringView(QWidget):
         result = reply["result"]
         self.sentence.setText(f"<b>{result.layer} {noun} {result.channel}</b>: "
                               f"{firing_sentence(result, class_names)}")
-        self.note.setText(ranking_note(result))
+        self.note.setText(f"Above: its top test digits (click one to put it on the canvas). {ranking_note(result)}")
         means = np.nan_to_num(result.class_means)
         top = set(result.ranked_classes()[:HIGHLIGHTED])
         brushes = [pg.mkBrush(ACCENT if c in top else BAR) for c in range(len(means))]

@@ -157,7 +157,11 @@ def _follow_the_window(context, feature: ExperimentsFeature) -> None:
         lambda layer, channel: context.inspector.select_layer(layer) and context.inspector.select_channel(channel))
     feature.checks.firing_view.digit_clicked.connect(context.inspector.show_test_digit)
     panel.tab_changed.connect(on_tab)
-    feature.dock.visibilityChanged.connect(lambda _visible: on_tab(panel.current_tab()))
+    def on_visibility(visible: bool) -> None:
+        panel.make_room(visible and not feature.dock.isFloating())
+        on_tab(panel.current_tab())
+
+    feature.dock.visibilityChanged.connect(on_visibility)
     context.closed.connect(lambda: [task.forget() for task in (feature.sanity.task, attack.sweep_task,
                                                                feature.checks.accuracy_task,
                                                                feature.checks.firing_task)])

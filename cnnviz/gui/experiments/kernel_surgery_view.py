@@ -157,9 +157,9 @@ class KernelSurgeryView(QWidget):
             slot = self.surgery.slot()
             self._fill_layers()
             enabled = slot is not None
-            for widget in (self.filter_box, self.painter, self.brush_slider, self.reset_filter_button,
-                           self.show_maps_button, self.input_box):
+            for widget in (self.filter_box, self.painter, self.brush_slider, self.show_maps_button, self.input_box):
                 widget.setEnabled(enabled)
+            self.reset_filter_button.setEnabled(enabled and self.surgery.is_edited())
             for name, button in self.preset_buttons.items():
                 button.setEnabled(enabled and (name not in SHAPE_ONLY or slot.takes_presets))
             if slot is None:
@@ -215,7 +215,6 @@ class KernelSurgeryView(QWidget):
         self.edits_list.setFixedHeight(rows * self.edits_list.sizeHintForRow(0) + 2 * self.edits_list.frameWidth() + 2)
         self.undo_button.setEnabled(bool(labels))
         self.reset_all_button.setEnabled(bool(labels))
-        self.reset_filter_button.setEnabled(self.surgery.is_edited())
         count = len(labels)
         if count:
             self._notice = ""

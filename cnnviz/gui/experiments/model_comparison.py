@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QListWidget, QListWidgetItem, QPushButton,
+from PySide6.QtWidgets import (QHBoxLayout, QHeaderView, QListWidget, QListWidgetItem, QPushButton,
                                QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from cnnviz.core.paths import default_model_path, resources_dir
 from cnnviz.gui.experiments.task_request import TaskRequest
+from cnnviz.gui.experiments.text_lines import message_label, show_text
 from cnnviz.gui.widgets.task_progress import TaskProgress
 
 AUGMENTED_MODEL = "mnist_convnet_augmented.keras"
@@ -84,8 +85,7 @@ class ModelComparison(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setVisible(False)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.message = message_label()
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)
         buttons.addStretch(1)
@@ -228,4 +228,4 @@ class ModelComparison(QWidget):
         self._say(text)
 
     def _say(self, text: str) -> None:
-        self.message.setText(text)
+        show_text(self.message, text)

@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QImage, QPainter
-from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
+from PySide6.QtWidgets import (QComboBox, QHBoxLayout, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout,
                                QWidget)
 
 from cnnviz.gui.experiments.image_tile import pixels_of
 from cnnviz.gui.experiments.task_request import TaskRequest
+from cnnviz.gui.experiments.text_lines import message_label, show_text
 from cnnviz.gui.widgets.model_input_view import to_qimage
 from cnnviz.gui.widgets.task_progress import TaskProgress
 from cnnviz.gui.widgets.view_colours import FRAME, MUTED_TEXT, PANEL, text_colour
@@ -154,10 +155,8 @@ class SanityView(QWidget):
         self.progress = TaskProgress(compact=True)
         self.progress.setVisible(False)
         self.strip = SanityStrip()
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        self.message = QLabel()
-        self.message.setWordWrap(True)
+        self.summary = message_label()
+        self.message = message_label()
         row = QHBoxLayout()
         row.addWidget(self.mode_box, 2)
         row.addWidget(self.seed_box, 1)
@@ -173,8 +172,8 @@ class SanityView(QWidget):
         self.progress.cancel_clicked.connect(self.task.cancel)
         self.task.progress.connect(self._on_progress)
         self.task.finished.connect(self._on_result)
-        self.task.failed.connect(lambda text: self.message.setText(f"The check did not run: {text}"))
-        self.task.cancelled.connect(lambda: self.message.setText("Cancelled: the strip keeps the last full run."))
+        self.task.failed.connect(lambda text: show_text(self.message, f"The check did not run: {text}"))
+        self.task.cancelled.connect(lambda: show_text(self.message, "Cancelled: the strip keeps the last full run."))
         self.task.ended.connect(self._on_ended)
 
     def run(self, mode: str | None = None, seed: int | None = None) -> bool:
@@ -185,19 +184,19 @@ class SanityView(QWidget):
             self.seed_box.setValue(int(seed))
         image = self.current_input()
         if image is None:
-            self.message.setText("Draw a digit (or pick a test digit) first: the check explains it.")
+            show_text(self.message, "Draw a digit (or pick a test digit) first: the check explains it.")
             return False
         if self.is_training():
-            self.message.setText("The check runs once training has finished (the weights are still changing).")
+            show_text(self.message, "The check runs once training has finished (the weights are still changing).")
             return False
-        self.message.setText("")
+        show_text(self.message, "")
         self.run_button.setEnabled(False)
         return self.task.start({"image": image, "mode": self.mode_box.currentData(), "seed": self.seed_box.value()})
 
     def model_changed(self) -> None:
         self.task.forget()
         self.strip.set_result(None)
-        self.summary.setText("")
+        show_text(self.summary, "")
 
     def _on_progress(self, fraction: float) -> None:
         self.progress.setVisible(True)
@@ -210,8 +209,8 @@ class SanityView(QWidget):
     def _on_result(self, reply: dict) -> None:
         result = reply["result"]
         self.strip.set_result(result)
-        self.summary.setText(summary_text(result))
-        self.message.setText(" ".join(f"{METHOD_NAMES.get(m, m)} left out: {why}." for m, why in
+        show_text(self.summary, summary_text(result))
+        show_text(self.message, " ".join(f"{METHOD_NAMES.get(m, m)} left out: {why}." for m, why in
                                       result.skipped.items()))
 
 
