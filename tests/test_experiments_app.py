@@ -263,3 +263,36 @@ def test_the_settings_are_remembered(capability_window, qtbot, shipped_info):
     assert (attack.method, attack.target, attack.epsilon) == ("pgd", 4, pytest.approx(0.25))
     assert restored.sanity.seed_box.value() == 11 and restored.panel.current_tab() == "attack"
     assert restored.attack_view.slider.value() == 50 and restored.attack_view.epsilon_label.text() == "0.250"
+
+
+def test_an_rgb_model_is_attacked_and_edited_and_says_what_does_not_apply(experiments, qtbot, compute_client,
+                                                                          tmp_path):
+    """A 32×32 colour model with a residual block: the painter pages through the stem's 3 colour channels, the
+    attack runs on the colour input, and the test-set ranking says in one line why it does not apply."""
+    import keras
+    from test_any_model_app import save_colour_picture, wide_rgb_model
+
+    window, feature = experiments
+    keras.utils.set_random_seed(5)
+    path = tmp_path / "rgb.keras"
+    wide_rgb_model().save(path)
+    window.show_model(call(qtbot, compute_client, "load_model", {"path": path}))
+    picture = tmp_path / "colours.png"
+    save_colour_picture(picture)
+    assert window.inspector.open_image(picture)
+    qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=WAIT_MS)
+    assert window.context.operations.call("experiments.show_kernel_surgery", "stem", 3)
+    slot = feature.surgery.slot()
+    assert (slot.layer, slot.grid, slot.inputs, slot.takes_presets) == ("stem", (3, 3), 3, True)
+    assert feature.surgery_view.input_box.isVisible() and feature.surgery_view.input_box.maximum() == 2
+    with qtbot.waitSignal(feature.checks.firing_task.failed, timeout=WAIT_MS) as failed:
+        feature.checks.find_firing_digits()
+    assert failed.args[0].startswith("The test-set views know MNIST and Fashion-MNIST") and "\n" not in failed.args[0]
+    assert feature.checks.message.text() == failed.args[0]
+    assert window.context.operations.call("experiments.attack", method="fgsm", target=None, epsilon=0.05)
+    qtbot.waitUntil(lambda: feature.attack.result() is not None, timeout=WAIT_MS)
+    result = feature.attack.result()
+    assert result.perturbation.shape == (32, 32, 3) and result.perturbation_linf <= 0.05 + 1e-6
+    assert feature.attack_view.attacked_tile.has_image() and not feature.attack_view.show_button.isEnabled()
+    assert not feature.attack.show_in_inspector()               # the canvas takes grey inputs only: it says so
+    assert feature.attack_view.message.text().startswith("The canvas takes grey inputs only")

@@ -83,6 +83,11 @@ class AttackExperiment(QObject):
         """A white pixel's value in the model's units (1, or 255 for models that rescale their input)."""
         return float(getattr(self._inspector.model(), "input_scale", 1.0) or 1.0)
 
+    def can_show_in_inspector(self) -> bool:
+        """True for grey models: `inspector.show_input` puts a grey input on the canvas (not a colour one)."""
+        model = self._inspector.model()
+        return model is not None and (len(model.input_shape) < 3 or model.input_shape[-1] == 1)
+
     def showing_attacked(self) -> bool:
         """True while the inspector shows the attacked digit put there by `show_in_inspector`."""
         return self._shown_attacked is not None
@@ -140,6 +145,10 @@ class AttackExperiment(QObject):
         """Put the attacked digit on the canvas (the tab keeps attacking the original)."""
         result = self.result() or self._result
         if result is None:
+            return False
+        if not self.can_show_in_inspector():
+            self.failed.emit("The canvas takes grey inputs only: the attacked colour picture is shown here, not "
+                             "in the inspector.")
             return False
         self._shown_attacked = np.asarray(result.perturbed_intensity, np.float32)
         self._inspector.show_input(self._shown_attacked)

@@ -178,7 +178,7 @@ class AttackView(QWidget):
         result = self.attack.last_result()
         original = self.attack.original()
         self.digit_tile.set_pixels(None if original is None else pixels_of(original, scale=self.attack.input_scale()))
-        self.show_button.setEnabled(result is not None)
+        self.show_button.setEnabled(result is not None and self.attack.can_show_in_inspector())
         self.back_button.setEnabled(self.attack.showing_attacked())
         if result is None:
             self.attacked_tile.set_pixels(None)

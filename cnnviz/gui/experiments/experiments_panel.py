@@ -39,12 +39,11 @@ class ExperimentsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
-        self.setMinimumWidth(MIN_WIDTH)
 
     def make_room(self, shown: bool) -> None:
         """While the panel is in front it asks for ROOM (the panels it shares the side with give way); behind
-        another tab it asks for nothing, so they can have the space back."""
-        self.setMinimumSize(*ROOM) if shown else self.setMinimumSize(MIN_WIDTH, 0)
+        another tab it asks for nothing (a tab behind another would widen the side for nothing)."""
+        self.setMinimumSize(*ROOM) if shown else self.setMinimumSize(0, 0)
 
     def _page(self, name: str, content: QWidget) -> QScrollArea:
         hint = QLabel(WHAT_TO_TRY[name])
