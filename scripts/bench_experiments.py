@@ -10,8 +10,10 @@ synchronous `repaint()` of the whole window having finished (the overview's thum
 enlarged channel, the prediction, the painter). Beside it, interleaved in the same rounds, the same path
 for a plain "probe" of the same digit (`inspector.recompute_outputs()`: what a stroke costs).
 
-- cold: the first edit in a fresh app (a new compute process each time: its first KernelEditor, the
-  first trace of nothing new — the probe is traced when the model loads), `--cold` runs;
+- cold: the first edit in a fresh app (a new compute process each time: its first KernelEditor, its first
+  variable assignments), `--cold` apps right after the digit's maps are shown (the compute process is
+  still busy with the app's start-up tasks then, e.g. reading the checkpoints) and `--cold` apps left
+  to settle for `--settle` seconds first, interleaved;
 - warm: `--rounds` interleaved rounds of (edit, undo, probe) after that.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python scripts/bench_experiments.py [--rounds 30] [--cold 3]
@@ -105,16 +107,20 @@ def close(window) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30, help="warm rounds of (edit, undo, probe) (default 30)")
-    parser.add_argument("--cold", type=int, default=3, help="fresh apps for the first edit (default 3)")
+    parser.add_argument("--cold", type=int, default=3, help="fresh apps for the first edit, each way (default 3)")
+    parser.add_argument("--settle", type=float, default=10.0, help="seconds a settled fresh app waits (default 10)")
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])
     loads = [os.getloadavg()[0]]
 
-    cold = []
-    for _ in range(args.cold):
+    cold, settled = [], []
+    for run in range(2 * args.cold):
         window, feature = fresh_window()
+        if run % 2:
+            wait_s = time.monotonic() + args.settle
+            run_until(lambda: time.monotonic() > wait_s)
         preset = feature.surgery_view.preset_buttons["vertical-edge"]
-        cold.append(timed(window, feature, preset.click))
+        (settled if run % 2 else cold).append(timed(window, feature, preset.click))
         close(window)
         loads.append(os.getloadavg()[0])
 
@@ -130,6 +136,7 @@ def main() -> int:
     print(f"MainWindow 1280×800 with every capability, conv2d_1's 32 maps shown, test digit 0; load average "
           f"{min(loads):.1f}–{max(loads):.1f} on {os.cpu_count()} cores")
     print(summary("cold: the first preset in a fresh app -> all repainted", cold))
+    print(summary(f"cold, settled: the same {args.settle:g} s after the maps were shown", settled))
     print(summary("warm: a preset -> edited outputs -> all repainted", edits))
     print(summary("warm: Undo -> outputs -> all repainted", undos))
     print(summary("warm: a plain probe of the same digit -> all repainted (reference)", probes))
