@@ -95,6 +95,18 @@ SHOTS = (
     Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
          width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
                           "pattern enlarged with its top test digits and the patches its units saw"),
+    Shot("docs/images/app_edge_detector.png", "experiments-and-screenshot", ("central", "experiments_dock"),
+         width=1000, screenshot="_kernel",
+         about="a hand-made vertical-edge detector: conv2d_1's filter 5 set to −1 0 +1 in the kernel painter, its map "
+               "of the drawn 7 (left edges only), every later layer and the prediction changed, and the test digits "
+               "it fires on, ranked by its mean activation"),
+    Shot("docs/images/app_attack.png", "experiments-and-screenshot", ("epsilon", "attack_images", "attack_curve"),
+         width=560, screenshot="_attack",
+         about="test digit 510, a 7 at 99.8 %, attacked with PGD towards 3: at ε 0.070 (no pixel moved more than "
+               "18 grey levels) it reads as 3; the perturbation in red and blue and the prediction as ε grows"),
+    Shot("docs/images/app_sanity_check.png", "experiments-and-screenshot", ("sanity_strip",), width=560,
+         about="the sanity check of test digit 0: Grad-CAM, occlusion and the gradient of the trained model, then "
+               "with the layers randomised from the top down, each with its Spearman ρ to the trained map"),
 )
 
 
