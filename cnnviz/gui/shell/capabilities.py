@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 
 CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "robustness",
-                                  "lab", "handwriting")
+                                  "lab", "experiments", "handwriting")
 
 
 def install_capabilities(context, names: tuple[str, ...] | None = None) -> dict[str, object]:
