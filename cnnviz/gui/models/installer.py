@@ -1,11 +1,12 @@
 """Puts any Keras image classifier into the window (issue 14): File → "Open the shipped Fashion-MNIST model"
 (beside Open model…), and a banner under the compute banner that says, for each model shown, what the
-user needs to know (`model_notice.py`). Operations: "models.open", "models.open_fashion"."""
+user needs to know (`model_notice.py`). Operations: "models.open", "models.open_fashion", "models.open_shipped"."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QObject
 
+from cnnviz.core.paths import default_model_path
 from cnnviz.gui.models.model_notice import fashion_model_path, model_notice
 from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import make_action
@@ -31,9 +32,19 @@ class ModelsFeature(QObject):
         context.operations.register("models.open", self.open, "Open a model file (.keras or .h5) as the window's "
                                     "model")
         context.operations.register("models.open_fashion", self.open_fashion)
+        context.operations.register("models.open_shipped", self.open_shipped)
 
     def open(self, path) -> None:
         self._context.session.load_model_file(path)
+
+    def open_shipped(self) -> bool:
+        """Open the shipped MNIST model (the notes' convnet trained on all 60,000 digits); False while the
+        window trains or loads (nothing is opened then)."""
+        context = self._context
+        if context.is_training() or context.session.is_loading():
+            return False
+        context.session.load_model_file(default_model_path())
+        return True
 
     def open_fashion(self) -> None:
         """Open the shipped seed convnet trained on Fashion-MNIST."""
