@@ -21,7 +21,8 @@ that starts it, in the module that drives that part of the app):
 - `attribution-and-screenshot`: Grad-CAM, occlusion, patterns, top digits, a filter switched off
   (`attribution_mode.py`); `unit-and-screenshot`: the Kernels view and the unit panel (`units_mode.py`);
   `history-and-screenshot`: the test-set panel and the epoch scrubber (`history_mode.py`);
-  `lab-and-screenshot`: the Lab trains two variants (`lab_mode.py`).
+  `lab-and-screenshot`: the Lab trains two variants (`lab_mode.py`); `lesson-and-screenshot`: lesson 1's
+  first question asked (`_question.png`) and revealed (`lessons_mode.py`).
 Beside each screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the window's
 named parts (`screenshots.py`). All print "model ready" with both process ids when the first model is
 shown, then save a screenshot of the window to PATH and quit.
@@ -37,7 +38,7 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.gui.app import AUTOTEST_ENV
-from cnnviz.testing import (attribution_mode, history_mode, inspector_modes, lab_mode, training_modes,
+from cnnviz.testing import (attribution_mode, history_mode, inspector_modes, lab_mode, lessons_mode, training_modes,
                             units_mode)
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import when
@@ -48,7 +49,8 @@ MODES = {"train-and-screenshot": training_modes.start_training, "kill-and-recove
          "open-image-and-screenshot": inspector_modes.start_photo,
          "rgb-model-and-screenshot": inspector_modes.start_rgb_model,
          "attribution-and-screenshot": attribution_mode.start, "unit-and-screenshot": units_mode.start,
-         "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start}
+         "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start,
+         "lesson-and-screenshot": lessons_mode.start}
 TIMEOUT_MS = 120_000
 MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000}   # several computations in a row (a loaded machine)
 

@@ -27,8 +27,10 @@ class Cover(QLabel):
         self.setWordWrap(True)
         self.setAutoFillBackground(True)
         self.setToolTip(COVER_TIP)
-        self.setStyleSheet("#lesson_cover { background: palette(window); color: palette(mid); "
-                           "border: 1px dashed palette(mid); border-radius: 4px; font-style: italic; }")
+        framed = text and host.height() >= 30      # a one-line label gets the words alone
+        frame = "border: 1px dashed palette(mid); border-radius: 4px;" if framed else "border: none;"
+        self.setStyleSheet(f"#lesson_cover {{ background: palette(window); color: palette(mid); {frame} "
+                           "font-style: italic; }")
         host.installEventFilter(self)
         self._place()
         self.show()
@@ -118,8 +120,8 @@ class Concealment(QObject):
         blocker = _NoTooltips(pipeline)
         pipeline.installEventFilter(blocker)
         undo = [labels.remove, lambda: (pipeline.removeEventFilter(blocker), blocker.deleteLater())]
-        for label in (views.layer_title, views.layer_explanation):
-            undo.append(_covered(label, "Hidden until you answer" if label is views.layer_title else ""))
+        undo.append(_covered(views.layer_title, "The layer's size: hidden until you answer"))
+        undo.append(_covered(views.layer_explanation, ""))    # its size sentence: blank
         return undo
 
 

@@ -84,6 +84,7 @@ class LessonsFeature(QObject):
         self.offer.dismissed.connect(self._dismiss_offer)
         context.add_banner(self.offer)
         self.offer.setVisible(not self.store.offer_done())
+        self.player.changed.connect(self._on_player_changed)
         context.closed.connect(self.player.close)
         operations = context.operations
         operations.register("lessons.show", self.show_panel)
@@ -101,7 +102,6 @@ class LessonsFeature(QObject):
         """Play lesson `lesson_id` of the pack shown (where the learner left it); False if there is none."""
         if not self.player.start(lesson_id):
             return False
-        self.offer.hide()
         self.show_panel()
         return True
 
@@ -127,6 +127,11 @@ class LessonsFeature(QObject):
             if self._context.remember_settings():
                 settings.setValue(FOLDER_KEY, folder)
             self.open_pack(folder)
+
+    def _on_player_changed(self) -> None:
+        """A lesson started (from the offer, the list or an operation): the offer has been taken."""
+        if self.player.session is not None and self.offer.isVisible():
+            self.offer.hide()
 
     def _dismiss_offer(self) -> None:
         self.offer.hide()

@@ -65,7 +65,7 @@ class LessonPlayer(QObject):
         self.picker.picked.connect(self._on_pixel_picked)
         context.model_ready.connect(self._on_model_ready)
         context.training_finished.connect(self._on_training_finished)
-        context.training_ended.connect(lambda: QTimer.singleShot(0, self._on_training_ended))
+        context.training_ended.connect(lambda: QTimer.singleShot(0, self, self._on_training_ended))
 
     def _clear_step(self) -> None:
         self.verdict: Verdict | None = None
@@ -310,7 +310,7 @@ class LessonPlayer(QObject):
         operations = self._context.operations
         if place.show and operations.has(place.show):
             operations.call(place.show)
-        QTimer.singleShot(HIGHLIGHT_DELAY_MS, lambda name=self.verdict.highlight: self._flash(name))
+        QTimer.singleShot(HIGHLIGHT_DELAY_MS, self, lambda name=self.verdict.highlight: self._flash(name))
 
     def _flash(self, name: str) -> None:
         place = place_of(name)

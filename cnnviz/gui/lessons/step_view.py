@@ -75,6 +75,8 @@ class StepView(QWidget):
         self.text = QTextBrowser()
         self.text.setOpenExternalLinks(True)
         self.text.setFrameShape(QFrame.Shape.NoFrame)
+        self.text.viewport().setAutoFillBackground(False)
+        self.text.setStyleSheet("QTextBrowser { background: transparent; }")
         self.text.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Minimum)
         self.text.document().documentLayout().documentSizeChanged.connect(self._fit_text_height)
         self.task = _label()
