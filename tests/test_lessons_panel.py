@@ -72,6 +72,33 @@ draw-digit(3)
 Draw a 3.
 """
 
+RUN = """---
+id: run
+title: A short run
+concepts: testing
+minutes: 2
+fits: digit-model()
+---
+
+## The run
+
+```question
+kind: number
+ask: What test accuracy, in %, after one epoch on 100 digits?
+answer: percent(run(test_accuracy))
+let train: percent(run(accuracy))
+tolerance: 100
+reveal: train-from-scratch(digits=100, epochs=1, seed=3)
+highlight: training-curves
+right: {answer} % (training: {train} %).
+wrong: {answer} % (training: {train} %).
+```
+
+## After
+
+Something else.
+"""
+
 
 @pytest.fixture
 def window(capability_window, qtbot, shipped_info, digit_seven):
@@ -367,3 +394,28 @@ def test_keyboard_next_and_previous_step(window, qtbot):
     assert player.session.index == 1
     qtbot.keyClick(window.inspector, Qt.Key.Key_PageUp, Qt.KeyboardModifier.ControlModifier)
     assert player.session.index == 0
+
+
+def test_a_pending_answer_waits_for_its_run_even_when_the_learner_goes_on(window, qtbot, tmp_path):
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    (pack / "run.md").write_text(RUN, encoding="utf-8")
+    lessons = window.capabilities["lessons"]
+    player, step = lessons.player, lessons.panel.step_page
+    finished = []
+    window.context.training_finished.connect(finished.append)
+    assert lessons.open_pack(pack) and lessons.start("run")
+    qtbot.waitUntil(lambda: player.values is not None, timeout=WAIT_MS)
+    qtbot.keyClicks(step.number, "50")
+    qtbot.keyClick(step.number, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: player.verdict is not None, timeout=WAIT_MS)
+    assert player.verdict.status == "pending" and window.is_training() and step.headline.text().startswith("⏳")
+    player.next()                                            # on to the next step while it trains
+    qtbot.waitUntil(lambda: bool(finished), timeout=WAIT_MS * 3)
+    assert player.session.index == 1 and player.verdict is None
+    player.back()
+    qtbot.waitUntil(lambda: player.verdict is not None and player.verdict.status != "pending", timeout=WAIT_MS)
+    record = finished[0].history[-1]
+    assert player.verdict.status == "right"                  # 50 ± 100 holds any accuracy
+    assert player.verdict.answer == pytest.approx(record.test_accuracy * 100)
+    assert f"{round(record.test_accuracy * 100, 2):g}" in step.answer.text()

@@ -52,6 +52,7 @@ class LessonPlayer(QObject):
         self._awaiting_run = False
         self.run_failed = False
         self._pending_actions: tuple[ActionCall, ...] = ()
+        self._pending_verdict: Verdict | None = None
         self._serial = 0
         self._ask_timer = QTimer(self)
         self._ask_timer.setSingleShot(True)
@@ -116,7 +117,7 @@ class LessonPlayer(QObject):
             self.session.restore(saved)
         self._store.set_offer_done()
         self._store.set_last_place(self.pack.folder, lesson.id)
-        self._run, self._awaiting_run, self.run_failed = None, False, False
+        self._run, self._awaiting_run, self.run_failed, self._pending_verdict = None, False, False, None
         self._open_step()
         return True
 
@@ -181,6 +182,10 @@ class LessonPlayer(QObject):
         for action in actions:
             problems.append(perform(self._context.operations, action))
         self.concealment.conceal(session.concealed)
+        if session.phase == "pending":          # back at a question whose run was started: its verdict waits
+            self.verdict = self._pending_verdict
+            if self._run is not None and not self._awaiting_run:
+                self._request_values(self._complete)
         task = self.task()
         if task is not None and task.name == "draw-digit" and self._shift.original() is not None:
             session.learner_event("drew")      # a digit is there already: the step uses it
@@ -292,7 +297,7 @@ class LessonPlayer(QObject):
         self.concealment.conceal(self.session.concealed)
         problems = [perform(self._context.operations, action) for action in verdict.actions]
         if verdict.status == "pending":
-            self._pending_actions = verdict.actions
+            self._pending_verdict, self._pending_actions = verdict, verdict.actions
             self._awaiting_run = not any(problems) and any(a.name == "train-from-scratch" for a in verdict.actions)
             self.run_failed = not self._awaiting_run
         self._say_problems(problems)
@@ -423,7 +428,8 @@ class LessonPlayer(QObject):
             return
         self._run = history
         self.session.set_model(ModelView.from_model_info(self._context.current_model()))
-        self._request_values(self._complete)
+        if self.session.phase == "pending":     # else when the learner is back at its step (`_open_step`)
+            self._request_values(self._complete)
 
     def _on_training_ended(self) -> None:
         """A run ended without a result (it failed, or was cut before the end was announced)."""
