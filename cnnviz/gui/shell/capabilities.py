@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import importlib
 
-CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "lab", "lessons")
+CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "lab",
+                                  "experiments", "lessons")
 
 
 def install_capabilities(context, names: tuple[str, ...] | None = None) -> dict[str, object]:
