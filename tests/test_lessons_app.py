@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _lesson_expectations import LESSON_IDS, Independent, as_given, checked_answer, expected_answers  # noqa: E402
 from _mouse import hover  # noqa: E402
 
-from cnnviz.core.lessons.engine import shifted  # noqa: E402
+from cnnviz.core.robustness import shift_image  # noqa: E402
 from cnnviz.gui.lessons.app_links import PLACES  # noqa: E402
 from cnnviz.gui.lessons.concealment import Cover  # noqa: E402
 
@@ -103,7 +103,7 @@ class Learner:
             before = self.inspector.current_input().copy()
             self.qtbot.mouseClick(self._move_button("→"), LEFT)
             self.qtbot.waitUntil(lambda: not np.array_equal(self.inspector.current_input(), before), timeout=WAIT_MS)
-            assert np.array_equal(self.inspector.current_input(), shifted(self.feature.shift.original(), 1, 0))
+            assert np.array_equal(self.inspector.current_input(), shift_image(self.feature.shift.original(), 1, 0))
         # draw-digit: the digit on the canvas is used at once
         self.qtbot.waitUntil(lambda: session.learner_done, timeout=WAIT_MS)
         assert self.step.task.text().startswith("✓")

@@ -19,7 +19,7 @@ from _compute import call  # noqa: E402
 from _mouse import hover  # noqa: E402
 
 from cnnviz.core.lessons.actions import resolve_action  # noqa: E402
-from cnnviz.core.lessons.engine import shifted  # noqa: E402
+from cnnviz.core.robustness import shift_image  # noqa: E402
 from cnnviz.core.lessons.expressions import parse_call  # noqa: E402
 from cnnviz.gui.lessons.app_links import perform  # noqa: E402
 from cnnviz.gui.lessons.concealment import Cover  # noqa: E402
@@ -146,7 +146,7 @@ def test_every_app_action_works_through_the_named_operations(window, qtbot, mnis
     assert act(window, "load-test-digit(1)") == ""
     qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), digit), timeout=WAIT_MS)
     assert act(window, "shift-digit(2, -1)") == ""
-    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), shifted(digit, 2, -1)), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), shift_image(digit, 2, -1)), timeout=WAIT_MS)
     assert np.array_equal(lessons.shift.original(), digit) and lessons.shift.offset() == (2, -1)  # still "your" digit
     assert act(window, "shift-digit(0, 0)") == ""
     qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), digit), timeout=WAIT_MS)
@@ -201,7 +201,7 @@ def test_every_learner_task_waits_for_the_learner(window, qtbot, tmp_path):
     right = next(button for button in step.moves.findChildren(QToolButton) if button.text() == "→")
     qtbot.mouseClick(right, LEFT)                                              # move-digit
     assert session.learner_done
-    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), shifted(before, 1, 0)), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), shift_image(before, 1, 0)), timeout=WAIT_MS)
     inspector.clear_input()
     qtbot.waitUntil(lambda: inspector.current_input() is None, timeout=WAIT_MS)
     player.next()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from cnnviz.core.lessons.engine import shifted
 from cnnviz.core.lessons.vocabulary import MAX_SHIFT
+from cnnviz.core.robustness import shift_image
 from cnnviz.gui.lessons.app_links import MOVE_IT_SHIFT
 
 
@@ -50,7 +50,7 @@ class DigitShift(QObject):
             if not self._operations.call(MOVE_IT_SHIFT, dx, dy):
                 return False
         else:
-            self._shown = shifted(self._original, dx, dy)
+            self._shown = shift_image(self._original, dx, dy)
             self._inspector.show_input(self._shown)
         self._offset = (dx, dy)
         self.moved.emit(dx, dy)
