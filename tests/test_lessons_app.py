@@ -18,7 +18,6 @@ from PySide6.QtCore import QPoint, QRect, Qt
 
 sys.path.insert(0, str(Path(__file__).parent))
 from _lesson_expectations import LESSON_IDS, Independent, as_given, checked_answer, expected_answers  # noqa: E402
-from _mouse import hover  # noqa: E402
 
 from cnnviz.core.robustness import shift_image  # noqa: E402
 from cnnviz.gui.lessons.app_links import PLACES  # noqa: E402
@@ -47,6 +46,22 @@ def lesson_window(capability_window, qtbot, shipped_info, digit_seven):
     window.inspector.show_input(digit_seven)
     qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=WAIT_MS)
     return window
+
+
+def send_move(qtbot, viewport, point: QPoint) -> None:
+    """A mouse move delivered to `viewport` as Qt delivers one (a QMouseEvent), after a move elsewhere and a
+    pause longer than pyqtgraph's mouse rate limit (this waits only; it asserts nothing about time)."""
+    import pyqtgraph as pg
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    rate = pg.getConfigOption("mouseRateLimit")
+    for where in (QPointF(1, 1), QPointF(point)):
+        qtbot.wait(int(2000 / rate) + 1 if rate > 0 else 1)
+        QApplication.sendEvent(viewport, QMouseEvent(QEvent.Type.MouseMove, where, viewport.mapToGlobal(where),
+                                                     Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                     Qt.KeyboardModifier.NoModifier))
 
 
 class Learner:
@@ -98,7 +113,9 @@ class Learner:
             self.qtbot.mouseClick(pipeline, LEFT, pos=pipeline.block_rect(layer).center().toPoint())
             assert self.inspector.current_layer() == layer
             grid = self.inspector.layer_grid
-            hover(self.qtbot, grid.viewport(), grid.unit_centre(3, 4, 5))
+            # A move sent to the viewport: QTest's cursor move was lost here every time (offscreen, this window's
+            # narrow grid), although the viewport is the widget under that point.
+            send_move(self.qtbot, grid.viewport(), grid.unit_centre(3, 4, 5))
         elif task.name == "move-digit":
             before = self.inspector.current_input().copy()
             self.qtbot.mouseClick(self._move_button("→"), LEFT)
