@@ -34,13 +34,18 @@ def make_application(argv: list[str] | None = None) -> QApplication:
     return app
 
 
-def run(model_path: str | Path | None = None, screenshot: str | Path | None = None) -> int:
-    """Open the main window; once it is shown, start the compute process and load the model there."""
+def run(model_path: str | Path | None = None, screenshot: str | Path | None = None,
+        lessons_dir: str | Path | None = None) -> int:
+    """Open the main window; once it is shown, start the compute process and load the model there. With
+    `lessons_dir`, the Lessons panel shows that lesson pack (a folder of lesson files)."""
     app = make_application()
     from cnnviz.gui.shell.main_window import MainWindow
 
     window = MainWindow()
     window.show()
+    operations = window.context.operations
+    if lessons_dir is not None and operations.has("lessons.open_pack"):
+        operations.call("lessons.open_pack", lessons_dir)
     # The terminal's Ctrl+C reaches the whole process group: the compute process, spawned next,
     # inherits this SIG_IGN and so leaves ending it to the GUI, which closes on Ctrl+C once it runs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

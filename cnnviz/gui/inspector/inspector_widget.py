@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
 from cnnviz.compute.protocol import ModelInfo
+from cnnviz.core.colormaps import NORMALISATIONS
 from cnnviz.core.inspection import Inspection
 from cnnviz.core.preprocess import InputMapping
 from cnnviz.gui.inspector.export_menu import ExportMenu
@@ -249,6 +250,14 @@ class InspectorWidget(QWidget):
         if channel is not None and not (len(shape) == 3 and 0 <= channel < shape[2]):
             return False
         self._state.set_channel(None if channel is None else int(channel))
+        return True
+
+    def set_normalisation(self, mode: str) -> bool:
+        """Colour the maps on one scale per "channel" (each map its own) or per "layer" (maps compare), as
+        View → Scale colours per; False for another word."""
+        if mode not in NORMALISATIONS:
+            return False
+        self._state.set_normalisation(mode)
         return True
 
     def set_layer_mode(self, name: str) -> bool:

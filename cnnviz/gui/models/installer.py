@@ -3,7 +3,7 @@ MNIST model" (issue 21), "… Fashion-MNIST model" and "… PyTorch model" (besi
 on the window opened as the model (pictures still go to the canvas), a banner under the compute banner that says,
 for each model shown, what the user needs to know (`model_notice.py`), and which model reads the pictures the
 user opens (`picture_model.py`: Input → Read pictures with the augmented model). Operations: "models.open",
-"models.open_fashion", "models.open_augmented"."""
+"models.open_fashion", "models.open_augmented", "models.open_shipped"."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class ModelsFeature(QObject):
         context.targets.register("model_banner", self.banner, summary="what the window says about the model")
         self.open_notes_action = make_action(self, "Open the shipped &MNIST model", "The notes' convnet trained on "
                                              "all 60,000 MNIST digits: the model cnnviz starts with",
-                                             lambda: self.open(default_model_path()))
+                                             self.open_shipped)
         self.open_augmented_action = make_action(self, "Open the shipped &augmented MNIST model",
                                                  "The notes' convnet trained on moved, turned and zoomed digits (data "
                                                  "augmentation): it reads photos of real handwriting better",
@@ -55,9 +55,19 @@ class ModelsFeature(QObject):
                                     "window's model")
         context.operations.register("models.open_fashion", self.open_fashion)
         context.operations.register("models.open_augmented", self.open_augmented)
+        context.operations.register("models.open_shipped", self.open_shipped)
 
     def open(self, path) -> None:
         self._context.session.load_model_file(path)
+
+    def open_shipped(self) -> bool:
+        """Open the shipped MNIST model (the notes' convnet trained on all 60,000 digits); False while the
+        window trains or loads (nothing is opened then)."""
+        context = self._context
+        if context.is_training() or context.session.is_loading():
+            return False
+        context.session.load_model_file(default_model_path())
+        return True
 
     def open_fashion(self) -> None:
         """Open the shipped seed convnet trained on Fashion-MNIST."""
