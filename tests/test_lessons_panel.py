@@ -441,6 +441,13 @@ def test_a_lesson_moves_the_digit_through_the_move_it_panel(capability_window, q
     assert shift.offset() == (3, -2) and np.array_equal(shift.original(), drawn)   # still the digit as drawn
     assert panel.current_move() == Move(3, -2)                                    # the panel did not take it as new
     assert not shift.shift(11, 0) and panel.current_move() == Move(3, -2)       # beyond the lessons' range
-    assert shift.shift(0, 0) and panel.current_move() == Move()
+    assert shift.shift(8, 0) and shift.offset() == (8, 0)                        # beyond the panel's: moved here
+    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), shift_image(drawn, 8, 0)), timeout=WAIT_MS)
+    assert np.array_equal(shift.original(), drawn)
+    assert shift.shift(0, 0)
     qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), drawn), timeout=WAIT_MS)
     assert np.array_equal(shift.original(), drawn) and shift.offset() == (0, 0)
+    qtbot.waitUntil(lambda: np.array_equal(panel.original(), drawn), timeout=WAIT_MS)   # the panel has it again
+    assert shift.shift(-2, 1) and panel.current_move() == Move(-2, 1)
+    qtbot.waitUntil(lambda: np.array_equal(inspector.current_input(), shift_image(drawn, -2, 1)), timeout=WAIT_MS)
+    assert np.array_equal(shift.original(), drawn) and np.array_equal(panel.original(), drawn)

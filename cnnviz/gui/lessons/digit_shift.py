@@ -30,6 +30,7 @@ class DigitShift(QObject):
         self._original: np.ndarray | None = None
         self._offset = (0, 0)
         self._shown: np.ndarray | None = None    # the moved copy put on the canvas (its input_changed follows)
+        self._panel_has_original = True          # the Move it panel, if any, holds the digit as drawn
         inspector.input_changed.connect(self._on_input_changed)
         self._on_input_changed(inspector.current_input())
 
@@ -47,15 +48,14 @@ class DigitShift(QObject):
         dx, dy = int(dx), int(dy)
         if self._original is None or max(abs(dx), abs(dy)) > MAX_SHIFT:
             return False
-        moved = shift_image(self._original, dx, dy)
-        if self._operations.has(MOVE_IT_SHIFT):   # the Move it panel moves the same digit the same way
-            self._shown = moved                     # so its copy arriving on the canvas is known as ours
-            if not self._operations.call(MOVE_IT_SHIFT, dx, dy):
-                self._shown = None
-                return False
-        else:
-            self._shown = moved
+        self._shown = shift_image(self._original, dx, dy)   # known as ours when it arrives on the canvas
+        # The Move it panel moves the same digit the same way (its plot and bars follow). Beyond its range
+        # (±6 px) the lesson moves the digit itself; the panel then takes the moved digit for a new one, so
+        # it is asked again only once the lesson has put the digit back as drawn.
+        panel = self._operations.has(MOVE_IT_SHIFT)
+        if not (panel and self._panel_has_original and self._operations.call(MOVE_IT_SHIFT, dx, dy)):
             self._inspector.show_input(self._shown)
+            self._panel_has_original = (dx, dy) == (0, 0)
         self._offset = (dx, dy)
         self.moved.emit(dx, dy)
         return True
@@ -68,6 +68,7 @@ class DigitShift(QObject):
         if _same(image, self._shown) or _same(image, self._original if self._offset == (0, 0) else None):
             return   # the moved copy arriving, or the same digit again (a new model prepares it again)
         self._original, self._shown, self._offset = np.array(image, dtype=np.float32), None, (0, 0)
+        self._panel_has_original = True
         self.drawn.emit()
 
 
