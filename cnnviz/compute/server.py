@@ -9,8 +9,9 @@ then serves:
 - the quick thread runs quick handlers in arrival order. Before each round it drains its queue
   and keeps, for each request key, only the newest request (the older ones get a SUPERSEDED
   reply), so a burst of strokes costs one forward pass. After each round, and whenever training
-  publishes new weights, it runs the state's idle hooks (live activations while training); it
-  never polls, so it costs a training run nothing while nobody asks;
+  publishes new weights, it runs the state's idle hooks (live activations while training); only while a
+  hook asks for a timer (a training run: the curves and the weights during a long compiled call) does it
+  wake by itself;
 - the task thread runs task handlers one at a time (training, loading, saving, exports, test-set
   passes), with events, cancel, pause and resume;
 - `Shutdown` (or the GUI going away) stops a running task within a batch and exits at once.
@@ -258,7 +259,7 @@ class Server:
 
     def _quick_loop(self) -> None:
         while not self._stopping.is_set():
-            requests, superseded = self._quick.take()
+            requests, superseded = self._quick.take(self.state.idle_interval())
             for request in superseded:
                 self._reply_error(request, "superseded by a newer request", SUPERSEDED)
             for request in requests:
