@@ -74,7 +74,9 @@ def test_weights_copied_during_one_long_call_all_come_from_one_step():
     fit.join()
     recorder.uninstall()
     assert calls.ended == 1 and len(copies) >= 2
-    assert len({copy.iteration for copy in copies}) >= 2 and all(0 < c.iteration < steps for c in copies)
+    # (the copy of the call's last step may be read before Keras reports the end of the call)
+    assert len({c.iteration for c in copies if c.iteration < steps}) >= 2 and all(0 < c.iteration <= steps
+                                                                                  for c in copies)
     for copy in copies:   # every weight of the copy is the one after step `iteration`: no mix of two steps
         for array in copy.weights:
             np.testing.assert_array_equal(array, np.full(array.shape, copy.iteration * STEP, np.float32))
