@@ -80,6 +80,17 @@ def launch_child(args) -> int:
         window.model_ready.connect(lambda: record("model_ready"))
         inspector = window.inspector
         painted = []
+        if os.environ.get("BENCH_TRACE_REQUESTS"):   # where the launch time goes: every request and reply
+            request = client.request
+
+            def traced(method, args=None, **kwargs):
+                for name in ("on_reply", "on_error"):
+                    callback = kwargs.get(name)
+                    kwargs[name] = (lambda c, n: lambda *a: (record(f"{method} {n}"), c and c(*a)))(callback, name)
+                record(f"{method} sent")
+                return request(method, args, **kwargs)
+
+            client.request = traced
 
         def on_paint() -> None:
             if not painted and inspector.current_outputs() is not None:

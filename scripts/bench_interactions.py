@@ -158,10 +158,10 @@ def summarise(launches: list[dict], sessions: list[dict], headless: list[float])
     report["weights_age_p95_s"] = ages["p95"] / 1000
     report["progress_events_per_s"] = median([s["progress_hz"] for s in sessions])
     report["batch_points_per_batch"] = median([s["points_per_batch"] for s in sessions])
+    counts = {name: len(pooled(name)) for name in ("stroke_cold", "stroke_warm", "hover", "hover_missed",
+                                                    "layer_switch", "scrubber")}
     report["samples"] = {"launches": len(launches), "sessions": len(sessions), "headless_runs": len(headless),
-                         "stroke_moves_cold": len(pooled("stroke_cold")), "stroke_moves_warm": len(pooled("stroke_warm")),
-                         "hovers": len(pooled("hover")), "hovers_missed": len(pooled("hover_missed")), "scrubs": len(pooled("scrubber")),
-                         "in_app_rates": in_app, "headless_rates": headless}
+                         **counts, "in_app_rates": in_app, "headless_rates": headless}
     report["targets_met"] = {key: (report[key] >= bound if op == ">=" else report[key] <= bound)
                              for key, (op, bound) in TARGETS.items() if key in report}
     return report
