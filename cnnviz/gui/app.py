@@ -39,6 +39,8 @@ def make_application(argv: list[str] | None = None):
 def run(model_path: str | Path | None = None, screenshot: str | Path | None = None) -> int:
     """Start the compute process (opening the model at once), then open the main window, which loads the
     model there (the compute process has it ready, or nearly)."""
+    interrupted: list[bool] = []   # Ctrl+C before the window is up: it closes as soon as it is
+    signal.signal(signal.SIGINT, lambda *args: interrupted.append(True))
     from cnnviz.gui.remote.compute_client import start_early
 
     start_early(Path(model_path) if model_path else default_model_path())
@@ -50,12 +52,13 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
     window = MainWindow()
     window.show()
     # The terminal's Ctrl+C reaches the whole process group: the compute process ignores it (it was
-    # spawned with SIG_IGN) and leaves ending it to the GUI, which closes on Ctrl+C once it runs.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # spawned with SIG_IGN) and leaves ending it to the GUI, which closes its window on Ctrl+C.
 
     def start() -> None:
         window.load_model_file(model_path)
         close_on_interrupt(app, window)
+        if interrupted:
+            window.close()
 
     # After the window's first events: the client takes the process started above and asks for the model.
     QTimer.singleShot(0, start)
