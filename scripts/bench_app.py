@@ -266,6 +266,17 @@ def stroke_points(canvas, num_points: int, variant: int = 0) -> list:
     return [origin + QPointF(x * side, y * side) for x, y in recorded_stroke(num_points, variant)]
 
 
+def call(app, client, method: str, args: dict | None = None, timeout_s: float = WAIT_S):
+    """One request to the compute process, waited for; its result (raises its ComputeError)."""
+    box: dict = {}
+    client.request(method, args, on_reply=lambda reply: box.setdefault("reply", reply),
+                   on_error=lambda error: box.setdefault("error", error))
+    wait_until(app, lambda: box, method, timeout_s)
+    if "error" in box:
+        raise box["error"]
+    return box["reply"]
+
+
 def python_for(checkout: str | None) -> tuple[list[str], dict]:
     """(interpreter command, environment) that imports cnnviz from `checkout` (None: this one)."""
     env = dict(os.environ)

@@ -269,9 +269,9 @@ class Session:
                 self.add("timer_gap", now - last[0])
             last[0] = now
 
-        def probe():
+        def probe():   # the served weights' age while they change (not while the run builds and traces)
             image = self.inspector.current_input()
-            if panel.state() == "running" and image is not None:
+            if panel.state() == "running" and progress and image is not None:
                 self.window.client.request("probe", {"image": image}, on_reply=lambda r: ages.append(
                     r.get("weights_age_s")))
 
