@@ -21,7 +21,7 @@ from cnnviz.core.quiet import quiet_process, release_stderr
 
 # The order is the order of `cnnviz --help`.
 COMMAND_MODULES: tuple[str, ...] = ("gui", "summary", "train", "evaluate", "data", "predict", "export", "compare",
-                                   "unit", "attribution", "filters", "attack", "sanity", "lessons")
+                                   "unit", "attribution", "filters", "robustness", "attack", "sanity", "lessons")
 
 
 def build_parser() -> argparse.ArgumentParser:

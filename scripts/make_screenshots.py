@@ -63,10 +63,15 @@ SHOTS = (
     Shot("docs/images/app_recovered.png", "kill-and-recover", ("banner",), width=900,
          about="the banner after the compute process was killed mid-training and the model came back"),
     Shot("docs/images/app_lab.png", "lab-and-screenshot", ("lab_dock",), width=1000,
-         about="the Lab: the shipped full run and seed and no-pooling trained on 600 digits, curves overlaid, "
-               "conv2d_3's maps side by side"),
+         about="the Lab's results over five seeds: mean ± sd, error bars on one scale, Welch's test against the "
+               "seed (strided and no-pooling beyond the noise), and conv2d_3's maps of seed and no-pooling side "
+               "by side"),
     Shot("docs/images/any_model_rgb.png", "rgb-model-and-screenshot", ("central",), width=880,
          about="a 32×32 RGB model with a residual block on a colour picture, a 256-channel layer's second page"),
+    Shot("docs/images/app_pytorch_lenet.png", "pytorch-model-and-screenshot", ("central",), width=900,
+         about="the LeNet trained in PyTorch, opened from its ONNX file: the banner says it was converted node by "
+               "node, its 12 layers in the overview, a drawn 7 predicted, its first convolution's 6 maps, one "
+               "enlarged and hovered"),
     Shot("docs/images/app_unit.png", "unit-and-screenshot", ("central", "unit_dock"), width=1000,
          about="a conv2d_3 unit pinned: its 18×18 field outlined on the drawing, the input and the overview, "
                "the Unit panel's sum"),
@@ -90,6 +95,18 @@ SHOTS = (
     Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
          width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
                           "pattern enlarged with its top test digits and the patches its units saw"),
+    Shot("docs/images/app_edge_detector.png", "experiments-and-screenshot", ("central", "experiments_dock"),
+         width=1000, screenshot="_kernel",
+         about="a hand-made vertical-edge detector: conv2d_1's filter 5 set to −1 0 +1 in the kernel painter, its map "
+               "of the drawn 7 (left edges only), every later layer and the prediction changed, and the test digits "
+               "it fires on, ranked by its mean activation"),
+    Shot("docs/images/app_attack.png", "experiments-and-screenshot", ("epsilon", "attack_images", "attack_curve"),
+         width=560, screenshot="_attack",
+         about="test digit 510, a 7 at 99.8 %, attacked with PGD towards 3: at ε 0.070 (no pixel moved more than "
+               "18 grey levels) it reads as 3; the perturbation in red and blue and the prediction as ε grows"),
+    Shot("docs/images/app_sanity_check.png", "experiments-and-screenshot", ("sanity_strip",), width=560,
+         about="the sanity check of test digit 0: Grad-CAM, occlusion and the gradient of the trained model, then "
+               "with the layers randomised from the top down, each with its Spearman ρ to the trained map"),
 )
 
 

@@ -26,7 +26,7 @@ from _lab_rows import SUMMARY_EXTRA, comparison_row as row
 from _ray_head import local_ray_head, processes_under
 
 SMALL = ["--architectures", "seed,strided", "--seeds", "1,2", "--epochs", "1", "--limit", "1000"]
-RUN_COLUMNS = list(COLUMNS) + ["seed", "batch_size", "train_digits"]
+RUN_COLUMNS = list(COLUMNS) + ["seed", "batch_size", "train_digits", "augment", "dropout"]
 HANG_S = 900  # generous: a loaded 2-core machine
 
 

@@ -90,6 +90,28 @@ def test_no_callback_into_a_deleted_qobject(qtbot, client):
     assert client.num_pending() == 0 and calls == [] and not alive.errors
 
 
+def test_no_callback_through_a_lambda_into_a_deleted_qobject(qtbot, client):
+    """The same for a lambda that captured its receiver (`lambda result: self._on_reply(result, x)`): the
+    lambda itself is no QObject's method, so only what it closes over says it is dead."""
+    import shiboken6
+
+    calls = []
+
+    class Receiver(QObject):
+        def on_reply(self, result, extra):
+            calls.append((result, extra))
+
+        def ask(self):
+            client.request("ping", on_reply=lambda result: self.on_reply(result, "extra"))
+
+    receiver, alive = Receiver(), Recorder()
+    receiver.ask()
+    shiboken6.delete(receiver)
+    client.request("ping", on_reply=alive.on_reply, on_error=alive.on_error)
+    qtbot.waitUntil(lambda: bool(alive.replies), timeout=HANG_MS)
+    assert client.num_pending() == 0 and calls == [] and not alive.errors
+
+
 def test_a_killed_process_is_reported_and_restarted(qtbot, client):
     recorder = Recorder()
     old_pid = client.pid

@@ -108,3 +108,52 @@ def test_a_stopped_variant_keeps_nothing_and_a_queued_one_is_dropped(lab_peer, t
     assert reply.result["path"] is None and list(tmp_path.iterdir()) == []
     unknown = lab_peer.wait(lab_peer.send("lab_train", {"name": "no-such-net", "config": TrainConfig()}))
     assert not unknown.ok and "no-such-net" in unknown.error
+
+
+def test_an_extra_seed_goes_into_the_users_runs_file_with_its_history(lab_peer, tiny_mnist, tmp_path):
+    """"lab_seed_run" (issue 24): one more seed with the full run's settings; the row joins the runs already in
+    the user's file, the history lands beside it, and the same seed again is not trained twice."""
+    from _lab_rows import run_row
+
+    from cnnviz.core.seed_runs import RunSettings, read_runs_csv, seed_history_path, write_runs_csv
+
+    runs = tmp_path / "runs.csv"
+    settings = RunSettings(epochs=1, batch_size=64, train_digits=200)
+    earlier = dataclasses.replace(run_row("seed", 6, 0.9), epochs=1, train_digits=200)
+    write_runs_csv([earlier], runs)
+    request = lab_peer.send("lab_seed_run", {"name": "strided", "seed": 7, "settings": settings, "runs": runs,
+                                             "folder": tmp_path, "dataset": tiny_mnist})
+    reply = lab_peer.wait(request)
+    assert reply.ok, reply.details
+    row = reply.result["row"]
+    assert reply.result["status"] == "finished" and (reply.result["name"], reply.result["seed"]) == ("strided", 7)
+    assert (row.architecture, row.seed, row.epochs, row.batch_size, row.train_digits) == ("strided", 7, 1, 64, 200)
+    assert lab_peer.kinds(request).count("epoch") == 1 and "progress" in lab_peer.kinds(request)
+    saved = {run.key: run for run in read_runs_csv(runs)}
+    assert set(saved) == {("seed", 6), ("strided", 7)}                    # the earlier run is kept
+    assert saved[("seed", 6)].test_accuracy == earlier.test_accuracy and saved[("seed", 6)].epochs == 1
+    assert saved[("strided", 7)].test_accuracy == pytest.approx(row.test_accuracy, rel=1e-5)
+    history = read_history_csv(seed_history_path(tmp_path, "strided", 7))
+    assert [record.epoch for record in history] == [1]
+    assert history[-1].test_accuracy == pytest.approx(row.test_accuracy, rel=1e-5)   # two files, one run
+    assert not (tmp_path / "strided.keras").exists()                      # an extra seed keeps no model
+    again = lab_peer.call("lab_seed_run", {"name": "strided", "seed": 7, "settings": settings, "runs": runs,
+                                           "folder": tmp_path, "dataset": tiny_mnist})
+    assert again["row"] == saved[("strided", 7)] and again["message"] == "already in your runs"
+
+
+def test_an_extra_seed_is_refused_when_the_runs_or_the_digits_do_not_fit(lab_peer, tiny_mnist, tmp_path):
+    from _lab_rows import run_row
+
+    from cnnviz.core.seed_runs import RunSettings, write_runs_csv
+
+    runs = tmp_path / "runs.csv"
+    write_runs_csv([run_row("seed", 1, 0.99)], runs)                       # 5 epochs on 60,000 digits
+    other = lab_peer.wait(lab_peer.send("lab_seed_run", {"name": "seed", "seed": 2, "runs": runs,
+                                                         "settings": RunSettings(1, 64, 200), "dataset": tiny_mnist}))
+    assert other.error_type == "RunsFileError" and "60,000 training digits" in other.error
+    too_many = lab_peer.wait(lab_peer.send("lab_seed_run", {"name": "seed", "seed": 2, "runs": tmp_path / "new.csv",
+                                                            "settings": RunSettings(1, 64, 60_000),
+                                                            "dataset": tiny_mnist}))
+    assert too_many.error_type == "DataError" and "60,000" in too_many.error and "256" in too_many.error
+    assert not (tmp_path / "new.csv").exists()

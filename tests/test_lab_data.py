@@ -20,7 +20,8 @@ from cnnviz.gui.lab.data import (
     spatial_positions,
     variant_shape,
 )
-from cnnviz.gui.lab.help import MISSING, fill_help, help_markdown
+from cnnviz.core.seed_statistics import SummaryRow, WelchResult
+from cnnviz.gui.lab.help import MISSING, P_TOKENS, fill_help, help_markdown
 
 # The issue's table, worked out by hand: parameters, last conv output, one last-conv unit's field.
 EXPECTED_SHAPES = {
@@ -36,6 +37,13 @@ EXPECTED_SHAPES = {
 def row(name: str, test_accuracy: float = 0.99, seconds: float = 10.0, gap: float = 0.005) -> ComparisonRow:
     params, shape, field = EXPECTED_SHAPES[name]
     return ComparisonRow(name, params, shape, field, seconds, test_accuracy + gap, test_accuracy, gap, 5)
+
+
+def seeded(name: str) -> SummaryRow:
+    """A made-up row of a summary over 5 seeds ("yes" for every variant but seed)."""
+    base = row(name, 0.99)
+    return SummaryRow(*(getattr(base, field) for field in ComparisonRow.__dataclass_fields__), 5, 0.001, 0.0007,
+                      0.9888, 0.9912, "no" if name == "seed" else "yes")
 
 
 def write_folder(folder, rows, with_models=True):
@@ -107,16 +115,23 @@ def test_the_shipped_help_names_only_real_cells_and_fills_completely(tmp_path):
     template = re.sub(r"<!--.*?-->", "", template, flags=re.DOTALL)  # the comment explains the tokens
     tokens = re.findall(r"\{\{\s*([^{}]+?)\s*\}\}", template)
     assert "results_table" in tokens and len(tokens) > 10
-    fields = set(ComparisonRow.__dataclass_fields__)
+    fields = set(SummaryRow.__dataclass_fields__) | set(P_TOKENS)
     for token in tokens:
         for reference in token.split("/"):
             if reference != "results_table":
                 name, field = reference.rsplit(".", 1)
                 assert name in ARCHITECTURES and field in fields, token
-    markdown = help_markdown([row(name) for name in ARCHITECTURES])
+    rows = [seeded(name) for name in ARCHITECTURES]
+    tests = {name: WelchResult(-2.0, 7.5, 0.04) for name in ARCHITECTURES if name != "seed"}
+    tests.update({f"{name}.{figure}": WelchResult(1.0, 7.0, 0.3) for name in ARCHITECTURES if name != "seed"
+                  for figure in ("train_test_gap", "train_accuracy")})
+    markdown = help_markdown(rows, tests=tests)
     assert "{{" not in markdown and "<!--" not in markdown
     assert markdown.count(MISSING) == template.count(MISSING)  # no token left unfilled ("…" is also in the text)
     assert markdown.count("| same-padding | 257,162 |") == 1
+    assert "| strided | 121,994 | 4×4×64 | 15×15 | 10.0 s | 99.50% | **99.00%** ± 0.10 | 98.88%–99.12% | " \
+           "+0.50 ± 0.07 points | **yes** (p = 0.040) |" in markdown
+    assert "(Welch p = 0.040)" in markdown and "p = 0.300" in markdown
     assert help_markdown([]).count(MISSING) > template.count(MISSING)  # before the full run: placeholders
     assert "could not be read" in help_markdown([], tmp_path / "missing.md")
 

@@ -83,7 +83,7 @@ def test_two_variants_train_overlaid_tabulated_and_side_by_side(qtbot, make_dock
     dock.epochs.setValue(1)
     dock.limit.setValue(200)
     dock.set_input(digit_seven)
-    assert dock.table.row_texts("seed")[-1] == "not trained yet"
+    assert dock.table.cell_text("seed", "from") == "not trained yet"
     with qtbot.waitSignal(dock.run_finished, timeout=RUN_TIMEOUT_MS):
         dock.train_action.trigger()
         assert not dock.train_action.isEnabled() and dock.stop_action.isEnabled()
@@ -101,11 +101,12 @@ def test_two_variants_train_overlaid_tabulated_and_side_by_side(qtbot, make_dock
         steps, _ = curves.curve_data(name, "loss", "training")
         assert len(steps) == 4 and steps[-1] == pytest.approx(1.0)
         # The table: the row of the CSV, marked as the user's.
-        texts = dock.table.row_texts(name)
-        assert texts[6] == f"{rows[name].test_accuracy:.2%}" and texts[-1] == "yours" and texts[-2] == "1"
+        table = dock.table
+        assert table.cell_text(name, "test acc") == f"{rows[name].test_accuracy:.2%}"
+        assert table.cell_text(name, "from") == "yours" and table.cell_text(name, "epochs") == "1"
         assert dock.variants.status(name) == f"yours · {rows[name].test_accuracy:.1%}"
         assert (lab / f"{name}.keras").is_file()
-    assert dock.table.row_texts("strided")[-1] == "not trained yet"
+    assert dock.table.cell_text("strided", "from") == "not trained yet"
     assert dock.train_action.isEnabled() and not dock.stop_action.isEnabled()
 
     # Side by side: the last convolution of each, with its own shape and its own trained weights.
@@ -129,8 +130,8 @@ def test_shipped_results_show_on_first_launch(qtbot, make_dock, tmp_path, traine
     dock = make_dock(shipped, tmp_path / "lab")
     rows = {row.architecture: row for row in read_comparison_csv(shipped / "comparison.csv")}
     for name in PAIR:
-        texts = dock.table.row_texts(name)
-        assert texts[-1] == "shipped" and texts[6] == f"{rows[name].test_accuracy:.2%}"
+        assert dock.table.cell_text(name, "from") == "shipped"
+        assert dock.table.cell_text(name, "test acc") == f"{rows[name].test_accuracy:.2%}"
         assert dock.curves.curve_data(name, "accuracy", "test")[1] == pytest.approx([rows[name].test_accuracy])
         assert dock.variants.status(name).startswith("shipped")
     assert "not trained yet" in dock.table.row_texts("same-padding")

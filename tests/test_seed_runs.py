@@ -24,8 +24,8 @@ def test_runs_file_has_the_comparison_columns_then_seed_and_settings(tmp_path):
     path = tmp_path / "runs.csv"
     write_runs_csv(runs, path)
     lines = path.read_text().splitlines()
-    assert lines[0].split(",") == list(COLUMNS) + ["seed", "batch_size", "train_digits"]
-    assert lines[1] == "seed,93322,3x3x64,18,20,0.9961,0.9926,0.0035,5,1,64,60000"
+    assert lines[0].split(",") == list(COLUMNS) + ["seed", "batch_size", "train_digits", "augment", "dropout"]
+    assert lines[1] == "seed,93322,3x3x64,18,20,0.9961,0.9926,0.0035,5,1,64,60000,False,0"
     assert [(r.architecture, r.seed) for r in read_runs_csv(path)] == [("seed", 1), ("seed", 2), ("strided", 2)]
     assert read_runs_csv(tmp_path / "none.csv") == []
 
@@ -55,9 +55,28 @@ def test_plan_reuses_the_runs_it_has_and_trains_the_rest_seed_by_seed():
     reused, todo = plan_runs(("seed", "strided", "no-pooling"), (1, 2), SETTINGS, existing)
     assert [(r.architecture, r.seed) for r in reused] == [("seed", 1), ("strided", 1)]
     assert todo == [("no-pooling", 1), ("seed", 2), ("strided", 2), ("no-pooling", 2)]
-    for other in (RunSettings(1, 64, 60_000), RunSettings(5, 128, 60_000), RunSettings(5, 64, 1_000)):
+    for other in (RunSettings(1, 64, 60_000), RunSettings(5, 128, 60_000), RunSettings(5, 64, 1_000),
+                  RunSettings(5, 64, 60_000, augment=True), RunSettings(5, 64, 60_000, dropout=0.5)):
         with pytest.raises(RunsFileError, match="other --runs file"):
             plan_runs(("seed",), (1,), other, existing, "runs.csv")
+
+
+def test_runs_with_augmentation_or_dropout_keep_those_settings_and_old_files_read_as_plain(tmp_path):
+    path = tmp_path / "runs.csv"
+    write_runs_csv([as_run(row("seed"), 1, 64, 60_000, augment=True, dropout=0.5)], path)
+    (back,) = read_runs_csv(path)
+    assert (back.augment, back.dropout) == (True, 0.5)
+    assert back.settings == RunSettings(5, 64, 60_000, augment=True, dropout=0.5) != SETTINGS
+    assert "augmented, dropout 0.5" in back.settings.describe()
+    old = tmp_path / "old.csv"   # a runs file from before augment/dropout existed
+    old.write_text(",".join(COLUMNS + ("seed", "batch_size", "train_digits")) + "\n"
+                   "seed,93322,3x3x64,18,20,0.9961,0.9926,0.0035,5,1,64,60000\n")
+    (plain,) = read_runs_csv(old)
+    assert (plain.augment, plain.dropout) == (False, 0.0) and plain.settings == SETTINGS
+    bad = tmp_path / "bad.csv"
+    bad.write_text(path.read_text().replace(",True,", ",maybe,"))
+    with pytest.raises(RunsFileError, match="line 2"):
+        read_runs_csv(bad)
 
 
 def test_the_integrators_recipe_turns_seed_tables_into_a_runs_file(tmp_path):

@@ -164,7 +164,7 @@ def _write_outputs(folder: Path, result, scale: int) -> list[str]:
     """perturbed.png/.npy and perturbation.png/.npy, each atomically; the paths written."""
     from cnnviz.commands.common import write_files
     from cnnviz.core.colormaps import DIVERGING_COLORMAP, colorize
-    from cnnviz.core.export import _npy_bytes as npy_bytes, png_bytes
+    from cnnviz.core.export_files import npy_bytes, png_bytes
     from cnnviz.core.tiling import upscale
 
     perturbed, perturbation = result.perturbed_intensity, result.perturbation

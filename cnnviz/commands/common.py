@@ -12,9 +12,20 @@ class CliError(Exception):
     """A problem to report in one message, with exit code 2."""
 
 
+def model_argument(text: str) -> Path:
+    """argparse type of --model: a model file, or a shipped model's short name (`core.paths.SHIPPED_MODELS`)."""
+    from cnnviz.core.paths import model_path_for
+
+    return model_path_for(text)
+
+
+MODEL_HELP = ("a .keras, .h5 or .onnx model file, or a shipped model by name: plain (the notes' model, the default), "
+              "augmented (the same network trained with data augmentation: reads photos of real handwriting), "
+              "fashion")
+
+
 def add_model_arg(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras, .h5 or .onnx model file (default: the shipped, pre-trained model)")
+    parser.add_argument("--model", metavar="PATH", type=model_argument, help=MODEL_HELP)
 
 
 def add_data_arg(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +110,26 @@ def positive_float(text: str) -> float:
     return value
 
 
+def dropout_rate(text: str) -> float:
+    """argparse type: a dropout rate, a number from 0 to below 1 (the share of units dropped)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, not {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to below 1 (the share of units dropped), not {text}")
+    return value
+
+
+def add_augmentation_args(parser: argparse.ArgumentParser) -> None:
+    """`--augment` and `--dropout RATE` (issue 21), for every command that trains a model."""
+    parser.add_argument("--augment", action="store_true",
+                        help="data augmentation: move, turn and zoom each training batch at random (up to "
+                             "2.8 px, 10 degrees, 10%%), on the fly; testing sees the digits as they are")
+    parser.add_argument("--dropout", type=dropout_rate, metavar="RATE", default=0.0,
+                        help="put a Dropout layer of this rate (e.g. 0.5) before the dense layers (default: none)")
+
+
 def seed_number(text: str) -> int:
     """argparse type: a random seed, a whole number from 0 to 2**32 - 1 (NumPy's and TensorFlow's range)."""
     value = whole_number(text)
@@ -165,6 +196,17 @@ def load_data_or_fail(path: Path | None, allow_download: bool = True, dataset: s
     return data
 
 
+def read_digit_folder_or_fail(folder: Path, info):
+    """Your own digits (`core.own_digits.read_digit_folder`: DIR/0/*.png … DIR/9/*.png) as `info`'s inputs,
+    or CliError naming the first problem (the folder is refused whole)."""
+    from cnnviz.core.own_digits import DigitFolderError, read_digit_folder
+
+    try:
+        return read_digit_folder(folder, info)
+    except DigitFolderError as exc:
+        raise CliError(one_line(str(exc))) from exc
+
+
 def one_line(text: str) -> str:
     """`text` with line breaks and other control characters escaped (\\t, \\n), for one-line output."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
@@ -180,8 +222,8 @@ def command_inputs(args: argparse.Namespace, *names: str) -> dict[str, Path]:
     """The files a command reads, by option ({"--model": path, …}), for `check_writable`'s `inputs`.
 
     `names` are argument names among "model" (the shipped model when none is given, and its class
-    names file), "image", "images", "data", "checkpoints"; without `--data`, the dataset copies cnnviz
-    would read are inputs too.
+    names file), "image", "images", "data", "checkpoints", "from_model" (`--from`); without `--data`, the
+    dataset copies cnnviz would read are inputs too.
     """
     from cnnviz.core.model_files import class_names_path
     from cnnviz.core.paths import default_model_path
@@ -198,7 +240,7 @@ def command_inputs(args: argparse.Namespace, *names: str) -> dict[str, Path]:
         elif name == "data" and value is None:
             found.update(dataset_copies())
         elif value is not None:
-            found[f"--{name}"] = Path(value)
+            found["--" + {"from_model": "from"}.get(name, name).replace("_", "-")] = Path(value)
     return found
 
 

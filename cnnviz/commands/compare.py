@@ -14,8 +14,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from cnnviz.commands.common import (CliError, add_data_arg, check_output_folder, check_writable, command_inputs,
-                                    load_data_or_fail, positive_int, seed_number)
+from cnnviz.commands.common import (CliError, add_augmentation_args, add_data_arg, check_output_folder, check_writable,
+                                    command_inputs, load_data_or_fail, positive_int, seed_number)
 from cnnviz.core.architectures import ARCHITECTURES, parse_architecture_names
 
 DEFAULT_SEED = 1
@@ -70,6 +70,7 @@ def add_parser(subparsers) -> None:
                         help="also save each variant trained with the first seed as DIR/NAME.keras (without "
                              "optimizer state) with DIR/NAME_history.csv, and every run's history as "
                              "DIR/NAME_seedS_history.csv")
+    add_augmentation_args(parser)
     add_data_arg(parser)
     parser.set_defaults(handler=run)
 
@@ -99,13 +100,13 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from exc
     dataset = load_data_or_fail(args.data)
     num_train = len(dataset.limited(args.limit).x_train)
-    settings = RunSettings(args.epochs, args.batch_size, num_train)
+    settings = RunSettings(args.epochs, args.batch_size, num_train, args.augment, args.dropout)
     try:
         reused, todo = plan_runs(names, seeds, settings, existing, args.runs)
     except RunsFileError as exc:
         raise CliError(str(exc)) from exc
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, limit=args.limit, seed=seeds[0],
-                         steps_per_execution=args.steps_per_execution)
+                         steps_per_execution=args.steps_per_execution, augment=args.augment, dropout=args.dropout)
     tasks = [RunTask(name, dataclasses.replace(config, seed=seed), keep_model=bool(args.models) and seed == seeds[0])
              for name, seed in todo]
     print(f"Comparing {len(names)} variant(s) over {len(seeds)} seed(s) ({', '.join(map(str, seeds))}) on "
@@ -202,52 +203,37 @@ def _announce_stop(args: argparse.Namespace):
 
 
 class _Recorder:
-    """Takes the runs' outcomes as they finish: writes --runs, --out and --models after each, prints a line."""
+    """Takes the runs' outcomes as they finish: writes --runs, --out and --models after each (`core.seed_record`),
+    prints a line."""
 
     def __init__(self, args: argparse.Namespace, names, seeds, existing, num_tasks: int):
+        from cnnviz.core.seed_record import RunRecord
+
         self.args, self.names, self.seeds = args, names, seeds
-        self.rows = {row.key: row for row in existing}  # every run of the runs file, the ones not asked for too
         self.wanted = [(name, seed) for seed in seeds for name in names]
+        # every run of the runs file, the ones not asked for too
+        self.record = RunRecord(args.runs, args.out, args.models, existing, names, self.wanted)
+        self.rows = self.record.rows
         self.num_tasks, self.num_done, self.num_lost = num_tasks, 0, 0
         if any(key in self.rows for key in self.wanted):
-            self._write_summary()  # the reused runs' summary stands even if nothing more finishes
+            self.record.write_summary()  # the reused runs' summary stands even if nothing more finishes
 
     def add(self, outcome, announce: bool = True) -> None:
-        from cnnviz.core.atomic import write_bytes_atomic
-        from cnnviz.core.seed_runs import seed_history_path, write_runs_csv
-        from cnnviz.core.training import history_path_for, write_history_csv
-
         self.num_done += 1
-        task, row = outcome.task, outcome.row
+        task = outcome.task
         prefix = f"[{self.num_done}/{self.num_tasks}] {task.label}: " if announce else ""
+        row = self.record.add(outcome)
         if row is None:
             self.num_lost += 1
             if announce or outcome.message:
                 print(f"{prefix}{outcome.status}{': ' + outcome.message if outcome.message else ''}", file=sys.stderr)
             return
-        self.rows[row.key] = row
-        if self.args.runs:
-            write_runs_csv(list(self.rows.values()), self.args.runs)
-        self._write_summary()
-        models = self.args.models
-        if models:
-            write_history_csv(outcome.history, seed_history_path(models, task.architecture, task.seed))
-            if outcome.model_file is not None:
-                path = models / f"{task.architecture}.keras"
-                write_bytes_atomic(path, outcome.model_file)
-                write_history_csv(outcome.history, history_path_for(path))
         if announce:
             print(f"{prefix}test accuracy {row.test_accuracy:.4f}, train accuracy {row.train_accuracy:.4f}, "
                   f"{row.seconds_per_epoch:.1f} s/epoch", file=sys.stderr, flush=True)
 
     def summary_runs(self) -> list:
-        return [self.rows[key] for key in self.wanted if key in self.rows]
-
-    def _write_summary(self) -> None:
-        from cnnviz.core.comparison import write_comparison_csv
-        from cnnviz.core.seed_statistics import SummaryRow, summarize
-
-        write_comparison_csv(summarize(self.summary_runs(), self.names), self.args.out, SummaryRow)
+        return self.record.summary_runs()
 
     def finish(self, interrupted: bool) -> int:
         """Print the summary table and what was written; the exit status (0: every run asked for has a row)."""

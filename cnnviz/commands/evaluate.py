@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, add_model_arg, load_data_or_fail,
-                                    open_model_or_fail)
+                                    open_model_or_fail, read_digit_folder_or_fail)
 from cnnviz.core.limits import dumps_strict
 
 
@@ -22,6 +22,11 @@ def add_parser(subparsers) -> None:
                              "accuracy of each digit")
     parser.add_argument("--checkpoints", type=Path, metavar="DIR",
                         help="the test accuracy of every checkpoint in DIR (written by cnnviz train --checkpoints)")
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="your own digits instead of MNIST's: pictures in DIR/0/ … DIR/9/ (the folder names are "
+                             "the labels), each read as `cnnviz predict` reads it; any unreadable picture, "
+                             "non-picture or other folder refuses the whole folder. With --json: "
+                             '{"accuracy", "confusion" (rows: the label), "count"}')
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     add_dataset_arg(parser, default=None)
     add_data_arg(parser)
@@ -29,6 +34,11 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.data_dir and (args.checkpoints or args.data or args.dataset):
+        raise CliError("--data-dir evaluates on your own digits: leave out --checkpoints, --data and --dataset")
+    if args.data_dir:
+        model, info = open_model_or_fail(args.model)
+        return _evaluate_own_digits(model, info, args.data_dir, args.json)
     if args.checkpoints and (args.model or args.confusion):
         raise CliError("--checkpoints evaluates the checkpoints' own models: leave out --model and --confusion")
     if args.checkpoints:
@@ -76,6 +86,20 @@ def _print_confusion(model, dataset, as_json: bool) -> int:
         print(dumps_strict({**result.to_json(), "class_names": [str(n) for n in class_names]}))
     else:
         print(format_confusion_table(result, [str(n) for n in class_names]))
+    return 0
+
+
+def _evaluate_own_digits(model, info, folder: Path, as_json: bool) -> int:
+    from cnnviz.core.confusion import compute_confusion, format_confusion_table
+
+    own = read_digit_folder_or_fail(folder, info)
+    result = compute_confusion(model, own.images, own.labels, outputs_logits=info.outputs_logits)
+    if as_json:
+        print(dumps_strict({"accuracy": result.accuracy, "confusion": result.matrix.tolist(),
+                            "count": result.num_images}))
+    else:
+        print(f"Your digits in {folder}:")
+        print(format_confusion_table(result, list(info.class_names)))
     return 0
 
 

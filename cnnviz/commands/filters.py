@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import time
 from pathlib import Path
@@ -90,6 +89,7 @@ def _write_files(args: argparse.Namespace, patterns: np.ndarray, top, top_images
                  patches: np.ndarray) -> None:
     """Every file, each written atomically."""
     from cnnviz.core.atomic import write_bytes_atomic, write_text_atomic
+    from cnnviz.core.export_files import npy_bytes, png_bytes
     from cnnviz.core.figures import grid_figure
     from cnnviz.core.tiling import upscale
 
@@ -102,10 +102,8 @@ def _write_files(args: argparse.Namespace, patterns: np.ndarray, top, top_images
         check_writable(out / name, inputs)
     try:
         for name, pattern in zip(names, patterns):
-            write_bytes_atomic(out / name, _png_bytes(upscale(_to_uint8(pattern), args.scale)))
-        buffer = io.BytesIO()
-        np.save(buffer, patterns.astype(np.float32))
-        write_bytes_atomic(out / "patterns.npy", buffer.getvalue())
+            write_bytes_atomic(out / name, png_bytes(upscale(_to_uint8(pattern), args.scale)))
+        write_bytes_atomic(out / "patterns.npy", npy_bytes(patterns))
         rows = [f'  "{c}": {json.dumps([int(i) for i in row])}' for c, row in enumerate(top.indices)]
         write_text_atomic(out / "top_digits.json", "{\n" + ",\n".join(rows) + "\n}\n")  # a channel a line
         figures = {
@@ -143,11 +141,3 @@ def _mosaic(images: np.ndarray, columns: int = 3, gap: int = 1) -> np.ndarray:
         top, left = r * (height + gap), c * (width + gap)
         sheet[top:top + height, left:left + width] = _rgb(_to_uint8(image))
     return sheet
-
-
-def _png_bytes(pixels: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(pixels).save(buffer, format="PNG")
-    return buffer.getvalue()

@@ -12,6 +12,7 @@ from cnnviz.core.limits import dumps_strict
 
 
 def add_parser(subparsers) -> None:
+    from cnnviz.commands.common import add_model_arg
     from cnnviz.core.model_input import PREPARATIONS
 
     parser = subparsers.add_parser(
@@ -21,8 +22,7 @@ def add_parser(subparsers) -> None:
                     "made (ink found on either paper, its box scaled into 20×20, centred by mass in 28×28); "
                     "for other models it is resized to the model's input, in grey or colour as it wants.")
     parser.add_argument("images", nargs="+", type=Path, metavar="IMAGE", help="image files to read")
-    parser.add_argument("--model", metavar="PATH", type=Path,
-                        help="a .keras, .h5 or .onnx model file (default: the shipped, pre-trained model)")
+    add_model_arg(parser)
     parser.add_argument("--json", action="store_true",
                         help='one JSON object a line: {"path", "digit" (the class index), "class" (its name), '
                              '"probabilities"} (null when there is no digit or the output is not a number)')

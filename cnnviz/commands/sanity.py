@@ -114,7 +114,7 @@ def _write_outputs(folder: Path, result, scale: int) -> list[str]:
     """sanity_strip.png and METHOD.npy (trained map first, then one per step), each written atomically."""
     from cnnviz.commands.common import write_files
     from cnnviz.core.colormaps import DIVERGING_COLORMAP, centred_levels, colorize
-    from cnnviz.core.export import _npy_bytes as npy_bytes
+    from cnnviz.core.export_files import npy_bytes
     from cnnviz.core.figures import grid_figure
 
     methods = list(result.original)

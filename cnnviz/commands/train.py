@@ -9,8 +9,9 @@ import sys
 import time
 from pathlib import Path
 
-from cnnviz.commands.common import (CliError, add_data_arg, add_dataset_arg, check_output_folder, check_writable,
-                                    command_inputs, load_data_or_fail, positive_float, positive_int, seed_number)
+from cnnviz.commands.common import (CliError, add_augmentation_args, add_data_arg, add_dataset_arg, check_output_folder,
+                                    check_writable, command_inputs, load_data_or_fail, model_argument, positive_float,
+                                    positive_int, seed_number)
 
 
 def batch_size(text: str) -> int:
@@ -53,6 +54,16 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--checkpoints", type=Path, metavar="DIR",
                         help="keep the weights at the start, after batches 10, 30, 100, 300 and after every "
                              "epoch in DIR (epoch_00.keras, epoch_00_batch_00010.keras, ..., checkpoints.json)")
+    add_augmentation_args(parser)
+    parser.add_argument("--data-dir", type=Path, metavar="DIR",
+                        help="fine-tune --from MODEL on your own digits: pictures in DIR/0/ … DIR/9/, each read as "
+                             "`cnnviz predict` reads it, mixed with MNIST so it does not forget (each epoch: your "
+                             "digits repeated to at least 500, and 6 times as many MNIST training digits), at a "
+                             "tenth of the usual learning rate unless --learning-rate says otherwise; tested on "
+                             "MNIST's test digits after each epoch")
+    parser.add_argument("--from", dest="from_model", type=model_argument, metavar="MODEL",
+                        help="the model to fine-tune with --data-dir: a .keras file or a shipped model's name "
+                             "(plain, augmented)")
     add_dataset_arg(parser)
     add_data_arg(parser)
     parser.set_defaults(handler=run)
@@ -63,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     from cnnviz.core.training import Trainer, TrainConfig, TrainingControl, stop_on_signals
     from cnnviz.terminal import ProgressBar
 
+    if args.data_dir is not None or args.from_model is not None:
+        return _fine_tune(args)
     try:
         recipe_for(args.architecture)
     except ValueError as exc:
@@ -77,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
                              learning_rate=args.learning_rate, limit=args.limit, seed=args.seed,
-                             steps_per_execution=args.steps_per_execution or (10 if args.checkpoints else 32))
+                             steps_per_execution=args.steps_per_execution or (10 if args.checkpoints else 32),
+                             augment=args.augment, dropout=args.dropout)
     except ValueError as exc:
         raise CliError(str(exc)) from exc
     if args.checkpoints:  # empties an earlier run's checkpoints: only once everything else is known to be fine
@@ -86,13 +100,14 @@ def run(args: argparse.Namespace) -> int:
         import keras
 
         keras.utils.set_random_seed(args.seed)
-    model = build_architecture(args.architecture, args.optimizer, args.learning_rate)
+    model = build_architecture(args.architecture, args.optimizer, args.learning_rate, args.dropout)
     control = TrainingControl()
     bar = ProgressBar(sys.stderr)
     trainer = Trainer(model, dataset, config, listener=bar, control=control, keep="last_epoch",
                       extra_callbacks=_checkpoint_callbacks(args, config, dataset))
     print(f"Training on {len(trainer.data.x_train):,} {dataset.spec.title} images from {dataset.source}, testing on "
-          f"{len(dataset.x_test):,}; {config.epochs} epoch(s), batch {config.batch_size}, {config.optimizer}.",
+          f"{len(dataset.x_test):,}; {config.epochs} epoch(s), batch {config.batch_size}, {config.optimizer}"
+          f"{_regularisation_text(config)}.",
           file=sys.stderr)
     started = time.perf_counter()
     # Ctrl+C or SIGTERM: stop within a batch, keep and save the finished epochs (also while saving);
@@ -109,6 +124,57 @@ def run(args: argparse.Namespace) -> int:
             return 1
         saved = _save_results(args, model, result, config, dataset, time.perf_counter() - started)
     return 0 if result.status == "finished" and saved else 1
+
+
+def _fine_tune(args: argparse.Namespace) -> int:
+    """--data-dir DIR --from MODEL: fine-tune the model on your digits mixed with MNIST (`core.fine_tune`)."""
+    from cnnviz.commands.common import open_model_or_fail, read_digit_folder_or_fail
+    from cnnviz.core.fine_tune import check_fine_tunable, describe_mix, fine_tune
+    from cnnviz.core.training import TrainConfig, TrainingControl, stop_on_signals
+    from cnnviz.terminal import ProgressBar
+
+    if args.data_dir is None or args.from_model is None:
+        raise CliError("fine-tuning needs both --data-dir DIR (your digits) and --from MODEL (the model to start from)")
+    given = [flag for flag, used in (("--architecture", args.architecture != "seed"), ("--dropout", args.dropout),
+                                     ("--limit", args.limit), ("--checkpoints", args.checkpoints),
+                                     ("--dataset", args.dataset != "mnist")) if used]
+    if given:
+        raise CliError(f"{given[0]} does not go with --from: fine-tuning keeps the model's layers and trains on "
+                       "your digits mixed with MNIST")
+    _check_targets(args)
+    model, info = open_model_or_fail(args.from_model)
+    try:
+        check_fine_tunable(info)
+        config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer,
+                             learning_rate=args.learning_rate, seed=args.seed, augment=args.augment,
+                             steps_per_execution=args.steps_per_execution or 32)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    own = read_digit_folder_or_fail(args.data_dir, info)
+    mnist = load_data_or_fail(args.data, dataset="mnist")
+    print(f"Fine-tuning {args.from_model} on your {own.count:,} digits from {args.data_dir} mixed with MNIST "
+          f"({describe_mix(own.count, len(mnist.x_train))}); {config.epochs} epoch(s){_regularisation_text(config)}.",
+          file=sys.stderr)
+    control = TrainingControl()
+    bar = ProgressBar(sys.stderr)
+    started = time.perf_counter()
+    with stop_on_signals(control):
+        result = fine_tune(model, own, mnist, config, listener=bar, control=control)
+        bar.finish()
+        if not result.training.history:
+            print("No epoch finished, so no model was written.", file=sys.stderr)
+            return 1
+        before, after = result.before, result.after
+        print(f"Your digits: {before.own_accuracy:.4f} before, {after.own_accuracy:.4f} after; MNIST test: "
+              f"{before.mnist_accuracy:.4f} before, {after.mnist_accuracy:.4f} after; "
+              f"{len(result.changed)} of your digits changed their prediction.")
+        saved = _save_results(args, model, result.training, config, mnist, time.perf_counter() - started)
+    return 0 if result.training.status == "finished" and saved else 1
+
+
+def _regularisation_text(config) -> str:
+    """", augmented, dropout 0.5" for the start line (nothing for a plain run)."""
+    return ("" if not config.augment else ", augmented") + (f", dropout {config.dropout:g}" if config.dropout else "")
 
 
 def _announce_stop(trainer):
@@ -206,7 +272,7 @@ def _check_targets(args: argparse.Namespace) -> None:
             if resolved["--checkpoints"] in resolved[label].parents:
                 raise CliError(f"{label} {path} is inside the --checkpoints folder {args.checkpoints}; "
                                "the checkpoints need a folder of their own")
-    inputs = command_inputs(args, "data")
+    inputs = command_inputs(args, "data", "from_model")   # --from: fine-tuning never writes over its model
     if args.checkpoints:
         check_output_folder(args.checkpoints, inputs)
     for label, path in files.items():  # last: it creates missing folders

@@ -109,8 +109,13 @@ def parse_architecture_names(text: str) -> tuple[str, ...]:
     return names
 
 
-def architecture_specs(name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE) -> tuple[LayerSpec, ...]:
-    """The variant's layers as plain data: names, Keras classes, output shapes, parameters and config."""
+def architecture_specs(name: str, input_shape: tuple[int, int, int] = INPUT_SHAPE,
+                       dropout: float = 0.0) -> tuple[LayerSpec, ...]:
+    """The variant's layers as plain data: names, Keras classes, output shapes, parameters and config.
+
+    `dropout` > 0 puts a Dropout layer of that rate (`dropout_1`) between Flatten and the dense layers,
+    where the notes' chapter 5.2 puts it.
+    """
     height, width, channels = input_shape
     specs = []
     counts = {"conv": 0, "max": 0, "average": 0}
@@ -134,6 +139,8 @@ def architecture_specs(name: str, input_shape: tuple[int, int, int] = INPUT_SHAP
                                    0, config))
     flat = height * width * channels
     specs.append(LayerSpec("flatten_1", "Flatten", (flat,), 0, {"data_format": DATA_FORMAT}))
+    if dropout:
+        specs.append(LayerSpec("dropout_1", "Dropout", (flat,), 0, {"rate": float(dropout)}))
     specs.append(LayerSpec("dense_1", "Dense", (DENSE_UNITS,), (flat + 1) * DENSE_UNITS,
                            {"activation": "relu", "units": DENSE_UNITS, "use_bias": True}))
     specs.append(LayerSpec("dense_2", "Dense", (NUM_CLASSES,), (DENSE_UNITS + 1) * NUM_CLASSES,
@@ -141,9 +148,11 @@ def architecture_specs(name: str, input_shape: tuple[int, int, int] = INPUT_SHAP
     return tuple(specs)
 
 
-def build_architecture(name: str, optimizer: str = "rmsprop", learning_rate: float | None = None):
-    """The variant as a Keras model, compiled like the seed (categorical cross-entropy, accuracy)."""
-    specs = architecture_specs(name)  # checks the name before TensorFlow loads
+def build_architecture(name: str, optimizer: str = "rmsprop", learning_rate: float | None = None,
+                       dropout: float = 0.0):
+    """The variant as a Keras model, compiled like the seed (categorical cross-entropy, accuracy);
+    `dropout` > 0 adds a Dropout layer before the dense layers (`architecture_specs`)."""
+    specs = architecture_specs(name, dropout=dropout)  # checks the name before TensorFlow loads
     import keras
     from keras import layers
 

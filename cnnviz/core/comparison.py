@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import statistics
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 
 from cnnviz.core.atomic import write_text_atomic
@@ -90,7 +90,7 @@ def train_variant(name: str, data: Dataset, config, listener=None, control=None)
         import keras
 
         keras.utils.set_random_seed(config.seed)
-    model = build_architecture(name, config.optimizer, config.learning_rate)
+    model = build_architecture(name, config.optimizer, config.learning_rate, config.dropout)
     trainer = Trainer(model, data, config, listener=listener, control=control, keep="last_epoch")
     result = trainer.run()
     stopped_early = result.status == "stopped" and len(result.history) < config.epochs
@@ -171,16 +171,17 @@ def read_rows_csv(path, kind: type = ComparisonRow) -> list:
     read, ValueError (saying which line) when it is not a table of `kind`."""
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = [name for name in columns_of(kind) if name not in (reader.fieldnames or ())]
-        if missing:
+        missing = [f.name for f in fields(kind) if f.name not in (reader.fieldnames or ()) and f.default is MISSING]
+        if missing:   # a column with a default may be absent (a file from before it existed)
             raise ValueError(f"it has no column {missing[0]!r}")
         records = list(reader)
     rows = []
     for line, record in enumerate(records, 2):
         try:
-            if any(record[f.name] is None for f in fields(kind)):
+            if any(record.get(f.name) is None and f.default is MISSING for f in fields(kind)):
                 raise ValueError("too few cells")
-            rows.append(kind(**{f.name: _parse_cell(f.type, record[f.name]) for f in fields(kind)}))
+            rows.append(kind(**{f.name: _parse_cell(f.type, record[f.name]) for f in fields(kind)
+                                if record.get(f.name) is not None}))
         except (ValueError, TypeError) as exc:
             raise ValueError(f"line {line} is not a row of {', '.join(columns_of(kind))}: {exc}") from None
     return rows
@@ -230,6 +231,10 @@ def _parse_cell(kind: str, text: str):
     """A cell as the field type `kind` (its annotation as text: these modules use postponed annotations)."""
     if kind == "str":
         return text
+    if kind == "bool":
+        if text.strip().lower() not in ("true", "false"):
+            raise ValueError(f"{text!r} is not True or False")
+        return text.strip().lower() == "true"
     if kind == "int":
         return int(text)
     if kind == "float":

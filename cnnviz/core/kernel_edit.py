@@ -252,6 +252,15 @@ class KernelEditor:
         self._edits.extend(edits)
         self._apply()
 
+    def replace_last(self, edit: KernelEdit) -> None:
+        """Apply `edit` in place of the last edit (one brush stroke is one edit, however many cells it
+        crosses); KernelEditError, nothing changed, if it does not fit. With no edit yet, a push."""
+        check_edit(self.model, edit)
+        if self._edits:
+            self._edits.pop()
+        self._edits.append(edit)
+        self._apply()
+
     def undo(self) -> KernelEdit | None:
         """Take the last edit back; the edit undone (None when there was none)."""
         if not self._edits:

@@ -25,14 +25,15 @@ class LayerInfo:
     num_params: int
 
 
-def build_seed_model(optimizer: str = "rmsprop", learning_rate: float | None = None):
-    """Conv(32)-Pool-Conv(64)-Pool-Conv(64)-Flatten-Dense(64)-Dense(10), compiled as in the notes.
+def build_seed_model(optimizer: str = "rmsprop", learning_rate: float | None = None, dropout: float = 0.0):
+    """Conv(32)-Pool-Conv(64)-Pool-Conv(64)-Flatten-Dense(64)-Dense(10), compiled as in the notes
+    (`dropout` > 0: a Dropout layer after Flatten).
 
     The `seed` row of the architecture lab's table (`cnnviz.core.architectures`).
     """
     from cnnviz.core.architectures import build_architecture
 
-    return build_architecture("seed", optimizer, learning_rate)
+    return build_architecture("seed", optimizer, learning_rate, dropout)
 
 
 def layer_table(model) -> list[LayerInfo]:

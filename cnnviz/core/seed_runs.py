@@ -1,13 +1,15 @@
 """The runs of a seeded comparison: one training per (architecture, seed), its row, and resuming (issue 24).
 
 `cnnviz compare --seeds 1,2,3 --runs runs.csv` writes one `RunRow` per (architecture, seed): the
-comparison's columns, then `seed`, `batch_size` and `train_digits` (how many training digits it learnt
-from). `epochs`, `batch_size` and `train_digits` are the run's *settings*: a later comparison with the
-same settings reuses a run already in the file instead of training it again, so a long comparison can be
-extended with more seeds or resumed after Ctrl+C. One runs file holds one set of settings (its rows are
-one per (architecture, seed)); a comparison with other settings needs another file. Settings that do not
-change what is computed (`steps_per_execution`) or that `compare` does not offer (optimizer, learning
-rate) are not in the key; nor is the dataset file: a runs file is for one copy of MNIST.
+comparison's columns, then `seed`, `batch_size`, `train_digits` (how many training digits it learnt
+from), `augment` and `dropout` (issue 21's regularisation; files from before they existed read as False
+and 0). `epochs`, `batch_size`, `train_digits`, `augment` and `dropout` are the run's *settings*: a later
+comparison with the same settings reuses a run already in the file instead of training it again, so a
+long comparison can be extended with more seeds or resumed after Ctrl+C. One runs file holds one set of
+settings (its rows are one per (architecture, seed)); a comparison with other settings needs another
+file. Settings that do not change what is computed (`steps_per_execution`) or that `compare` does not
+offer (optimizer, learning rate) are not in the key; nor is the dataset file: a runs file is for one copy
+of MNIST.
 
 `RunTask` is what one training needs and `train_run` does it, in this process or in a worker (spawned
 process, Ray task); its `RunOutcome` is plain data that crosses process boundaries: the row, the
@@ -34,6 +36,8 @@ class RunRow(ComparisonRow):
     seed: int
     batch_size: int
     train_digits: int
+    augment: bool = False
+    dropout: float = 0.0
 
     @property
     def key(self) -> tuple[str, int]:
@@ -41,7 +45,7 @@ class RunRow(ComparisonRow):
 
     @property
     def settings(self) -> RunSettings:
-        return RunSettings(self.epochs, self.batch_size, self.train_digits)
+        return RunSettings(self.epochs, self.batch_size, self.train_digits, self.augment, self.dropout)
 
 
 @dataclass(frozen=True)
@@ -51,9 +55,12 @@ class RunSettings:
     epochs: int
     batch_size: int
     train_digits: int
+    augment: bool = False
+    dropout: float = 0.0
 
     def describe(self) -> str:
-        return f"{self.epochs} epoch(s), batch {self.batch_size}, {self.train_digits:,} training digits"
+        return (f"{self.epochs} epoch(s), batch {self.batch_size}, {self.train_digits:,} training digits"
+                + (", augmented" if self.augment else "") + (f", dropout {self.dropout:g}" if self.dropout else ""))
 
 
 class RunsFileError(ValueError):
@@ -130,17 +137,19 @@ def plan_runs(names, seeds, settings: RunSettings, existing: list[RunRow], path=
     if other:
         raise RunsFileError(
             f"{path or 'the runs file'} holds runs with {other[0].describe()}, not {settings.describe()}: "
-            "give the same --epochs, --batch-size and --limit to extend it, or another --runs file")
+            "give the same --epochs, --batch-size, --limit, --augment and --dropout to extend it, or another "
+            "--runs file")
     have = {row.key: row for row in existing}
     wanted = [(name, seed) for seed in seeds for name in names]
     reused = [have[key] for key in wanted if key in have]
     return reused, [key for key in wanted if key not in have]
 
 
-def as_run(row: ComparisonRow, seed: int, batch_size: int, train_digits: int) -> RunRow:
+def as_run(row: ComparisonRow, seed: int, batch_size: int, train_digits: int, augment: bool = False,
+           dropout: float = 0.0) -> RunRow:
     """A comparison row (e.g. from a `compare --seed S` table) as the run it is, with its seed and settings."""
     return RunRow(*(getattr(row, name) for name in ComparisonRow.__dataclass_fields__), seed, batch_size,
-                  train_digits)
+                  train_digits, augment, dropout)
 
 
 def train_run(task: RunTask, data, listener=None, control=None) -> RunOutcome:
@@ -157,7 +166,8 @@ def train_run(task: RunTask, data, listener=None, control=None) -> RunOutcome:
         return RunOutcome(task, result.status if result.status != FINISHED else STOPPED, result.message,
                           history=list(result.history))
     model_file = model_file_bytes(run.model) if task.keep_model else None
-    row = as_run(run.row, task.seed, task.config.batch_size, len(data.limited(task.config.limit).x_train))
+    row = as_run(run.row, task.seed, task.config.batch_size, len(data.limited(task.config.limit).x_train),
+                 task.config.augment, task.config.dropout)
     return RunOutcome(task, FINISHED, "", row, list(result.history), model_file)
 
 

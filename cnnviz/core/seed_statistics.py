@@ -100,11 +100,12 @@ def summarize(runs, names=None) -> list[SummaryRow]:
     return [_summary_row(by_name[name], tests.get(name)) for name in order if name in by_name]
 
 
-def welch_against_seed(runs) -> dict[str, WelchResult]:
-    """Welch's test of each architecture's test accuracies against the `seed` variant's (where it can be made)."""
+def welch_against_seed(runs, figure: str = "test_accuracy") -> dict[str, WelchResult]:
+    """Welch's test of each architecture's test accuracies (or another `figure` of its runs, e.g.
+    "train_test_gap") against the `seed` variant's (where it can be made)."""
     accuracies: dict[str, list[float]] = {}
     for run in runs:
-        accuracies.setdefault(run.architecture, []).append(run.test_accuracy)
+        accuracies.setdefault(run.architecture, []).append(getattr(run, figure))
     reference = accuracies.get(REFERENCE, [])
     tests = {}
     for name, values in accuracies.items():

@@ -27,6 +27,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from cnnviz.core.atomic import write_text_atomic
+from cnnviz.core.augmentation import augmented
 from cnnviz.core.data import Dataset
 from cnnviz.core.training_control import TrainingControl, stop_on_signals  # noqa: F401 (re-exported)
 
@@ -53,6 +54,8 @@ class TrainConfig:
     limit: int | None = None
     seed: int | None = None
     steps_per_execution: int = 1
+    augment: bool = False    # random shifts, turns and zooms of each training batch (core.augmentation)
+    dropout: float = 0.0     # a Dropout layer of this rate before the dense layers of a model built new
 
     def __post_init__(self):
         if self.epochs < 1:
@@ -72,6 +75,8 @@ class TrainConfig:
                                    f"{self.steps_per_execution:,}")
         if self.epochs > MAX_EPOCHS:
             raise TrainConfigError(f"epochs must be at most {MAX_EPOCHS:,}, not {self.epochs:,}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise TrainConfigError(f"dropout must be from 0 to below 1, not {self.dropout}")
 
 
 @dataclass
@@ -155,11 +160,12 @@ def history_path_for(model_path: Path) -> Path:
     return model_path.with_name(f"{model_path.stem}_history.csv")
 
 
-def make_datasets(data: Dataset, batch_size: int, seed: int | None = None, gate=None):
+def make_datasets(data: Dataset, batch_size: int, seed: int | None = None, gate=None, augment: bool = False):
     """tf.data pipelines that shuffle uint8 digits and normalise/one-hot each batch on the fly.
 
     `gate`: a boolean tf.Variable; both pipelines end as soon as it is False (checked as each
-    batch is taken, so it also ends a compiled call of several batches).
+    batch is taken, so it also ends a compiled call of several batches). `augment`: each training
+    batch is moved, turned and zoomed at random (`cnnviz.core.augmentation`); the test batches never are.
     """
     import tensorflow as tf
 
@@ -167,13 +173,13 @@ def make_datasets(data: Dataset, batch_size: int, seed: int | None = None, gate=
         images = tf.cast(images, tf.float32)[..., tf.newaxis] / 255.0
         return images, tf.one_hot(tf.cast(labels, tf.int32), 10)
 
-    train = (
+    batches = (
         tf.data.Dataset.from_tensor_slices((data.x_train, data.y_train))
         .shuffle(len(data.x_train), seed=seed, reshuffle_each_iteration=True)
         .batch(batch_size)
         .map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
     )
+    train = (augmented(batches, seed) if augment else batches).prefetch(tf.data.AUTOTUNE)
     test = (
         tf.data.Dataset.from_tensor_slices((data.x_test, data.y_test))
         .batch(1024)
@@ -227,7 +233,8 @@ class Trainer:
         # The gate makes the datasets' length unknown to Keras, which then warns at each end of data.
         warnings.filterwarnings("ignore", message="Your input ran out of data", category=UserWarning)
         self._gate = tf.Variable(True, trainable=False, name="cnnviz_keep_going")
-        train, test = make_datasets(self.data, self.config.batch_size, self.config.seed, self._gate)
+        train, test = make_datasets(self.data, self.config.batch_size, self.config.seed, self._gate,
+                                    augment=self.config.augment)
         callback = self._callback = _reporting_callback_class()(self)
         remove_hooks = [self.control.on_stop(self.close_gate)]
         if self.live:

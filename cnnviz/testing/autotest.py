@@ -18,10 +18,15 @@ that starts it, in the module that drives that part of the app):
 - `rgb-model-and-screenshot`: open the RGB model `<PATH stem>_model.keras` beside PATH (or
   $CNNVIZ_AUTOTEST_MODEL), then a colour picture (`<PATH stem>_picture.png`, drawn if missing), show its
   layer with the most channels and page to its second page; prints what it shows (`inspector_modes.py`);
+- `pytorch-model-and-screenshot`: open the shipped PyTorch model (File → Open the shipped PyTorch model), then
+  as `maps-and-screenshot`; prints the model's layers and the prediction (`models_mode.py`);
 - `attribution-and-screenshot`: Grad-CAM, occlusion, patterns, top digits, a filter switched off
   (`attribution_mode.py`); `unit-and-screenshot`: the Kernels view and the unit panel (`units_mode.py`);
   `history-and-screenshot`: the test-set panel and the epoch scrubber (`history_mode.py`);
-  `lab-and-screenshot`: the Lab trains two variants (`lab_mode.py`).
+  `lab-and-screenshot`: the Lab trains two variants, then shows the full run's error bars (`lab_mode.py`);
+  `experiments-and-screenshot`: a hand-made edge detector, an attacked 7 that reads as 3 and the
+  sanity-check strip (`experiments_mode.py`); `pytorch-model-and-screenshot`: the shipped PyTorch LeNet
+  opened through File → Open (`models_mode.py`).
 Beside each screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the window's
 named parts (`screenshots.py`). All print "model ready" with both process ids when the first model is
 shown, then save a screenshot of the window to PATH and quit.
@@ -37,8 +42,8 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.gui.app import AUTOTEST_ENV
-from cnnviz.testing import (attribution_mode, history_mode, inspector_modes, lab_mode, training_modes,
-                            units_mode)
+from cnnviz.testing import (attribution_mode, experiments_mode, history_mode, inspector_modes, lab_mode,
+                            models_mode, training_modes, units_mode)
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import when
 
@@ -47,10 +52,13 @@ MODES = {"train-and-screenshot": training_modes.start_training, "kill-and-recove
          "flatten-and-screenshot": inspector_modes.start_flatten,
          "open-image-and-screenshot": inspector_modes.start_photo,
          "rgb-model-and-screenshot": inspector_modes.start_rgb_model,
+         "pytorch-model-and-screenshot": models_mode.start_pytorch,
          "attribution-and-screenshot": attribution_mode.start, "unit-and-screenshot": units_mode.start,
-         "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start}
+         "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start,
+         "experiments-and-screenshot": experiments_mode.start}
 TIMEOUT_MS = 120_000
-MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000}   # several computations in a row (a loaded machine)
+# several computations in a row (a loaded machine)
+MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000, "experiments-and-screenshot": 240_000}
 
 
 def autotest_request(screenshot: str | Path | None) -> tuple[str | None, Path | None]:

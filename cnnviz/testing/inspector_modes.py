@@ -46,12 +46,9 @@ def start_maps(autotest) -> None:
         click(grid.viewport(), QPointF(grid.cell_centre(MAPS_CHANNEL)))
 
         def hover() -> None:   # once the grid has laid itself out again around the enlarged channel
-            centre = QPointF(grid.cell_centre(MAPS_CHANNEL))
-            side = 0.92 * (grid.cell_centre(MAPS_CHANNEL + 1).x() - centre.x())   # a map's width, roughly
             values = inspector.current_outputs()[inspector.current_layer()][..., MAPS_CHANNEL]
             y, x = divmod(int(values.argmax()), values.shape[1])                  # its strongest unit
-            offset = QPointF((x + 0.5) / values.shape[1] - 0.5, (y + 0.5) / values.shape[0] - 0.5) * side
-            send_hover(grid.viewport(), centre + offset)
+            send_hover(grid.viewport(), QPointF(grid.unit_centre(MAPS_CHANNEL, y, x)))
             print(f"cnnviz autotest: channel {inspector.current_channel()} enlarged, hover: "
                   f"{inspector.hover_text()}", flush=True)
             QTimer.singleShot(500, autotest.done)

@@ -4,4 +4,4 @@ To add computations: write `handlers/NAME.py` with `@handler(...)` functions and
 """
 
 HANDLER_MODULES: tuple[str, ...] = ("model", "training", "export", "attribution", "ablation", "units", "lab", "history",
-                                    "kernel_edit", "adversarial", "sanity_check", "lessons")
+                                    "kernel_edit", "adversarial", "sanity_check", "lessons", "robustness", "own_digits")

@@ -3,12 +3,17 @@
 Quick handlers (each answers with the edits in force, the edited filters' weights and, given an
 `image`, every layer's output and the class probabilities with the edits, so one round trip repaints
 everything):
-- "edit_kernel": add one edit (a core `KernelEdit`, or its text 'conv2d_1:5=blur');
+- "edit_kernel": add one edit (a core `KernelEdit`, or its text 'conv2d_1:5=blur'); `stroke` (any
+  number the GUI picks per brush stroke): a paint edit of the same stroke as the last edit replaces it,
+  so one stroke is one edit to undo, however many cells it crosses;
 - "undo_kernel_edit", "reset_kernel_filter" (`layer`, `channel`), "reset_kernel_edits": take back;
 - "kernel_edits": what is in force now.
 Tasks (on a copy holding the served weights, so the quick thread keeps answering strokes):
 - "edited_accuracy": the test accuracy with and without the edits (events "progress": (done, total));
-- "save_edited_copy": the edited weights as a new `.keras` file (the current model is not changed).
+- "save_edited_copy": the edited weights as a new `.keras` file (the current model is not changed, and
+  its own file is refused);
+- "firing_digits": which test digits one filter (or unit) fires on, with the edits, ranked by its mean
+  activation (core `firing_digits`; events "progress": (done, total)).
 
 The edits live in a core `KernelEditor` over the serving model (`state.features`). The state's
 `weights_overlay` hook re-applies them whenever newer weights reach the serving copy (a training
@@ -26,6 +31,7 @@ import numpy as np
 from cnnviz.compute.registry import handler
 
 EDITOR_KEY = "kernel_edit.editor"
+STROKE_KEY = "kernel_edit.stroke"     # (stroke, the edit it made): the last paint edit's brush stroke
 
 
 def _overlay(state, serving) -> None:
@@ -68,15 +74,23 @@ def _reply(state, serving, editor, image=None, **extra) -> dict:
 
 
 @handler("edit_kernel")
-def edit_kernel(state, edit, image=None) -> dict:
-    """Add `edit` (a core KernelEdit or its 'LAYER:C=PRESET' text); KernelEditError if it does not fit."""
-    from cnnviz.core.kernel_edit import parse_edit
+def edit_kernel(state, edit, image=None, stroke: int | None = None) -> dict:
+    """Add `edit` (a core KernelEdit or its 'LAYER:C=PRESET' text); KernelEditError if it does not fit.
+    A paint edit with the `stroke` of the last edit, painting the same slice, replaces it."""
+    from cnnviz.core.kernel_edit import PAINT, parse_edit
 
     edit = parse_edit(edit) if isinstance(edit, str) else edit
     with state.serving() as serving:
         editor = _editor(state, serving)
-        editor.push(edit)
-        return _reply(state, serving, editor, image)
+        last = editor.edits[-1] if editor.edits else None
+        same_stroke = (stroke is not None and last is not None and edit.preset == PAINT
+                       and state.features.get(STROKE_KEY) == (stroke, last) and last.label == edit.label)
+        if same_stroke:
+            editor.replace_last(edit)
+        else:
+            editor.push(edit)
+        state.features[STROKE_KEY] = (stroke, edit) if stroke is not None else None
+        return _reply(state, serving, editor, image, replaced=same_stroke)
 
 
 @handler("undo_kernel_edit")
@@ -157,8 +171,54 @@ def save_edited_copy(state, task, path) -> dict:
 
     from cnnviz.core.model import save_model
 
-    model, labels, _ = _snapshot(state)
     path = Path(path)
     path = path if path.suffix == ".keras" else path.with_suffix(".keras")
+    if state.path is not None and _same_file(path, state.path):
+        raise ValueError(f"{path.name} is the model's own file: an edited copy is saved under another name "
+                         "(the model file never holds the edits)")
+    model, labels, _ = _snapshot(state)
     save_model(model, path)
     return {"path": path, "labels": labels}
+
+
+def _same_file(path, other) -> bool:
+    """True when `path` and `other` name the same file (or would, once `path` exists)."""
+    from pathlib import Path
+
+    try:
+        if Path(path).exists() and Path(other).exists():
+            return Path(path).samefile(other)
+        return Path(path).resolve() == Path(other).resolve()
+    except OSError:
+        return False
+
+
+@handler("firing_digits", kind="task")
+def firing_digits(state, task, layer: str, channel: int, count: int | None = None) -> dict:
+    """The test digits filter `channel` of `layer` fires on most, with the edits in force, ranked by its
+    mean activation: {"result": core FiringDigits, "digits": (k, H, W) uint8 as stored, "dataset",
+    "labels" (the edits' labels), "generation"}; events "progress" (done, total)."""
+    from cnnviz.compute.handlers.history import dataset_name, model_images, test_set
+    from cnnviz.core import firing_digits as core
+
+    generation = state.generation
+    model, labels, _ = _snapshot(state)
+    name = dataset_name(state)
+    data = test_set(state, name)
+
+    def progress(done: int, total: int) -> None:
+        task.emit("progress", (done, total))
+
+    images = model_images(model, data.x_test)   # uint8 as stored for a 0-1 model, else float 0-255
+    try:
+        means, peaks = core.channel_means(model, images, str(layer), int(channel),
+                                          scale=1.0 / 255.0 if images.dtype == np.uint8 else 1.0,
+                                          progress=progress, cancel=lambda: task.cancelled)
+    except core.Cancelled as exc:
+        from cnnviz.compute.registry import Cancelled
+
+        raise Cancelled(str(exc)) from exc
+    result = core.firing_digits(str(layer), int(channel), means, peaks, data.y_test, len(state.class_names),
+                                count or core.TOP_COUNT)
+    return {"result": result, "digits": np.asarray(data.x_test[result.indices]), "dataset": name,
+            "labels": labels, "generation": generation}

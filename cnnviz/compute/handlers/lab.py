@@ -6,6 +6,11 @@
   With `folder`, the finished variant is saved there as `NAME.keras` + `NAME_history.csv` and its
   row goes into `folder/comparison.csv`. Reply: {"name", "result": TrainResult, "row": ComparisonRow
   or None, "path": the saved model or None}.
+- "lab_seed_run" (task): one more seed of a variant of the full run (issue 24), with the full run's
+  settings (`RunSettings`: epochs, batch size, training digits), the same events as "lab_train"; a
+  finished run's row goes into the user's runs file `runs` (never the shipped one) and its history
+  into `folder` as `NAME_seedS_history.csv` (`core.seed_record`). Reply: {"name", "seed", "status",
+  "message", "row": RunRow or None}.
 - "lab_load" (task): load variants' `.keras` files into the lab's store (loading takes ~0.5-1 s
   each, too long for the quick thread that answers strokes). Reply: {"loaded": [names],
   "failed": {name: message}}.
@@ -92,13 +97,44 @@ def lab_train(state, task, name: str, config: TrainConfig, folder=None, dataset=
     data = dataset if dataset is not None else mnist(state, data_path)
     task.check_cancelled()
     task.emit("preparing", f"Building {name}…")
-    run = train_variant(name, data, config, listener=_Reporter(task), control=task.control)
+    run = train_variant(name, data, config, listener=TaskReporter(task), control=task.control)
     path = None
     if run.row is not None:
         if folder is not None:
             path = save_variant(run, folder)
         store_of(state).put(name, run.model, path)
     return {"name": name, "result": run.result, "row": run.row, "path": path}
+
+
+@handler("lab_seed_run", kind="task")
+def lab_seed_run(state, task, name: str, seed: int, settings, runs, folder=None, dataset=None, data_path=None,
+                 steps_per_execution: int | None = None) -> dict:
+    """Train variant `name` once more with `seed` and the full run's `settings` (see the module docstring)."""
+    from cnnviz.core.architectures import recipe_for
+    from cnnviz.core.data import DataError
+    from cnnviz.core.seed_record import RunRecord
+    from cnnviz.core.seed_runs import RunTask, plan_runs, train_run
+
+    recipe_for(name)
+    record = RunRecord.from_runs_file(runs, folder)   # RunsFileError: not a runs file
+    reused, _ = plan_runs([name], [seed], settings, list(record.rows.values()), runs)  # other settings: refused
+    if reused:
+        return {"name": name, "seed": seed, "status": "finished", "message": "already in your runs", "row": reused[0]}
+    if dataset is None:
+        task.emit("preparing", "Loading MNIST…")
+    data = dataset if dataset is not None else mnist(state, data_path)
+    available = len(data.x_train)
+    if settings.train_digits > available:
+        raise DataError(f"the full run trained on {settings.train_digits:,} digits, but these data have "
+                        f"{available:,} training digits")
+    task.check_cancelled()
+    task.emit("preparing", f"Building {name} (seed {seed})…")
+    config = TrainConfig(epochs=settings.epochs, batch_size=settings.batch_size, seed=seed,
+                         limit=None if settings.train_digits == available else settings.train_digits,
+                         steps_per_execution=steps_per_execution or APP_STEPS_PER_EXECUTION)
+    outcome = train_run(RunTask(name, config), data, listener=TaskReporter(task), control=task.control)
+    return {"name": name, "seed": seed, "status": outcome.status, "message": outcome.message,
+            "row": record.add(outcome)}
 
 
 @handler("lab_load", kind="task")
@@ -135,8 +171,8 @@ def lab_probe(state, image, variants: dict) -> dict:
     return {"outputs": outputs, "missing": missing}
 
 
-class _Reporter:
-    """The Trainer's listener: its reports become the task's events."""
+class TaskReporter:
+    """The Trainer's listener: its reports become the task's events (also the "teach_handwriting" task's)."""
 
     def __init__(self, task):
         self.task = task

@@ -62,7 +62,7 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
             import keras
 
             keras.utils.set_random_seed(config.seed)
-        model = build_seed_model(config.optimizer, config.learning_rate)
+        model = build_seed_model(config.optimizer, config.learning_rate, config.dropout)
         task.emit("model", state.set_model(model, class_names=data.class_names))
     else:
         model = state.model

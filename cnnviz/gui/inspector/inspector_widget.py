@@ -14,7 +14,7 @@ import dataclasses
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Signal
+from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
@@ -30,6 +30,7 @@ from cnnviz.gui.inspector.layer_panel import LayerPanel
 from cnnviz.gui.inspector.view_actions import ViewActions
 from cnnviz.gui.inspector.views import build_views
 from cnnviz.gui.widgets.layer_modes import MAPS, LayerMode
+from cnnviz.gui.widgets.qt_helpers import dropped_file
 
 
 class InspectorWidget(QWidget):
@@ -65,6 +66,7 @@ class InspectorWidget(QWidget):
         self.view_actions_part = ViewActions(self, self._state, views, lambda: self.num_layers)
         self.export_menu_part = ExportMenu(self, self._state, views,
                                            lambda: self.layer_panel.current_description().name)
+        self._drop_handlers: list = []
         self.setAcceptDrops(True)
         for item in (*self.input_actions(), self.view_actions_part.previous_action, self.view_actions_part.next_action):
             self.addAction(item)
@@ -155,6 +157,11 @@ class InspectorWidget(QWidget):
         """`hook(menu, layer, channel)` adds a capability's entries to the context menu of a channel (channel
         None: right-clicked beside the maps or on a flat layer) after the export ones."""
         self.export_menu_part.add_hook(hook)
+
+    def add_drop_handler(self, handler) -> None:
+        """`handler(path) -> bool` is offered every file dropped on the window before it opens as a picture;
+        True: the handler took it (the models capability opens model files)."""
+        self._drop_handlers.append(handler)
 
     def export_menu(self, channel: int | None) -> QMenu:
         """The context menu of `channel` of the current layer (None: of the layer): export, then the hooks'."""
@@ -276,14 +283,20 @@ class InspectorWidget(QWidget):
     def restore_settings(self, settings: QSettings) -> None:
         self._restored_layer_mode = restore_inspector_settings(self, self._state, settings)
 
+    def open_dropped(self, path: str | Path) -> bool:
+        """A file dropped on the window: the first drop handler that takes it (a model file opens as the model),
+        else it opens as a picture."""
+        return any(handler(path) for handler in self._drop_handlers) or self.open_image(path)
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if event.mimeData().hasUrls():
+        if dropped_file(event.mimeData()) is not None:
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802
-        """Dropping an image file opens it."""
-        urls = [url for url in event.mimeData().urls() if url.isLocalFile()]
-        if urls:
-            self.open_image(urls[0].toLocalFile())
+        """Dropping a file opens it: a model as the window's model, a picture on the canvas."""
+        path = dropped_file(event.mimeData())
+        if path is not None:
             event.acceptProposedAction()
+            # After the drop has returned: the file manager is not held while a dialog says what went wrong.
+            QTimer.singleShot(0, lambda: self.open_dropped(path))
 

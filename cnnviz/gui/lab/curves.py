@@ -2,22 +2,28 @@
 
 Per variant: the test figures after each epoch (solid, with dots) and the training figures (thin:
 per batch and smoothed while the variant trains in the Lab, dashed per epoch when they come from a
-saved history). Click a variant in the legend to hide or show it on both plots.
+saved history). A variant of the full run trained with several seeds shows the mean over its seeds'
+histories, with a band of ± one standard deviation around the test figures (issue 24). Click a variant
+in the legend to hide or show it on both plots.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Slot
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt, QTimer, Slot
+from PySide6.QtGui import QPainterPath, QPolygonF
+from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
+from cnnviz.core.seed_statistics import EpochSpread, history_spread
 from cnnviz.core.training import BatchProgress, EpochRecord
 from cnnviz.gui.lab.data import VARIANT_COLOURS
 from cnnviz.gui.widgets.curve_smoothing import DEFAULT_SMOOTHING, REDRAW_INTERVAL_MS, smooth
 
 _METRICS = (("loss", "Loss"), ("accuracy", "Accuracy"))
 _SAMPLE_COLOUR = (200, 200, 200)
+_BAND_ALPHA = 45                           # of the ± sd band, over the plots' black
+_BAND_FIGURES = ("test_loss", "test_accuracy")   # the band's figure on each plot
 
 
 class _VariantCurves:
@@ -29,6 +35,13 @@ class _VariantCurves:
         self.train = [plot.plot(name=f"{name} training", pen=pg.mkPen(*colour, 170, width=1)) for plot in plots]
         self.test = [plot.plot(name=name, pen=pg.mkPen(*colour, width=2), symbol="o", symbolSize=6,
                                symbolBrush=pg.mkBrush(*colour), symbolPen=pg.mkPen(*colour)) for plot in plots]
+        self.bands = [QGraphicsPathItem() for _ in plots]     # mean ± sd, a polygon in the plot's coordinates
+        for plot, band in zip(plots, self.bands):
+            band.setBrush(pg.mkBrush(*colour, _BAND_ALPHA))
+            band.setPen(pg.mkPen(None))
+            band.setZValue(-1)
+            plot.addItem(band, ignoreBounds=True)   # the axes fit the curves, not an empty band
+        self.spread: EpochSpread | None = None   # the seeds' mean and sd, when the history is their mean
         self.history: list[EpochRecord] = []
         self.steps: list[np.ndarray] = []
         self.batch_values: tuple[list[np.ndarray], list[np.ndarray]] = ([], [])
@@ -36,10 +49,11 @@ class _VariantCurves:
         self._smoothing_states = [(0.0, 0), (0.0, 0)]
         self.live = False   # training now: per-batch training curves
 
-    def items(self) -> list[pg.PlotDataItem]:
-        return [*self.train, *self.test]
+    def items(self) -> list:
+        return [*self.train, *self.test, *self.bands]
 
     def clear(self, live: bool) -> None:
+        self.spread = None
         self.history = []
         self.steps = []
         self.batch_values = ([], [])
@@ -79,6 +93,24 @@ class _VariantCurves:
             self.train[metric].setPen(pen)
             self.train[metric].setData(*self.train_points(metric))
             self.test[metric].setData(*self.test_points(metric))
+            self._draw_band(metric)
+
+    def band_points(self, metric: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(epochs, mean - sd, mean + sd) of the band on plot `metric`; empty arrays when there is none."""
+        if self.spread is None or self.spread.num_histories < 2:
+            return np.zeros(0), np.zeros(0), np.zeros(0)
+        figure = _BAND_FIGURES[metric]
+        mean, sd = self.spread.mean[figure], self.spread.sd[figure]
+        return self.spread.epochs.astype(np.float64), mean - sd, mean + sd
+
+    def _draw_band(self, metric: int) -> None:
+        epochs, low, high = self.band_points(metric)
+        path = QPainterPath()
+        if len(epochs):
+            path.addPolygon(QPolygonF([QPointF(x, y) for x, y in zip([*epochs, *epochs[::-1]], [*high, *low[::-1]])]))
+            path.closeSubpath()
+        self.bands[metric].setPath(path)
+        self.bands[metric].setVisible(len(epochs) > 0 and self.test[metric].isVisible())
 
 
 class LabCurves(QWidget):
@@ -138,6 +170,30 @@ class LabCurves(QWidget):
         curves.redraw()
         self._fit()
 
+    def set_seed_histories(self, name: str, histories: list[list[EpochRecord]]) -> None:
+        """Show the mean of several seeds' histories, with a ± sd band around the test figures (one history:
+        that history, no band)."""
+        spread = history_spread(histories)
+        if spread.num_histories < 2:
+            self.set_history(name, histories[0] if histories else [])
+            return
+        curves = self._curves(name)
+        curves.clear(live=False)
+        curves.spread = spread
+        curves.history = [EpochRecord(int(epoch), *(float(spread.mean[figure][index]) for figure in spread.figures),
+                                      float("nan"), float("nan")) for index, epoch in enumerate(spread.epochs)]
+        curves.redraw()
+        self._fit()
+
+    def seeds_shown(self, name: str) -> int:
+        """How many seeds' histories the variant's curves are the mean of (1: one history)."""
+        spread = self._variants[name].spread
+        return 1 if spread is None else spread.num_histories
+
+    def band_data(self, name: str, metric: str = "accuracy") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(epochs, lower, upper) of a variant's ± sd band on the plot of `metric` (tests and tools)."""
+        return self._variants[name].band_points([key for key, _ in _METRICS].index(metric))
+
     def remove(self, name: str) -> None:
         """Take a variant's curves off the plots."""
         curves = self._variants.pop(name, None)
@@ -146,6 +202,8 @@ class LabCurves(QWidget):
         for plot, train, test in zip(self.plots, curves.train, curves.test):
             plot.removeItem(train)
             plot.removeItem(test)
+        for plot, band in zip(self.plots, curves.bands):
+            plot.removeItem(band)
         self.legend.removeItem(name)
 
     def start_variant(self, name: str, num_epochs: int) -> None:
@@ -221,3 +279,5 @@ class LabCurves(QWidget):
             if item in curves.items():
                 for other in curves.items():
                     other.setVisible(item.isVisible())
+                for metric in range(len(_METRICS)):
+                    curves.bands[metric].setVisible(item.isVisible() and len(curves.band_points(metric)[0]) > 0)

@@ -5,6 +5,11 @@ A folder holds what `cnnviz compare --models DIR` (and the Lab's own runs) write
 the **shipped** one (`resources/architectures/`, the full run made for the README; read-only) and the
 user's **lab** folder, where the app saves the variants trained in the Lab. A variant trained by the
 user is shown from the lab folder, every other one from the shipped folder.
+
+**The full run over seeds** (issue 24): the shipped folder also holds `runs.csv` (one row per (variant,
+seed)) and every seed's history (`NAME_seedS_history.csv`). The seeds the user adds in the Lab ("Train
+extra seeds") go into the lab folder's own `runs.csv` and histories, never into the shipped folder. The
+full run is both together: `full_run` summarises them (means, spreads, Welch's test against `seed`).
 """
 
 from __future__ import annotations
@@ -17,11 +22,15 @@ from cnnviz.core.architectures import ARCHITECTURES, architecture_specs
 from cnnviz.core.comparison import COMPARISON_FILE, ComparisonRow, last_conv_geometry, read_comparison_csv
 from cnnviz.core.model import INPUT_SHAPE
 from cnnviz.core.paths import resources_dir
+from cnnviz.core.seed_runs import RunRow, RunSettings, RunsFileError, read_runs_csv, read_seed_histories
+from cnnviz.core.seed_statistics import REFERENCE, SummaryRow, WelchResult, summarize, welch_against_seed
 from cnnviz.core.training import EpochRecord, history_path_for, read_history_csv
 
 SHIPPED_ENV = "CNNVIZ_ARCHITECTURES_DIR"  # overrides the shipped folder (development, tests)
 LAB_ENV = "CNNVIZ_LAB_DIR"                # overrides the user's lab folder
 SHIPPED, YOURS = "shipped", "yours"
+RUNS_FILE = "runs.csv"                    # one row per (variant, seed): `cnnviz compare --runs`
+TESTED_FIGURES = ("train_test_gap", "train_accuracy")   # tested against seed too, for the help's verdicts
 
 
 def shipped_folder() -> Path:
@@ -49,6 +58,23 @@ class VariantResult:
     history: list[EpochRecord] = field(default_factory=list)
     model_path: Path | None = None
     source: str | None = None          # SHIPPED, YOURS, or None when the variant has no results
+    runs: list[RunRow] = field(default_factory=list)   # the full run's seeds that `row` is the mean of
+    extra_seeds: int = 0               # how many of `runs` the user trained in the Lab
+    seed_histories: dict[int, list[EpochRecord]] = field(default_factory=dict)  # {seed: history}, the full run
+    test: WelchResult | None = None    # Welch's test of `runs`' test accuracies against seed's
+    figure_tests: dict[str, WelchResult] = field(default_factory=dict)  # the same test of other figures
+
+    @property
+    def seeds(self) -> int:
+        """How many seeds `row` is over (1 for a single run)."""
+        if self.runs:
+            return len(self.runs)
+        return self.row.seeds if isinstance(self.row, SummaryRow) else int(self.row is not None)
+
+    @property
+    def summary(self) -> SummaryRow | None:
+        """`row` when it is a mean over seeds (with its spreads), else None."""
+        return self.row if isinstance(self.row, SummaryRow) else None
 
 
 def read_folder(folder: Path | None, source: str) -> dict[str, VariantResult]:
@@ -67,11 +93,80 @@ def read_folder(folder: Path | None, source: str) -> dict[str, VariantResult]:
     return results
 
 
-def lab_results(shipped: Path | None, lab: Path | None) -> dict[str, VariantResult]:
-    """Every variant, in ARCHITECTURES order: the user's result where there is one, else the shipped
-    one, else an empty VariantResult."""
-    mine, theirs = read_folder(lab, YOURS), read_folder(shipped, SHIPPED)
+def lab_results(shipped: Path | None, lab: Path | None, yours_first: bool = True,
+                full: dict[str, VariantResult] | None = None) -> dict[str, VariantResult]:
+    """Every variant, in ARCHITECTURES order: the user's own Lab run where there is one (unless not
+    `yours_first`), else the full run (shipped, with the user's extra seeds: `full`, read when None), else an
+    empty VariantResult."""
+    mine = read_folder(lab, YOURS) if yours_first else {}
+    theirs = full if full is not None else full_run(shipped, lab)
     return {name: mine.get(name) or theirs.get(name) or VariantResult(name) for name in ARCHITECTURES}
+
+
+def read_runs(folder: Path | None) -> list[RunRow]:
+    """The runs file of `folder`; [] when there is none or it is not one."""
+    if folder is None:
+        return []
+    try:
+        return read_runs_csv(Path(folder) / RUNS_FILE)
+    except RunsFileError:
+        return []
+
+
+def full_run_settings(shipped: Path | None) -> RunSettings | None:
+    """The settings of the shipped full run's seeds (None without a runs file, or with runs of several)."""
+    settings = {run.settings for run in read_runs(shipped)}
+    return settings.pop() if len(settings) == 1 else None
+
+
+def full_run(shipped: Path | None, lab: Path | None = None) -> dict[str, VariantResult]:
+    """The variants of the shipped full run, with the user's extra seeds (the lab folder's runs made with the
+    same settings; a seed the shipped run has stays the shipped one): rows that are means over the seeds,
+    Welch's test of each against `seed`, every seed's history. Without a shipped runs file, the shipped
+    comparison.csv as it is."""
+    results = read_folder(shipped, SHIPPED)
+    shipped_runs = read_runs(shipped)
+    settings = full_run_settings(shipped)
+    if not shipped_runs or settings is None:
+        return results
+    have = {run.key for run in shipped_runs}
+    extra = [run for run in read_runs(lab) if run.settings == settings and run.key not in have]
+    runs = shipped_runs + extra
+    summaries = {row.architecture: row for row in summarize(runs, ARCHITECTURES)}
+    tests = welch_against_seed(runs)
+    other_tests = {figure: welch_against_seed(runs, figure) for figure in TESTED_FIGURES}
+    for name, summary in summaries.items():
+        if name not in ARCHITECTURES:
+            continue
+        own = [run for run in runs if run.architecture == name]
+        mine = {run.seed for run in extra if run.architecture == name}
+        histories = {seed: history for seed, history in read_seed_histories(shipped, name).items()
+                     if seed in have_seeds(shipped_runs, name)}
+        if mine and lab is not None:
+            histories.update({seed: history for seed, history in read_seed_histories(lab, name).items()
+                              if seed in mine})
+        base = results.get(name) or VariantResult(name, source=SHIPPED)
+        results[name] = VariantResult(name, summary, base.history, base.model_path,
+                                      SHIPPED, own, len(mine), dict(sorted(histories.items())),
+                                      None if name == REFERENCE else tests.get(name),
+                                      {figure: found[name] for figure, found in other_tests.items()
+                                       if name in found and name != REFERENCE})
+    return results
+
+
+def have_seeds(runs: list[RunRow], name: str) -> set[int]:
+    return {run.seed for run in runs if run.architecture == name}
+
+
+def next_seeds(result: VariantResult, count: int) -> list[int]:
+    """The `count` smallest seeds (from 1) that the variant's full run does not have yet."""
+    taken = {run.seed for run in result.runs}
+    seeds, seed = [], 1
+    while len(seeds) < count:
+        if seed not in taken:
+            seeds.append(seed)
+        seed += 1
+    return seeds
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ Left: the variants to train (what each is, the notes' question it answers), the 
 the overlaid curves, the results table and the help, above two variants' maps side by side.
 
 Training runs in the compute process ("lab_train", one variant at a time, `LabRun`); each finished
-variant is saved in the user's lab folder, whose results replace the shipped ones for that variant.
-The view itself only reads folders (`lab_data`) and shows.
+variant is saved in the user's lab folder, whose results replace the shipped ones for that variant
+(unless "Show" asks for the full run only). "Train extra seeds" (`extra_seeds.py`, `SeedRun`) adds seeds
+to the shipped full run's variants: the table's means, error bars and tests and the curves' ± sd bands
+then count them. The view itself only reads folders (`lab_data`) and shows.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal, Slot
+from PySide6.QtCore import QSettings, Qt, Signal, Slot
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -31,11 +34,25 @@ from PySide6.QtWidgets import (
 
 from cnnviz.core.architectures import ARCHITECTURES
 from cnnviz.core.data import NUM_TRAIN, Dataset
+from cnnviz.core.seed_statistics import REFERENCE
 from cnnviz.core.training import MAX_SEED, BatchProgress, EpochRecord, TrainConfig
 from cnnviz.gui.lab.curves import LabCurves
-from cnnviz.gui.lab.data import SHIPPED, VariantResult, lab_folder, lab_results, read_folder, shipped_folder
+from cnnviz.gui.lab.data import (
+    RUNS_FILE,
+    SHIPPED,
+    VariantResult,
+    full_run,
+    full_run_settings,
+    lab_folder,
+    lab_results,
+    next_seeds,
+    shipped_folder,
+)
+from cnnviz.gui.lab.extra_seeds import ExtraSeedsBox
 from cnnviz.gui.lab.help import LabHelp
-from cnnviz.gui.lab.run import LabRun
+from cnnviz.gui.lab.lab_settings import (DEFAULT_EPOCHS, DEFAULT_LIMIT, DEFAULT_SEED, restore_lab_settings,
+                                         save_lab_settings)
+from cnnviz.gui.lab.run import LabRun, SeedRun
 from cnnviz.gui.lab.side_by_side import SideBySide
 from cnnviz.gui.lab.table import ResultsTable
 from cnnviz.gui.lab.variants import VariantList
@@ -43,12 +60,8 @@ from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action, spin_box  # spin boxes as Training's
 from cnnviz.terminal import format_duration
 
-DEFAULT_EPOCHS = 1
-DEFAULT_LIMIT = 10_000          # a first comparison of all six in minutes on a laptop
-DEFAULT_SEED = 1                # `cnnviz compare`'s
-DEFAULT_CHECKED = ("seed", "conv-conv-pool-pool", "no-pooling")
-SETTINGS_GROUP = "lab"
 TABS = ("Curves", "Results", "Help")
+SHOW_CHOICES = (("your runs, else the full run", True), ("the full run over seeds", False))
 
 
 class LabDock(QWidget):
@@ -66,6 +79,7 @@ class LabDock(QWidget):
         self.dataset: Dataset | None = None     # tests and the autotest: train on these digits instead of MNIST's
         self.run: LabRun | None = None
         self._results: dict[str, VariantResult] = {}
+        self._full: dict[str, VariantResult] | None = None   # the full run with the user's extra seeds
         self._trained_here: set[str] = set()    # variants whose live per-batch curves are shown
         self._restoring = False
         self.train_action = make_action(self, "&Train", "Train the checked variants one after the other",
@@ -78,6 +92,12 @@ class LabDock(QWidget):
         self.curves = LabCurves()
         self.table = ResultsTable()
         self.help = LabHelp()
+        self.extra_seeds = ExtraSeedsBox()
+        self.show_choice = QComboBox()
+        for text, _ in SHOW_CHOICES:
+            self.show_choice.addItem(text)
+        self.show_choice.setToolTip("Show your own Lab runs where you have them (the full run for the other "
+                                    "variants), or the full run over seeds for every variant")
         self.side_by_side = SideBySide(client)
         self.tabs = QTabWidget()
         for widget, title in zip((self.curves, self.table, self.help), TABS):
@@ -85,6 +105,12 @@ class LabDock(QWidget):
         self.tabs.setTabToolTip(0, "Every variant's loss and accuracy on the same axes")
         self.tabs.setTabToolTip(1, "One row per variant: shapes, speed, accuracy and overfitting")
         self.tabs.setTabToolTip(2, "What the lab answers, with the numbers of the full run")
+        corner = QWidget()
+        corner_row = QHBoxLayout(corner)
+        corner_row.setContentsMargins(0, 0, 4, 0)
+        corner_row.addWidget(QLabel("Show:"))
+        corner_row.addWidget(self.show_choice)
+        self.tabs.setCornerWidget(corner, Qt.Corner.TopRightCorner)
         self._banner = MessageBanner()
         self._build_layout()
         self._connect()
@@ -131,6 +157,7 @@ class LabDock(QWidget):
         column.addWidget(self.variants, 1)
         column.addWidget(settings)
         column.addLayout(buttons)
+        column.addWidget(self.extra_seeds)
         column.addWidget(self.progress_bar)
         column.addWidget(self.progress_label)
         left.setMinimumWidth(230)
@@ -159,6 +186,8 @@ class LabDock(QWidget):
         self.side_by_side.pair_changed.connect(self._on_setting_changed)
         self.side_by_side.open_requested.connect(self.open_variant)
         self.table.variant_activated.connect(self.open_variant)
+        self.extra_seeds.requested.connect(self.train_extra_seeds)
+        self.show_choice.currentIndexChanged.connect(self._on_show_changed)
 
     # --- public ---------------------------------------------------------------------------------------
     def set_client(self, client) -> None:
@@ -174,15 +203,50 @@ class LabDock(QWidget):
 
     def reload_results(self) -> None:
         """Read both folders again and show what they hold."""
-        self._results = lab_results(self.shipped, self.lab)
-        self.table.set_results(self._results)
+        self._full = full_run(self.shipped, self.lab)
+        self._results = lab_results(self.shipped, self.lab, self.yours_first(), self._full)
+        reference = self._full.get(REFERENCE)
+        self.table.set_results(self._results, reference.row.test_accuracy if reference and reference.row else None)
         for name, result in self._results.items():
-            if name not in self._trained_here and result.history:
+            if name in self._trained_here and self.yours_first():
+                continue   # the curves of a run of this session: its per-batch training curve stays
+            self._trained_here.discard(name)
+            if len(result.seed_histories) >= 2 and result.source == SHIPPED:
+                self.curves.set_seed_histories(name, list(result.seed_histories.values()))
+            elif result.history:
                 self.curves.set_history(name, result.history)
+            else:
+                self.curves.remove(name)
             if not self.is_running() or (name not in self.run.waiting() and name != self.run.current):
                 self.variants.set_status(name, _result_status(result))
         self.side_by_side.set_results(self._results)
-        self.help.set_rows([result.row for result in read_folder(self.shipped, SHIPPED).values()])
+        self.help.set_results(full_run(self.shipped))
+        self._update_extra_seeds()
+
+    def yours_first(self) -> bool:
+        """Whether the user's own Lab runs replace the full run's variants in the table and the curves."""
+        return SHOW_CHOICES[self.show_choice.currentIndex()][1]
+
+    def set_yours_first(self, yours_first: bool) -> None:
+        self.show_choice.setCurrentIndex(0 if yours_first else 1)
+
+    def train_extra_seeds(self, count: int = 1, names: list[str] | None = None) -> bool:
+        """Train `count` more seeds of the full run for `names` (default: the checked variants that are in it),
+        every variant's first new seed before any second one; False if there is nothing to train."""
+        settings = full_run_settings(self.shipped)
+        full = full_run(self.shipped, self.lab)
+        names = [name for name in (names if names is not None else self.variants.checked())
+                 if name in full and full[name].runs]
+        if self.is_running() or settings is None or not names or self.client is None or count < 1:
+            return False
+        seeds = {name: next_seeds(full[name], count) for name in names}
+        pairs = [(name, seeds[name][index]) for index in range(count) for name in names]
+        self._banner.hide()
+        self.set_yours_first(False)
+        self.run = SeedRun(self.client, pairs, settings, self.lab / RUNS_FILE, self.lab, self.dataset, self)
+        self._start(names)
+        self.tabs.setCurrentWidget(self.table)
+        return True
 
     def config(self) -> TrainConfig:
         limit = self.limit.value()
@@ -195,7 +259,12 @@ class LabDock(QWidget):
         if self.is_running() or not names or self.client is None:
             return
         self._banner.hide()
+        self.set_yours_first(True)   # the runs trained now are shown
         self.run = LabRun(self.client, names, self.config(), self.lab, self.dataset, self)
+        self._start(names)
+        self.tabs.setCurrentIndex(0)
+
+    def _start(self, names: list[str]) -> None:
         self.run.variant_started.connect(self._on_variant_started)
         self.run.preparing.connect(self._on_preparing)
         self.run.progress.connect(self._on_progress)
@@ -205,7 +274,6 @@ class LabDock(QWidget):
         self.run.finished.connect(self._on_run_finished)
         for name in names:
             self.variants.set_status(name, "queued")
-        self.tabs.setCurrentIndex(0)
         self.progress_bar.setValue(0)
         self.progress_bar.setFormat("Waiting for the compute process…")
         self.run.start()
@@ -239,54 +307,66 @@ class LabDock(QWidget):
         return self._banner.text() if self._banner.isVisibleTo(self) else ""
 
     # --- the run ----------------------------------------------------------------------------------------
+    def _seeding(self) -> bool:
+        """The run trains extra seeds of the full run (its curves are not drawn live)."""
+        return isinstance(self.run, SeedRun)
+
+    def _running_label(self, name: str) -> str:
+        return f"{name} (seed {self.run.current_seed})" if self._seeding() else name
+
     @Slot(str)
     def _on_variant_started(self, name: str) -> None:
         self.variants.set_status(name, "waiting…")
-        self._trained_here.add(name)
-        self.curves.start_variant(name, self.run.config.epochs)
+        if not self._seeding():
+            self._trained_here.add(name)
+            self.curves.start_variant(name, self.run.config.epochs)
         self._show_progress_text(name, "waiting for the compute process (it may be busy with another task)")
 
     @Slot(str, str)
     def _on_preparing(self, name: str, text: str) -> None:
         self.variants.set_status(name, "preparing…")
-        self.progress_bar.setFormat(f"{name}: {text}")
+        self.progress_bar.setFormat(f"{self._running_label(name)}: {text}")
 
     @Slot(str, object)
     def _on_progress(self, name: str, progress: BatchProgress) -> None:
-        self.curves.add_progress(name, progress)
+        if not self._seeding():
+            self.curves.add_progress(name, progress)
         total = progress.num_epochs * progress.num_batches
         done = progress.epoch * progress.num_batches + progress.batch
         self.progress_bar.setValue(round(1000 * done / max(total, 1)))
         paused = " (paused)" if self.run is not None and self.run.paused else ""
-        self.progress_bar.setFormat(f"{name}: epoch {progress.epoch + 1}/{progress.num_epochs} · "
+        self.progress_bar.setFormat(f"{self._running_label(name)}: epoch {progress.epoch + 1}/{progress.num_epochs} · "
                                     f"batch {progress.batch}/{progress.num_batches}{paused}")
-        self.variants.set_status(name, f"epoch {progress.epoch + 1}/{progress.num_epochs}")
+        seed = f"seed {self.run.current_seed}, " if self._seeding() else ""
+        self.variants.set_status(name, f"{seed}epoch {progress.epoch + 1}/{progress.num_epochs}")
         self._show_progress_text(name, f"{progress.samples_per_second:,.0f} digits/s · "
                                        f"{format_duration(progress.eta_seconds)} left · "
                                        f"loss {progress.loss:.3f} · accuracy {progress.accuracy:.3f}")
 
     @Slot(str, object)
     def _on_epoch(self, name: str, record: EpochRecord) -> None:
-        self.curves.add_epoch(name, record)
+        if not self._seeding():
+            self.curves.add_epoch(name, record)
 
     @Slot(str, object)
     def _on_variant_finished(self, name: str, reply: dict) -> None:
         self.curves.end_variant(name)
-        result = reply["result"]
+        status, message = (reply["status"], reply["message"]) if "seed" in reply else \
+            (reply["result"].status, reply["result"].message)
         self.reload_results()
         if reply["row"] is None:
-            self.variants.set_status(name, f"{result.status}, not kept")
+            self.variants.set_status(name, f"{status}, not kept")
         else:
             self.variants.set_status(name, _result_status(self._results[name]))
-        if result.status == "diverged":
-            self._banner.show_text(f"{name}: {result.message}", "warning")
+        if status == "diverged":
+            self._banner.show_text(f"{self._running_label(name)}: {message}", "warning")
 
     @Slot(str, str)
     def _on_variant_failed(self, name: str, message: str) -> None:
         self.curves.end_variant(name)
         self.variants.set_status(name, "failed" if "stopped" not in message else "stopped")
         if "stopped" not in message:
-            self._banner.show_text(f"{name} could not be trained: {message}", "error")
+            self._banner.show_text(f"{self._running_label(name)} could not be trained: {message}", "error")
 
     @Slot()
     def _on_run_finished(self) -> None:
@@ -306,7 +386,7 @@ class LabDock(QWidget):
 
     def _show_progress_text(self, name: str, text: str) -> None:
         waiting = self.run.waiting() if self.run is not None else []
-        self.progress_label.setText(text + (f"<br>then: {', '.join(waiting)}" if waiting else ""))
+        self.progress_label.setText(text + (f"<br>then: {self.run.waiting_text()}" if waiting else ""))
 
     # --- user actions ---------------------------------------------------------------------------------
     @Slot()
@@ -334,6 +414,20 @@ class LabDock(QWidget):
         self._update_actions()
         self._on_setting_changed()
 
+    @Slot()
+    def _on_show_changed(self) -> None:
+        if not self._restoring:
+            self.reload_results()
+        self._on_setting_changed()
+
+    def _update_extra_seeds(self) -> None:
+        if self._full is None:
+            return   # before the first reload_results
+        self.extra_seeds.show_full_run(full_run_settings(self.shipped),
+                                       [self._full[name] for name in self.variants.checked() if name in self._full])
+        if self.is_running() or self.client is None:
+            self.extra_seeds.action.setEnabled(False)
+
     def _update_actions(self) -> None:
         running = self.is_running()
         self.train_action.setEnabled(not running and bool(self.variants.checked()) and self.client is not None)
@@ -343,8 +437,9 @@ class LabDock(QWidget):
         self.pause_action.setText("&Resume" if paused else "&Pause")
         self.pause_action.setIcon(self.style().standardIcon(Icon.SP_MediaPlay if paused else Icon.SP_MediaPause))
         self.variants.set_editable(not running)
-        for spin in (self.epochs, self.limit, self.seed):
+        for spin in (self.epochs, self.limit, self.seed, self.extra_seeds.count):
             spin.setEnabled(not running)
+        self._update_extra_seeds()
 
     # --- settings -------------------------------------------------------------------------------------
     @Slot()
@@ -353,41 +448,13 @@ class LabDock(QWidget):
             self.save_settings(app_settings())
 
     def save_settings(self, settings: QSettings) -> None:
-        settings.beginGroup(SETTINGS_GROUP)
-        settings.setValue("epochs", self.epochs.value())
-        settings.setValue("limit", self.limit.value())
-        settings.setValue("seed", self.seed.value())
-        settings.setValue("checked", ",".join(self.variants.checked()))
-        first, second = self.side_by_side.pair()
-        settings.setValue("pair", f"{first},{second}")
-        settings.setValue("position", self.side_by_side.current_position())
-        settings.setValue("tab", self.tabs.currentIndex())
-        settings.setValue("splitter", self.splitter.saveState())
-        settings.setValue("right_splitter", self.right_splitter.saveState())
-        settings.endGroup()
+        save_lab_settings(self, settings)
 
     def restore_settings(self, settings: QSettings) -> None:
         self._restoring = True
-        settings.beginGroup(SETTINGS_GROUP)
         try:
-            self.epochs.setValue(int(settings.value("epochs", DEFAULT_EPOCHS)))
-            self.limit.setValue(int(settings.value("limit", DEFAULT_LIMIT)))
-            self.seed.setValue(int(settings.value("seed", DEFAULT_SEED)))
-            checked = settings.value("checked", None)
-            self.variants.set_checked(DEFAULT_CHECKED if checked is None else str(checked).split(","))
-            pair = str(settings.value("pair", "")).split(",")
-            if len(pair) == 2:
-                self.side_by_side.set_pair(*pair)
-            self.side_by_side.set_position(str(settings.value("position", "")))
-            self.tabs.setCurrentIndex(int(settings.value("tab", 0)))
-            for splitter, key in ((self.splitter, "splitter"), (self.right_splitter, "right_splitter")):
-                state = settings.value(key)
-                if isinstance(state, QByteArray) and not state.isEmpty():
-                    splitter.restoreState(state)
-        except (TypeError, ValueError):
-            pass  # a damaged settings file keeps the defaults
+            restore_lab_settings(self, settings)
         finally:
-            settings.endGroup()
             self._restoring = False
 
 

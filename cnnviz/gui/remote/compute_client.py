@@ -47,12 +47,23 @@ class _Pending:
     on_event: Callable | None
 
 
-def _alive(callback: Callable | None) -> bool:
-    """False when `callback` is bound to a QObject whose C++ side was deleted."""
+def _owners(callback: Callable | None) -> list:
+    """The objects `callback` would run on: the instance of a bound method (through partials) and the
+    QObjects a lambda or closure captured (`lambda result: self._on_reply(result, image)`)."""
     while isinstance(callback, functools.partial):
         callback = callback.func
-    owner = getattr(callback, "__self__", None)
-    return not isinstance(owner, QObject) or shiboken6.isValid(owner)
+    owners = [getattr(callback, "__self__", None)]
+    for cell in getattr(callback, "__closure__", None) or ():
+        try:
+            owners.append(cell.cell_contents)
+        except ValueError:   # an empty cell
+            continue
+    return owners
+
+
+def _alive(callback: Callable | None) -> bool:
+    """False when `callback` is bound to, or closes over, a QObject whose C++ side was deleted."""
+    return all(shiboken6.isValid(owner) for owner in _owners(callback) if isinstance(owner, QObject))
 
 
 def describe_exit(exitcode: int | None) -> str:

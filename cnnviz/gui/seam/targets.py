@@ -17,7 +17,7 @@ from typing import Callable
 
 from PySide6.QtCore import QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QPainter, QPen
-from PySide6.QtWidgets import QDockWidget, QWidget
+from PySide6.QtWidgets import QDockWidget, QTabWidget, QWidget
 
 HIGHLIGHT_MS = 2400            # how long an outline stays
 HIGHLIGHT_COLOUR = QColor(255, 140, 0)
@@ -96,9 +96,13 @@ class Targets:
 
 
 def _bring_forward(widget: QWidget) -> None:
-    """Show and raise the dock `widget` sits in, if any (a panel tabbed behind another, or closed)."""
-    parent = widget
+    """Show and raise the dock `widget` sits in, if any (a panel tabbed behind another, or closed), and make
+    every QTabWidget page on the way to it the current one (a part of a panel's tab that is not shown)."""
+    parent, path = widget, []
     while parent is not None and not isinstance(parent, QDockWidget):
+        if isinstance(parent, QTabWidget) and len(path) >= 2 and parent.indexOf(path[-2]) >= 0:
+            parent.setCurrentWidget(path[-2])      # path[-1] is the tab widget's own stack of pages
+        path.append(parent)
         parent = parent.parentWidget()
     if parent is not None:
         parent.show()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib
 
-CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "lab")
+CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "lab",
+                                  "experiments")
 
 
 def install_capabilities(context, names: tuple[str, ...] | None = None) -> dict[str, object]:

@@ -65,6 +65,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.inspector, 1)
         self.setCentralWidget(central)
+        self.setAcceptDrops(True)   # a file dropped on a panel or the toolbar opens as on the inspector
         self.setStatusBar(StatusBar())
         self.training_status = TrainingStatus(self)
         self.session = ModelSession(self.client, self.inspector, self.training_status, self.banner, self,
@@ -243,6 +244,13 @@ class MainWindow(QMainWindow):
                                     current.test_accuracy if current else None)
         idle = not self.is_training() and not session.is_loading() and not session.is_saving()
         self.files.update(idle, current is not None)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        self.inspector.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        """A model file dropped anywhere on the window opens as the model, a picture on the canvas."""
+        self.inspector.dropEvent(event)
 
     # --- settings and closing ---------------------------------------------------------------------------
     def _restore_settings(self) -> None:

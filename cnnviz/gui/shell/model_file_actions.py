@@ -8,9 +8,14 @@ from PySide6.QtCore import QObject, QSettings, Slot
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from cnnviz.core.model_files import MODEL_SUFFIXES
 from cnnviz.gui.widgets.qt_helpers import Icon, make_action
 
-MODEL_FILTER = "Keras models (*.keras *.h5 *.hdf5);;All files (*)"
+# Every suffix cnnviz opens first (Keras, legacy HDF5, ONNX as PyTorch exports it), then each kind alone.
+MODEL_FILTER = (f"Image classifiers ({' '.join('*' + suffix for suffix in MODEL_SUFFIXES)});;"
+                "Keras models (*.keras *.h5 *.hdf5);;ONNX models, e.g. exported from PyTorch (*.onnx);;All files (*)")
+SAVE_FILTER = "Keras models (*.keras)"
+SAVED_SUFFIX = ".keras"   # what Save writes, whatever the model was opened from (the session saves .keras)
 LAST_DIR_KEY = "paths/last_dir"
 
 
@@ -22,7 +27,8 @@ class ModelFileActions(QObject):
         self._session = session
         self._window = window
         self.last_dir = str(Path.home())
-        self.open_action = make_action(window, "&Open model…", "Open a Keras image classifier (.keras or .h5)",
+        self.open_action = make_action(window, "&Open model…", "Open an image classifier: a Keras model (.keras, "
+                                       ".h5) or an ONNX model (.onnx, e.g. exported from PyTorch)",
                                        self._on_open, QKeySequence.StandardKey.Open, icon=Icon.SP_DialogOpenButton)
         self.save_action = make_action(window, "&Save model…", "Save the current model as a .keras file",
                                        self._on_save, QKeySequence.StandardKey.Save, icon=Icon.SP_DialogSaveButton)
@@ -67,9 +73,10 @@ class ModelFileActions(QObject):
             self._session.save_model_file(path)
 
     def _ask_model_path(self) -> str:
-        current = self._session.current
-        suggested = current.path.name if current and current.path else "cnnviz-model.keras"
-        return self.ask_save_path("Save model", suggested, "Keras models (*.keras)")
+        """Where to save the current model: a `.keras` file, named after the file it came from (a model opened
+        from `net.onnx` or `net.h5` is proposed as `net.keras`, and the dialog's title says why)."""
+        name, caption = save_proposal(self._session.current)
+        return self.ask_save_path(caption, name, SAVE_FILTER)
 
     def may_close(self, ask_to_save: bool, training: bool) -> bool:
         """Whether closing may go on. With an unsaved trained model (and `ask_to_save`) ask: Save (the window
@@ -101,3 +108,16 @@ class ModelFileActions(QObject):
                 session.close_after_save = True
                 session.save_model_file(path)
         return False
+
+
+def save_proposal(current) -> tuple[str, str]:
+    """(file name, dialog caption) to propose for saving `current` (a ModelInfo or None). cnnviz saves Keras
+    files: a model opened from another format (ONNX, legacy HDF5) is proposed under its name with `.keras`,
+    and the caption says so."""
+    path = Path(current.path) if current is not None and current.path else None
+    if path is None:
+        return "cnnviz-model.keras", "Save model"
+    if path.suffix.lower() == SAVED_SUFFIX:
+        return path.name, "Save model"
+    return (path.with_suffix(SAVED_SUFFIX).name,
+            f"Save model as a .keras file (cnnviz saves Keras models; {path.name} is left as it is)")

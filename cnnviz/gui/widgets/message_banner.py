@@ -32,8 +32,9 @@ class MessageBanner(QFrame):
 
     def show_text(self, text: str, kind: str) -> None:
         background, foreground = BANNER_COLOURS.get(kind, BANNER_COLOURS["info"])
-        self.setStyleSheet(f"#banner, #banner QLabel {{ background: {background}; color: {foreground}; }}"
-                           "#banner { border-radius: 4px; }")
+        name = self.objectName()   # "banner", or the name its owner gave it ("model_banner")
+        self.setStyleSheet(f"#{name}, #{name} QLabel {{ background: {background}; color: {foreground}; }}"
+                           f"#{name} {{ border-radius: 4px; }}")
         self.kind = kind
         self._label.setText(text)
         self.show()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QObject, QSettings, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QMimeData, QObject, QSettings, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QSpinBox, QStyle
 
@@ -117,3 +117,9 @@ def show_message_box(parent, icon: QMessageBox.Icon, title: str, text: str, deta
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     box.open()
     return box
+
+
+def dropped_file(mime: QMimeData) -> str | None:
+    """The first local file among the URLs dragged in `mime` (a drag from a file manager); None if none."""
+    files = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()] if mime.hasUrls() else []
+    return files[0] if files else None
