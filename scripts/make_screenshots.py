@@ -92,6 +92,11 @@ SHOTS = (
          screenshot="_3_epoch0",
          about="the app at epoch 0: the chosen digit through the random weights, the matrix of epoch 0, the marker "
                "at epoch 0 on the curves, the slider at its start"),
+    Shot("docs/images/app_lesson_question.png", "lesson-and-screenshot", ("lesson_dock", "central"), width=900,
+         screenshot="_question", about="lesson 1 asks how many maps conv2d_1 makes for the drawn 7, the overview's "
+                                       "sizes hidden; 1 is typed in the Lessons panel"),
+    Shot("docs/images/app_lesson_reveal.png", "lesson-and-screenshot", ("lesson_dock", "central"), width=900,
+         about="the reveal: conv2d_1's 32 maps outlined, the sizes back, the panel says why 1 is not it"),
     Shot("docs/images/app_patterns.png", "attribution-and-screenshot", ("layer_modes", "layer_stack", "side_panel"),
          width=620, about="conv2d_2's 64 filter patterns in the grid, filter 3 switched off (crossed out), filter 12's "
                           "pattern enlarged with its top test digits and the patches its units saw"),
@@ -107,6 +112,12 @@ SHOTS = (
     Shot("docs/images/app_sanity_check.png", "experiments-and-screenshot", ("sanity_strip",), width=560,
          about="the sanity check of test digit 0: Grad-CAM, occlusion and the gradient of the trained model, then "
                "with the layers randomised from the top down, each with its Spearman ρ to the trained map"),
+    Shot("docs/images/app_move_it.png", "move-it-and-screenshot", ("central", "move_it_dock"), width=1000,
+         about="the Move it panel: a test 7 dragged 3 pixels right, P(7) against the move for the notes' model "
+               "and the Lab's no-pooling, how closely each layer follows the move"),
+    Shot("docs/images/app_your_digits.png", "handwriting-and-screenshot", ("handwriting_dock",), width=1000,
+         about="Your digits: a collected handwriting with the model's readings, mistakes marked, after "
+               "Teach it my handwriting: before and after on your digits and on MNIST's test set"),
 )
 
 

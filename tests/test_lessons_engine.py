@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cnnviz.core.lessons.engine import AnswerEngine, ModelView, ResultsTable, Unavailable, compute_values, shifted
+from cnnviz.core.lessons.engine import AnswerEngine, ModelView, ResultsTable, Unavailable, compute_values
 from cnnviz.core.lessons.expressions import parse_expression
 from cnnviz.core.lessons.functions import EvaluationError, NeedsInput, NeedsRun
 from cnnviz.core.lessons.pack import read_pack
+from cnnviz.core.robustness import shift_image
 from cnnviz.core.lessons.session import AnswerError, AnswerUnavailable, LessonSession, LessonStateError
 from cnnviz.core.lessons.validate import shipped_lessons_dir
 from cnnviz.core.training import EpochRecord
@@ -32,13 +33,14 @@ def value(engine, text, values=None):
     return engine.evaluate(parse_expression(text), values)
 
 
-def test_shifted_moves_by_whole_pixels_with_background():
+def test_the_lessons_shift_moves_by_whole_pixels_with_background():
+    """The convention lesson texts use for dx, dy (right, down; uncovered pixels 0), in robustness' shift."""
     image = np.arange(1, 26, dtype=np.float32).reshape(5, 5)
-    right_down = shifted(image, 2, 1)
+    right_down = shift_image(image, 2, 1)
     assert np.array_equal(right_down[1:, 2:], image[:4, :3]) and not right_down[0].any() and not right_down[:, :2].any()
-    left_up = shifted(image, -1, -2)
+    left_up = shift_image(image, -1, -2)
     assert np.array_equal(left_up[:3, :4], image[2:, 1:]) and not left_up[3:].any() and not left_up[:, 4].any()
-    assert not shifted(image, 5, 0).any() and np.array_equal(shifted(image, 0, 0), image)
+    assert not shift_image(image, 5, 0).any() and np.array_equal(shift_image(image, 0, 0), image)
 
 
 def test_structure_functions_match_keras(view):

@@ -22,7 +22,7 @@ def documented(section: str) -> set[str]:
     start = text.index(f"### {section}")
     end = text.find("\n#", start + 4)
     rows = [line for line in text[start:end].splitlines() if line.startswith("| `")]
-    return {name for row in rows for name in re.findall(r"`([\w.]+)`", row.split("|")[1])}
+    return {name for row in rows for name in re.findall(r"`([\w.-]+)`", row.split("|")[1])}
 
 
 def test_operations_call_what_was_registered_and_refuse_the_rest():
@@ -148,3 +148,10 @@ def test_the_training_status_follows_a_run_started_by_its_operation(capability_w
     with qtbot.waitSignal(context.training_ended, timeout=WAIT_MS * 2):
         context.operations.call("training.stop")
     assert not context.is_training() and export.action.isEnabled() and window.files.open_action.isEnabled()
+
+
+def test_every_compute_method_is_in_the_methods_table():
+    """docs/ARCHITECTURE.md's "Methods today" names every method the compute process answers, and no other."""
+    from cnnviz.compute.server import load_handlers
+
+    assert documented("Methods today") == set(load_handlers())

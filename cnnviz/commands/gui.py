@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
-import sys
 from pathlib import Path
 
 from cnnviz.commands.common import CliError, add_model_arg
@@ -32,12 +30,8 @@ def run(args: argparse.Namespace) -> int:
     options = {"model_path": getattr(args, "model", None), "screenshot": getattr(args, "screenshot", None)}
     lessons = getattr(args, "lessons", None) or getattr(args, "app_lessons", None)
     if lessons is not None:
-        checked_pack(lessons)
-        if "lessons_dir" in inspect.signature(run_app).parameters:
-            options["lessons_dir"] = lessons
-        else:   # the lesson panel comes with the GUI's next phase
-            print(f"cnnviz: this build's app has no lesson panel yet; {lessons} is a valid pack "
-                  f"(cnnviz lessons --list --lessons {lessons})", file=sys.stderr)
+        checked_pack(lessons)   # a pack the app could not open is refused here, in one line
+        options["lessons_dir"] = lessons
     return run_app(**options)
 
 

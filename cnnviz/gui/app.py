@@ -36,9 +36,11 @@ def make_application(argv: list[str] | None = None):
     return app
 
 
-def run(model_path: str | Path | None = None, screenshot: str | Path | None = None) -> int:
+def run(model_path: str | Path | None = None, screenshot: str | Path | None = None,
+        lessons_dir: str | Path | None = None) -> int:
     """Start the compute process (opening the model at once), then open the main window, which loads the
-    model there (the compute process has it ready, or nearly)."""
+    model there (the compute process has it ready, or nearly). With `lessons_dir`, the Lessons panel shows
+    that lesson pack (a folder of lesson files)."""
     interrupted: list[bool] = []   # Ctrl+C before the window is up: it closes as soon as it is
     signal.signal(signal.SIGINT, lambda *args: interrupted.append(True))
     from cnnviz.gui.remote.compute_client import start_early
@@ -51,6 +53,9 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
 
     window = MainWindow()
     window.show()
+    operations = window.context.operations
+    if lessons_dir is not None and operations.has("lessons.open_pack"):
+        operations.call("lessons.open_pack", lessons_dir)
     # The terminal's Ctrl+C reaches the whole process group: the compute process ignores it (it was
     # spawned with SIG_IGN) and leaves ending it to the GUI, which closes its window on Ctrl+C.
 

@@ -26,7 +26,12 @@ that starts it, in the module that drives that part of the app):
   `lab-and-screenshot`: the Lab trains two variants, then shows the full run's error bars (`lab_mode.py`);
   `experiments-and-screenshot`: a hand-made edge detector, an attacked 7 that reads as 3 and the
   sanity-check strip (`experiments_mode.py`); `pytorch-model-and-screenshot`: the shipped PyTorch LeNet
-  opened through File → Open (`models_mode.py`).
+  opened through File → Open (`models_mode.py`);
+- `move-it-and-screenshot`: a test digit dragged in the Move it panel beside the Lab's no-pooling (`move_it_mode.py`);
+  `handwriting-and-screenshot`: Your digits: a made-up handwriting collected, a 7 drawn and kept, the gallery,
+  then Teach it my handwriting (`handwriting_mode.py`);
+  `lesson-and-screenshot`: lesson 1's first question asked (`_question.png`) and revealed
+  (`lessons_mode.py`).
 Beside each screenshot, PATH with `.json` gives the screen rectangle [x, y, width, height] of the window's
 named parts (`screenshots.py`). All print "model ready" with both process ids when the first model is
 shown, then save a screenshot of the window to PATH and quit.
@@ -42,8 +47,8 @@ from PySide6.QtCore import QObject, QTimer, Slot
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.gui.app import AUTOTEST_ENV
-from cnnviz.testing import (attribution_mode, experiments_mode, history_mode, inspector_modes, lab_mode,
-                            models_mode, training_modes, units_mode)
+from cnnviz.testing import (attribution_mode, experiments_mode, handwriting_mode, history_mode, inspector_modes,
+                            lab_mode, lessons_mode, models_mode, move_it_mode, training_modes, units_mode)
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import when
 
@@ -55,10 +60,13 @@ MODES = {"train-and-screenshot": training_modes.start_training, "kill-and-recove
          "pytorch-model-and-screenshot": models_mode.start_pytorch,
          "attribution-and-screenshot": attribution_mode.start, "unit-and-screenshot": units_mode.start,
          "history-and-screenshot": history_mode.start, "lab-and-screenshot": lab_mode.start,
-         "experiments-and-screenshot": experiments_mode.start}
+         "experiments-and-screenshot": experiments_mode.start,
+         "move-it-and-screenshot": move_it_mode.start, "handwriting-and-screenshot": handwriting_mode.start,
+         "lesson-and-screenshot": lessons_mode.start}
 TIMEOUT_MS = 120_000
-# several computations in a row (a loaded machine)
-MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000, "experiments-and-screenshot": 240_000}
+# Several computations in a row (a loaded machine); teaching on MNIST.
+MODE_TIMEOUT_MS = {"attribution-and-screenshot": 200_000, "experiments-and-screenshot": 240_000,
+                   "handwriting-and-screenshot": 280_000}
 
 
 def autotest_request(screenshot: str | Path | None) -> tuple[str | None, Path | None]:

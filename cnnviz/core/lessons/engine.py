@@ -20,24 +20,9 @@ import numpy as np
 from cnnviz.core.lessons.expressions import Call, Expression, Number, Reference, Word
 from cnnviz.core.lessons.functions import FUNCTIONS, EvaluationError, NeedsInput, NeedsRun, Ranking, Unit
 from cnnviz.core.network import LayerSpec, resolved_inputs
+from cnnviz.core.robustness import shift_image
 
 MAX_TABLE_BYTES = 1 << 20
-
-
-def shifted(image: np.ndarray, dx: int, dy: int) -> np.ndarray:
-    """`image` (H, W[, C]) moved `dx` pixels right and `dy` down by whole pixels, the background (0) filling in.
-
-    The smallest shift lessons need; `cnnviz.core.robustness` (issue 21) will have the public one with the
-    same convention (dx > 0 right, dy > 0 down, filled with background): switch to it when it lands.
-    """
-    image = np.asarray(image)
-    moved = np.zeros_like(image)
-    height, width = image.shape[:2]
-    if abs(dx) >= width or abs(dy) >= height:
-        return moved
-    moved[max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = \
-        image[max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)]
-    return moved
 
 
 @dataclass
@@ -287,7 +272,7 @@ class AnswerEngine:
         key = (int(dx), int(dy))
         if key not in self._outputs:
             image = np.asarray(self.image, np.float32).reshape(self.model.input_shape)
-            self._outputs[key] = self.model.forward(shifted(image, *key) if key != (0, 0) else image)
+            self._outputs[key] = self.model.forward(shift_image(image, *key) if key != (0, 0) else image)
         return self._outputs[key]
 
     def probabilities(self, dx: int = 0, dy: int = 0) -> np.ndarray:

@@ -37,6 +37,7 @@ class InputSources(QObject):
         self.picture_input = PictureInput(views.canvas)   # pictures as non-digit models take them
         self.test_digits = TestDigits(client, self)
         self._announce: tuple[np.ndarray, str] | None = None   # status to say once outputs for an input arrive
+        self.open_hooks: list = []   # hook(path) -> bool, asked before a picture opens (add_open_image_hook)
         self._build_actions()
         views.brush_slider.valueChanged.connect(self._on_brush_changed)
         self._on_brush_changed(views.brush_slider.value())
@@ -125,6 +126,8 @@ class InputSources(QObject):
         picture, see ImageAdjust); on failure say why and keep the canvas."""
         from cnnviz.core.images import ImageFileError, read_grey
 
+        if any(hook(path) for hook in self.open_hooks):
+            return True   # a hook opens it later (with the model that reads pictures)
         if not is_digit_model(self._inspector.model()):
             return self._open_picture(path)
         try:

@@ -19,6 +19,7 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
 from cnnviz.compute.protocol import ModelInfo
+from cnnviz.core.colormaps import NORMALISATIONS
 from cnnviz.core.inspection import Inspection
 from cnnviz.core.preprocess import InputMapping
 from cnnviz.gui.inspector.export_menu import ExportMenu
@@ -158,6 +159,12 @@ class InspectorWidget(QWidget):
         None: right-clicked beside the maps or on a flat layer) after the export ones."""
         self.export_menu_part.add_hook(hook)
 
+    def add_open_image_hook(self, hook) -> None:
+        """`hook(path) -> bool` is asked before an image file opens on the canvas (Open image…, a drop,
+        `open_image`); True: the hook opens it itself later (the models capability first loads the model
+        that reads pictures, then calls `open_image` again)."""
+        self.input_sources.open_hooks.append(hook)
+
     def add_drop_handler(self, handler) -> None:
         """`handler(path) -> bool` is offered every file dropped on the window before it opens as a picture;
         True: the handler took it (the models capability opens model files)."""
@@ -243,6 +250,14 @@ class InspectorWidget(QWidget):
         if channel is not None and not (len(shape) == 3 and 0 <= channel < shape[2]):
             return False
         self._state.set_channel(None if channel is None else int(channel))
+        return True
+
+    def set_normalisation(self, mode: str) -> bool:
+        """Colour the maps on one scale per "channel" (each map its own) or per "layer" (maps compare), as
+        View → Scale colours per; False for another word."""
+        if mode not in NORMALISATIONS:
+            return False
+        self._state.set_normalisation(mode)
         return True
 
     def set_layer_mode(self, name: str) -> bool:

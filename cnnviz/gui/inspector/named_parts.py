@@ -45,6 +45,7 @@ def register_parts(inspector, operations, targets) -> None:
             ("inspector.select_layer", inspector.select_layer),
             ("inspector.select_channel", inspector.select_channel),
             ("inspector.set_layer_mode", inspector.set_layer_mode),
+            ("inspector.set_normalisation", inspector.set_normalisation),
             ("inspector.show_input", inspector.show_input),
             ("inspector.show_test_digit", inspector.show_test_digit),
             ("inspector.open_image", inspector.open_image),

@@ -1,8 +1,8 @@
 """The Lab: train the architecture variants side by side and see why convolution and pooling alternate.
 
 Left: the variants to train (what each is, the notes' question it answers), the run's settings
-(epochs, training digits, seed: remembered), Train / Pause / Stop and the progress. Right: tabs with
-the overlaid curves, the results table and the help, above two variants' maps side by side.
+(epochs, training digits, seed, augment and dropout: remembered), Train / Pause / Stop and the progress.
+Right: tabs with the overlaid curves, the results table and the help, above two variants' maps side by side.
 
 Training runs in the compute process ("lab_train", one variant at a time, `LabRun`); each finished
 variant is saved in the user's lab folder, whose results replace the shipped ones for that variant
@@ -58,6 +58,7 @@ from cnnviz.gui.lab.table import ResultsTable
 from cnnviz.gui.lab.variants import VariantList
 from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import Icon, app_settings, make_action, spin_box  # spin boxes as Training's
+from cnnviz.gui.widgets.regularisation import RegularisationOptions, describe_regularisation
 from cnnviz.terminal import format_duration
 
 TABS = ("Curves", "Results", "Help")
@@ -133,6 +134,8 @@ class LabDock(QWidget):
         form.addRow("Epochs", self.epochs)
         form.addRow("Training digits", self.limit)
         form.addRow("Seed", self.seed)
+        self.regularisation = RegularisationOptions()   # issue 21: a variant trained with augmentation, dropout
+        form.addRow("Regularise", self.regularisation)
         buttons = QHBoxLayout()
         for action in (self.train_action, self.pause_action, self.stop_action):
             button = QToolButton()
@@ -182,6 +185,7 @@ class LabDock(QWidget):
         self.variants.selection_changed.connect(self._on_selection_changed)
         for spin in (self.epochs, self.limit, self.seed):
             spin.valueChanged.connect(self._on_setting_changed)
+        self.regularisation.changed.connect(self._on_setting_changed)
         self.tabs.currentChanged.connect(self._on_setting_changed)
         self.side_by_side.pair_changed.connect(self._on_setting_changed)
         self.side_by_side.open_requested.connect(self.open_variant)
@@ -251,7 +255,8 @@ class LabDock(QWidget):
     def config(self) -> TrainConfig:
         limit = self.limit.value()
         return TrainConfig(epochs=self.epochs.value(), limit=None if limit >= NUM_TRAIN else limit,
-                           seed=self.seed.value())
+                           seed=self.seed.value(), augment=self.regularisation.augment(),
+                           dropout=self.regularisation.dropout())
 
     def train(self, names: list[str] | None = None) -> None:
         """Train `names` (default: the checked variants) one after the other."""
@@ -335,8 +340,8 @@ class LabDock(QWidget):
         done = progress.epoch * progress.num_batches + progress.batch
         self.progress_bar.setValue(round(1000 * done / max(total, 1)))
         paused = " (paused)" if self.run is not None and self.run.paused else ""
-        self.progress_bar.setFormat(f"{self._running_label(name)}: epoch {progress.epoch + 1}/{progress.num_epochs} · "
-                                    f"batch {progress.batch}/{progress.num_batches}{paused}")
+        self.progress_bar.setFormat(f"{self._running_label(name)}{_regularised(self.run)}: epoch {progress.epoch + 1}/"
+                                    f"{progress.num_epochs} · batch {progress.batch}/{progress.num_batches}{paused}")
         seed = f"seed {self.run.current_seed}, " if self._seeding() else ""
         self.variants.set_status(name, f"{seed}epoch {progress.epoch + 1}/{progress.num_epochs}")
         self._show_progress_text(name, f"{progress.samples_per_second:,.0f} digits/s · "
@@ -456,6 +461,12 @@ class LabDock(QWidget):
             restore_lab_settings(self, settings)
         finally:
             self._restoring = False
+
+
+def _regularised(run: LabRun | None) -> str:
+    """" (augmented, dropout 0.5)" for a run with either, else ""."""
+    words = "" if run is None else describe_regularisation(run.config.augment, run.config.dropout)
+    return f" ({words})" if words else ""
 
 
 def _result_status(result: VariantResult) -> str:

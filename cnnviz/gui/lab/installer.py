@@ -2,7 +2,8 @@
 (Ctrl+L), and the first time as a window of its own, big enough for its curves and maps (it docks like
 any panel, and the window remembers where it was). The user's digit reaches it from the inspector;
 "Open in the inspector" loads a trained variant as the window's model; closing the window stops a Lab
-run. Operations: "lab.show", "lab.show_help", "lab.show_variant", "lab.train".
+run. Operations: "lab.show", "lab.show_help", "lab.show_results", "lab.show_curves", "lab.show_variant",
+"lab.train", "lab.variant_model"; targets "lab_results", "lab_curves", "lab_side_by_side" (parts of the Lab).
 """
 
 from __future__ import annotations
@@ -49,8 +50,15 @@ class LabFeature(QObject):
         operations.register("lab.show", self.show_lab)
         operations.register("lab.show_help", self.show_help)
         operations.register("lab.show_variant", self.show_variant)
+        operations.register("lab.show_results", self.show_results)
+        operations.register("lab.show_curves", self.show_curves)
+        for name, widget, summary in (("lab_results", self.lab.table, "the Lab's results table"),
+                                      ("lab_curves", self.lab.curves, "the Lab's curves of every variant"),
+                                      ("lab_side_by_side", self.lab.side_by_side, "the Lab's maps of two variants")):
+            context.targets.register(name, widget, summary=summary)
         operations.register("lab.train", self.lab.train, "Train variants `names` (default: the checked ones) one "
                             "after the other")
+        operations.register("lab.variant_model", self.variant_model)
 
     @Slot()
     def show_lab(self) -> None:
@@ -74,6 +82,18 @@ class LabFeature(QObject):
         self.show_lab()
         self.lab.tabs.setCurrentWidget(self.lab.help)
 
+    @Slot()
+    def show_results(self) -> None:
+        """Show the Lab at its Results tab: one row per variant (the shipped full run, and yours)."""
+        self.show_lab()
+        self.lab.tabs.setCurrentWidget(self.lab.table)
+
+    @Slot()
+    def show_curves(self) -> None:
+        """Show the Lab at its Curves tab: every variant's loss and accuracy on the same axes."""
+        self.show_lab()
+        self.lab.tabs.setCurrentWidget(self.lab.curves)
+
     def show_variant(self, name: str, beside: str = "seed", position: str | None = None) -> bool:
         """Show the Lab with variant `name`'s maps beside variant `beside`'s (at layer position `position`, e.g.
         "conv2d_3"); False if there is no such variant."""
@@ -82,6 +102,11 @@ class LabFeature(QObject):
         self.show_lab()
         self.lab.side_by_side.set_pair(beside, name, position)
         return True
+
+    def variant_model(self, name: str) -> Path | None:
+        """The trained model file the Lab shows for variant `name` (yours, else the shipped one); None if none."""
+        result = self.lab.results().get(name)
+        return None if result is None else result.model_path
 
     @Slot(object)
     def _on_open_requested(self, path: Path) -> None:

@@ -1,5 +1,5 @@
-"""What the Lab remembers between sessions (QSettings group "lab"): the run's settings, the checked variants,
-the pair side by side and its layer, the tab, what "Show" shows and the splitters."""
+"""What the Lab remembers between sessions (QSettings group "lab"): the run's settings (augment and dropout
+too), the checked variants, the pair side by side and its layer, the tab, what "Show" shows and the splitters."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ def save_lab_settings(dock, settings: QSettings) -> None:
     settings.setValue("epochs", dock.epochs.value())
     settings.setValue("limit", dock.limit.value())
     settings.setValue("seed", dock.seed.value())
+    dock.regularisation.save_settings(settings)
     settings.setValue("checked", ",".join(dock.variants.checked()))
     first, second = dock.side_by_side.pair()
     settings.setValue("pair", f"{first},{second}")
@@ -36,6 +37,7 @@ def restore_lab_settings(dock, settings: QSettings) -> None:
         dock.epochs.setValue(int(settings.value("epochs", DEFAULT_EPOCHS)))
         dock.limit.setValue(int(settings.value("limit", DEFAULT_LIMIT)))
         dock.seed.setValue(int(settings.value("seed", DEFAULT_SEED)))
+        dock.regularisation.restore_settings(settings)
         checked = settings.value("checked", None)
         dock.variants.set_checked(DEFAULT_CHECKED if checked is None else str(checked).split(","))
         pair = str(settings.value("pair", "")).split(",")

@@ -65,7 +65,7 @@ class Targets:
         """(widget, rectangle in its coordinates) of target `name` now; None when it is not on screen
         (hidden, a dock tabbed behind another) or `locate` finds no such part."""
         target = self._targets[name]
-        if not target.widget.isVisible() or target.widget.visibleRegion().isEmpty():
+        if not target.widget.isVisible() or not _on_screen(target.widget):
             return None
         rect = target.widget.rect() if target.locate is None else target.locate(**where)
         return None if rect is None or rect.isEmpty() else (target.widget, QRect(rect))
@@ -93,6 +93,14 @@ class Targets:
     def outline(self) -> HighlightOutline | None:
         """The outline shown by the last `highlight` (None before the first)."""
         return self._outline
+
+
+def _on_screen(widget: QWidget) -> bool:
+    """Some of `widget` is on screen: its own visible region, or a child's (opaque children, such as a scroll
+    area's viewport or the page of a stack, take their parent's region for themselves)."""
+    if not widget.visibleRegion().isEmpty():
+        return True
+    return any(child.isVisible() and not child.visibleRegion().isEmpty() for child in widget.findChildren(QWidget))
 
 
 def _bring_forward(widget: QWidget) -> None:

@@ -2,15 +2,16 @@
 `installer.py` has `install(context) -> object` (docs/ARCHITECTURE.md, "Adding a capability").
 
 The order places their menu entries, toolbar buttons and panels: export's File entry and toolbar
-button follow Open and Save; training's panels come first on the right, so the others tab with them.
+button follow Open and Save; training's panels come first on the right, so the others tab with them;
+lessons come last, as they drive the others (through their named operations and targets).
 """
 
 from __future__ import annotations
 
 import importlib
 
-CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "lab",
-                                  "experiments")
+CAPABILITIES: tuple[str, ...] = ("export", "training", "models", "attribution", "history", "units", "robustness",
+                                  "lab", "experiments", "handwriting", "lessons")
 
 
 def install_capabilities(context, names: tuple[str, ...] | None = None) -> dict[str, object]:

@@ -65,9 +65,13 @@ def install(context) -> TrainingFeature:
 
 
 def _start(controller: TrainingController, epochs: int | None = None, limit: int | None = None,
-           from_scratch: bool | None = None) -> bool:
-    """Start a run with the panel's settings, changed first by `epochs`, `limit` (training images) and
-    `from_scratch` (False: go on from the current model) if given; False if it did not start."""
+           from_scratch: bool | None = None, seed: int | None = None, batch_size: int | None = None,
+           optimizer: str | None = None, learning_rate: float | str | None = None,
+           dataset: str | None = None) -> bool:
+    """Start a run with the panel's settings, changed first by `epochs`, `limit` (training images),
+    `from_scratch` (False: go on from the current model), `batch_size`, `optimizer`, `learning_rate` ("":
+    the optimizer's default) and `dataset` ("mnist", "fashion-mnist") if given; `seed` seeds this run only.
+    False if it did not start."""
     panel = controller.panel
     if epochs is not None:
         panel.epochs.setValue(int(epochs))
@@ -75,7 +79,15 @@ def _start(controller: TrainingController, epochs: int | None = None, limit: int
         panel.limit.setValue(int(limit))
     if from_scratch is not None:
         panel.start_from.setCurrentIndex(panel.start_from.findData(START_FRESH if from_scratch else START_CURRENT))
-    return controller.start()
+    if batch_size is not None:
+        panel.batch_size.setValue(int(batch_size))
+    if optimizer is not None:
+        panel.optimizer.setCurrentText(optimizer)
+    if learning_rate is not None:
+        panel.learning_rate.setText(f"{learning_rate:g}" if isinstance(learning_rate, (int, float)) else "")
+    if dataset is not None:
+        panel.set_dataset(dataset)
+    return controller.start(seed)
 
 
 def _show_saved_history(context, curves: TrainingCurves, model) -> None:

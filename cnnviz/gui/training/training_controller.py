@@ -39,13 +39,16 @@ class TrainingController(QObject):
         return self.run is not None
 
     @Slot()
-    def start(self) -> bool:
-        """Check the settings, then start a run in the compute process; False if it did not start."""
+    def start(self, seed: int | None = None) -> bool:
+        """Check the settings, then start a run in the compute process (seeded with `seed` if given); False if
+        it did not start."""
         context, panel = self._context, self.panel
         if self.run is not None:
             return False
         try:
             config = panel.config()
+            if seed is not None:
+                config = dataclasses.replace(config, seed=int(seed))
         except ValueError as exc:
             panel.show_message(str(exc), "error")
             return False

@@ -14,6 +14,7 @@ from cnnviz.core.model import OPTIMIZERS
 from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainResult
 from cnnviz.gui.widgets.message_banner import MessageBanner
 from cnnviz.gui.widgets.qt_helpers import Icon, make_action, spin_box
+from cnnviz.gui.widgets.regularisation import RegularisationOptions
 from cnnviz.terminal import format_duration
 
 # Keras's default learning rate of each optimizer, shown when the field is blank.
@@ -24,7 +25,7 @@ PROGRESS_INTERVAL_MS = 200  # the progress read-out changes at most 5 times a se
 
 class TrainingPanel(QWidget):
     """Training settings with the notes' defaults (MNIST, 5 epochs, batch 64, rmsprop, all 60,000
-    digits); the dataset can be Fashion-MNIST instead.
+    digits, no augmentation, no dropout); the dataset can be Fashion-MNIST instead.
 
     `start_action`, `pause_action` and `stop_action` are shared with the menu and toolbar;
     the panel only emits what the user asked for and shows what it is told.
@@ -86,11 +87,13 @@ class TrainingPanel(QWidget):
                                                     "(the test set is always all 10,000)")
         self.limit.setGroupSeparatorShown(True)
         self.limit.setSingleStep(1000)
+        self.regularisation = RegularisationOptions()   # Augment, Dropout (issue 21)
+        self.start_from.currentIndexChanged.connect(self._on_start_from_changed)
         # Short settings share a row, so the panel leaves the curves below it room on a 800-pixel screen.
         rows = (("Dataset", self.dataset), ("Start from", self.start_from),
                 ("Epochs", self.epochs, "Batch size", self.batch_size),
                 ("Optimizer", self.optimizer, "Learning rate", self.learning_rate),
-                ("Training images", self.limit))
+                ("Training images", self.limit), ("Regularise", self.regularisation))
         for row, cells in enumerate(rows):
             for column in range(0, len(cells), 2):
                 label = QLabel(cells[column])
@@ -101,6 +104,7 @@ class TrainingPanel(QWidget):
         grid.setColumnStretch(3, 1)
         self._on_optimizer_changed(self.optimizer.currentText())
         self._on_dataset_changed()
+        self._on_start_from_changed()
 
         self._buttons = QHBoxLayout()
         for action in self.actions():
@@ -120,7 +124,8 @@ class TrainingPanel(QWidget):
         limit = self.limit.value()
         return TrainConfig(epochs=self.epochs.value(), batch_size=self.batch_size.value(),
                            optimizer=self.optimizer.currentText(), learning_rate=learning_rate,
-                           limit=None if limit >= NUM_TRAIN else limit, steps_per_execution=1)
+                           limit=None if limit >= NUM_TRAIN else limit, steps_per_execution=1,
+                           augment=self.regularisation.augment(), dropout=self.regularisation.dropout())
 
     def set_config(self, config: TrainConfig, start_from: str = START_FRESH) -> None:
         self.epochs.setValue(config.epochs)
@@ -128,6 +133,7 @@ class TrainingPanel(QWidget):
         self.optimizer.setCurrentText(config.optimizer)
         self.learning_rate.setText("" if config.learning_rate is None else f"{config.learning_rate:g}")
         self.limit.setValue(config.limit or NUM_TRAIN)
+        self.regularisation.set_values(config.augment, config.dropout)
         self.start_from.setCurrentIndex(max(self.start_from.findData(start_from), 0))
 
     def start_from_choice(self) -> str:
@@ -152,6 +158,7 @@ class TrainingPanel(QWidget):
         settings.setValue("limit", self.limit.value())
         settings.setValue("start_from", self.start_from_choice())
         settings.setValue("dataset", self.dataset_choice())
+        self.regularisation.save_settings(settings)
         settings.endGroup()
 
     def restore_settings(self, settings: QSettings) -> None:
@@ -167,6 +174,7 @@ class TrainingPanel(QWidget):
             index = self.start_from.findData(settings.value("start_from", START_FRESH))
             self.start_from.setCurrentIndex(max(index, 0))
             self.set_dataset(str(settings.value("dataset", self.dataset_choice())))
+            self.regularisation.restore_settings(settings)
         except (TypeError, ValueError):
             pass  # a damaged settings file keeps the defaults
         finally:
@@ -322,6 +330,11 @@ class TrainingPanel(QWidget):
         self.start_action.setStatusTip(tip)
         self.limit.setToolTip(f"Train on the first N of the {NUM_TRAIN:,} {spec.title} training {items} "
                               "(the test set is always all 10,000)")
+
+    @Slot()
+    def _on_start_from_changed(self) -> None:
+        """Dropout is a layer of a model built new: off for a model that goes on training."""
+        self.regularisation.set_dropout_allowed(self.start_from_choice() != START_CURRENT)
 
     @Slot(str)
     def _on_optimizer_changed(self, name: str) -> None:

@@ -2,8 +2,9 @@
 Kernels view.
 
 `install(context)` adds the "Unit" panel (a dock, tabbed with the Training panel), the Kernels layer
-mode beside Maps, Explain → "Let go of the unit" (Esc) and "Show kernels", and the operations
-"units.pin", "units.release", "units.focused". See `unit_focus.py`, `unit_panel.py`, `kernels_mode.py`
+mode beside Maps, Explain → "Let go of the unit" (Esc) and "Show kernels", the operations
+"units.pin", "units.release", "units.focused", "units.show_kernels", "units.show_fields", and the target
+"receptive_field" (the focused unit's field on the drawing). See `unit_focus.py`, `unit_panel.py`, `kernels_mode.py`
 and `live_weights.py`.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from PySide6.QtCore import QRect, QRectF
 from PySide6.QtWidgets import QDockWidget
 
 from cnnviz.gui.seam.selection import Unit
@@ -62,12 +64,26 @@ def install(context) -> UnitsFeature:
     menu.addAction(show_kernels)
     context.add_shortcuts([release])
     _register_operations(context, focus, dock)
+    context.targets.register("receptive_field", inspector.canvas, locate=lambda: _field_on_canvas(inspector.canvas),
+                             summary="the focused unit's receptive field outlined on the drawing")
     return UnitsFeature(live, focus, panel, dock, kernels)
 
 
 def _toggle_kernels(inspector) -> None:
     """Switch the grid to the Kernels view (on a conv layer), or back to the maps."""
     inspector.set_layer_mode(MAPS if inspector.current_layer_mode() == "kernels" else "kernels")
+
+
+def _field_on_canvas(canvas) -> QRect | None:
+    """Where the focused unit's receptive field is outlined on the drawing (None: no outline)."""
+    shown = canvas.unit_box()
+    if shown is None:
+        return None
+    (top, left, bottom, right), _ = shown
+    target = canvas.target_rect()
+    scale = target.width() / canvas.canvas_size
+    return QRectF(target.x() + left * scale, target.y() + top * scale, (right - left) * scale,
+                  (bottom - top) * scale).intersected(target).toAlignedRect()
 
 
 def _register_operations(context, focus: UnitFocus, dock: QDockWidget) -> None:
@@ -86,7 +102,15 @@ def _register_operations(context, focus: UnitFocus, dock: QDockWidget) -> None:
         dock.raise_()
         return True
 
+    def show_kernels(layer: int | str) -> bool:
+        """Show layer `layer` (index or name) in the Kernels view: its filters' weights instead of its maps;
+        False if it has no kernels."""
+        inspector = context.inspector
+        return inspector.select_layer(layer) and inspector.set_layer_mode("kernels")
+
     context.operations.register("units.pin", pin)
+    context.operations.register("units.show_kernels", show_kernels)
+    context.operations.register("units.show_fields", focus.set_fields_shown)
     context.operations.register("units.release", focus.release, "Forget the unit in focus (no explanation, "
                                 "no outlines)")
     context.operations.register("units.focused", focus.unit, "The Unit in focus (hovered or pinned), or None")

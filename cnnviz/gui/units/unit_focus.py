@@ -50,6 +50,7 @@ class UnitFocus(QObject):
         self._specs: tuple = ()
         self._specs_of = None          # the ModelInfo `_specs` belongs to
         self._grid_hover: tuple[int, int, int] | None = None   # channel, x, y under the cursor in the grid
+        self._fields_shown = True      # False: no receptive field is shown or told (a lesson asks for its size)
         inspector.layer_grid.channel_hovered.connect(self._on_grid_hovered)
         inspector.layer_grid.channel_clicked.connect(self._on_grid_clicked)
         inspector.channel_view.unit_hovered.connect(self._on_channel_hovered)
@@ -95,6 +96,17 @@ class UnitFocus(QObject):
         else:
             self.focus(unit, pinned=True)
 
+    def set_fields_shown(self, shown: bool) -> None:
+        """Show the focused unit's receptive field (outlines, the panel's "sees rows …" line), or hide it
+        while a lesson asks how large it is."""
+        if bool(shown) != self._fields_shown:
+            self._fields_shown = bool(shown)
+            self._show_outlines()
+            self.changed.emit()
+
+    def fields_shown(self) -> bool:
+        return self._fields_shown
+
     # --- what the panel shows -----------------------------------------------------------------------
     def explanation(self):
         """The focused unit's `unit_explanation` result, or None (see `note()`)."""
@@ -109,8 +121,9 @@ class UnitFocus(QObject):
         return self._shown_value
 
     def receptive_field(self) -> Box | None:
-        """The focused unit's receptive field in model-input pixels, clipped (None: no spatial unit)."""
-        return self._box
+        """The focused unit's receptive field in model-input pixels, clipped (None: no spatial unit, or
+        fields hidden)."""
+        return self._box if self._fields_shown else None
 
     def full_field_size(self) -> tuple[int, int] | None:
         """(height, width) of the unclipped receptive field (None: no spatial unit)."""
@@ -204,7 +217,7 @@ class UnitFocus(QObject):
     def _show_outlines(self, *_args) -> None:
         """The receptive field on the input and the drawing; the feeding units on the maps in view."""
         inspector = self._inspector
-        box, spatial = self._box, self.spatial_unit()
+        box, spatial = self.receptive_field(), self.spatial_unit()
         if box is None or spatial is None:
             inspector.model_input_view.set_unit_box(None)
             inspector.canvas.set_unit_box(None)
@@ -216,7 +229,7 @@ class UnitFocus(QObject):
             else:
                 inspector.canvas.set_unit_box(mapping.box_to_source(box.top, box.left, box.bottom, box.right),
                                               self.field_label())
-        self._show_map_marks(spatial)
+        self._show_map_marks(spatial if self._fields_shown else None)
 
     def field_label(self) -> str:
         """E.g. "conv2d_3 (1, 1): 18×18", or "… 16×16 of 18×18, clipped" at the edge."""

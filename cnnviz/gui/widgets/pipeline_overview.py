@@ -307,6 +307,11 @@ class PipelineOverview(QWidget):
         painter.drawText(labels.adjusted(0, 16, 0, 0), Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop,
                          QFontMetrics(small).elidedText(_short_kind(layer), elide, int(labels.width())))
 
+    def labels_rect(self) -> QRectF:
+        """Where the shape and kind labels under the blocks are drawn (a lesson covers them while it asks
+        for a size)."""
+        return QRectF(0, self.height() - _LABEL_HEIGHT - 4, self.width(), _LABEL_HEIGHT + 4)
+
     def block_rect(self, layer_index: int) -> QRectF:
         """Where layer `layer_index` (-1: the input) is drawn, in widget coordinates: its slot, or for a
         layer on a branch the label of its arc."""
