@@ -8,8 +8,10 @@ speed hits all alike, and prints each variant's median digits/s, the time an epo
 digits would take at that rate, and the ratio to `seed`.
 
 Each variant is built and compiled like the seed (`core.architectures.build_architecture`), trained
-once on the same batches before the timed rounds (tracing), and trained with the headless trainer's
-steps per execution on MNIST's training digits (uint8, normalised on the fly as the trainer does).
+once on the same digits before the timed rounds (tracing), and trained with the headless trainer's
+steps per execution on MNIST's training digits through the trainer's own input pipeline
+(`core.training.make_datasets`: uint8 digits shuffled every epoch, normalised and one-hot per batch; no
+cached, pre-normalised copy). The timed figure is the whole `fit` of one epoch of those digits.
 
     .venv/bin/python scripts/bench_architectures.py [--rounds 3] [--batches 150] [--architectures all]
 """
@@ -43,12 +45,12 @@ def main() -> None:
     from cnnviz.core.data import load_mnist
 
     names = parse_architecture_names(args.architectures)
-    data = load_mnist(allow_download=False)
+    from cnnviz.core.training import make_datasets
+
     digits = args.batches * BATCH_SIZE
-    images = data.x_train[:digits]
-    labels = tf.keras.utils.to_categorical(data.y_train[:digits], 10)
-    dataset = (tf.data.Dataset.from_tensor_slices((images, labels)).batch(BATCH_SIZE)
-               .map(lambda x, y: (tf.cast(x, tf.float32)[..., None] / 255.0, y)).cache().prefetch(2))
+    data = load_mnist(allow_download=False).limited(digits)
+    # The trainer's own input pipeline: uint8 digits shuffled each epoch, normalised and one-hot per batch.
+    dataset, _ = make_datasets(data, BATCH_SIZE, seed=1)
 
     models = {}
     for name in names:
@@ -56,7 +58,7 @@ def main() -> None:
         model = build_architecture(name)
         model.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
                       steps_per_execution=args.steps_per_execution)
-        model.fit(dataset, epochs=1, verbose=0)   # trace (and fill the cache) before timing
+        model.fit(dataset, epochs=1, verbose=0)   # trace before timing
         models[name] = model
 
     rates: dict[str, list[float]] = {name: [] for name in names}

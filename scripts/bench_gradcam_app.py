@@ -1,8 +1,8 @@
 """Stroke -> Grad-CAM overlay painted in the app, through the compute process, beside the core-only figure.
 
-Replays a recorded stroke (a "2", mouse-move events sent to the canvas, `bench_draw_latency`'s) in a
-shown InspectorWidget with the Grad-CAM overlay switched on (`gui.attribution_overlay.GradCamOverlay`
-on the shipped model, explained at conv2d_3 by default). For each move it times: the event, the
+Replays a recorded stroke (a "2", mouse-move events sent to the canvas, `bench_app`'s) in the real main
+window (default settings, the shipped model) with its Grad-CAM overlay (`gui/attribution/gradcam_overlay.py`,
+explained at conv2d_3 by default) switched on and off. For each move it times: the event, the
 coalesced preprocessing, the probe and "gradcam" requests to the compute process and their replies,
 the overlay coloured and laid over the model input and the drawing, and a forced synchronous
 `repaint()` of the whole widget. Side by side, interleaved stroke by stroke (so machine load hits all
@@ -30,18 +30,11 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QEvent, Qt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_draw_latency import (  # noqa: E402
-    call,
-    percentiles,
-    recorded_stroke,
-    send_mouse,
-    shown_inspector,
-    wait_until,
-)
+from bench_app import Waker, call, figures, fresh_settings, loaded_window, send_mouse, stroke_points  # noqa: E402
+from bench_app import wait_until as wait_for  # noqa: E402
 
 TARGET_P95_MS = 30.0
 
@@ -57,17 +50,21 @@ def main() -> int:
     if args.strokes < 4 or args.moves < 2:
         parser.error("--strokes must be at least 4 (two warm up) and --moves at least 2")
 
-    app = QApplication.instance() or QApplication([])
-    from cnnviz.gui.attribution.gradcam_overlay import GradCamOverlay
+    from cnnviz.gui.app import make_application
 
-    client, widget = shown_inspector()
-    overlay = GradCamOverlay(widget, client, widget)
+    fresh_settings()
+    app = make_application()
+    waker = Waker()  # noqa: F841 (keeps the event loop waking while it waits)
+    window = loaded_window(app)
+    client, widget = window.client, window.inspector
+    overlay = window.capabilities["attribution"].overlay
     overlay.set_layer(args.layer)
     app.processEvents()
     canvas = widget.canvas
-    side = min(canvas.width(), canvas.height())
-    origin = QPointF((canvas.width() - side) / 2, (canvas.height() - side) / 2)
-    stroke = [origin + QPointF(x * side, y * side) for x, y in recorded_stroke(args.moves)]
+    stroke = stroke_points(canvas, args.moves)
+
+    def wait_until(condition, _signal=None) -> None:
+        wait_for(app, condition, "the app")
 
     painted = {"count": 0}
     overlay.explained.connect(lambda result: result is not None and painted.__setitem__("count", painted["count"] + 1))
@@ -107,7 +104,7 @@ def main() -> int:
     overlay.set_enabled(True)
     wait_until(lambda: overlay.result() is not None and not overlay.busy(), overlay.explained)
     image = widget.current_input()
-    reply = call(client, "gradcam", {"image": image, "layer": args.layer, "class_index": None})
+    reply = call(app, client, "gradcam", {"image": image, "layer": args.layer, "class_index": None})
     np.testing.assert_allclose(overlay.result().heatmap, reply["result"].heatmap, rtol=1e-5, atol=1e-6)
     assert canvas.heat_overlay() is not None, "the overlay is not on the drawing"
 
@@ -127,13 +124,15 @@ def main() -> int:
 
     print(f"{args.moves - 1} mouse moves × {args.strokes} strokes (overlay on / off alternately, the first two "
           f"warm-up), Grad-CAM at {args.layer} of the shipped model, load average {os.getloadavg()[0]:.1f}")
-    print(f"  overlay on:  event -> overlay and maps painted      {percentiles(times['overlay on'])}")
-    print(f"  overlay off: event -> maps repainted               {percentiles(times['overlay off'])}")
-    print(f"  core only:   GradCam + 280×280 overlay in numpy    {percentiles(times['core only'])}")
+    for label, key in (("overlay on:  event -> overlay and maps painted", "overlay on"),
+                       ("overlay off: event -> maps repainted", "overlay off"),
+                       ("core only:   GradCam + 280×280 overlay in numpy", "core only")):
+        stats = figures([t * 1000 for t in times[key]])
+        print(f"  {label:<50} p50 {stats['median']:6.2f} ms   p95 {stats['p95']:6.2f} ms   max {stats['max']:6.2f} ms")
     p95 = float(np.percentile(np.array(times["overlay on"]) * 1000, 95))
     print(f"target stroke -> overlay p95 <= {TARGET_P95_MS:.0f} ms: {'met' if p95 <= TARGET_P95_MS else 'NOT met'} "
           f"({p95:.1f} ms)")
-    client.shutdown()
+    window.close()
     return 0
 
 

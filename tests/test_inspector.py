@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, QPointF, QSettings, Qt
 from cnnviz.core.colormaps import channel_levels, colorize
 from cnnviz.core.preprocess import fit_into_square
 from cnnviz.gui.inspector.inspector_widget import InspectorWidget
+from cnnviz.testing.user_input import send_hover
 
 
 @pytest.fixture
@@ -121,8 +122,7 @@ def test_clicking_a_map_enlarges_that_channel(qtbot, inspector, digit_seven):
     np.testing.assert_allclose(shown, inspector.current_outputs()[0][:, :, 13])
     assert "channel <b>13</b> of 32" in inspector.channel_view.title()
     view = inspector.channel_view
-    scene_point = view._view.mapViewToScene(QPointF(5.5, 20.5))  # pixel x 5, y 20
-    view._graphics.scene().sigMouseMoved.emit(scene_point)
+    send_hover(view.graphics_viewport(), QPointF(view.pixel_centre(20, 5)))   # the mouse over pixel x 5, y 20
     assert view.readout() == f"x 5, y 20:  <b>{shown[20, 5]:.4f}</b>"
 
 

@@ -281,3 +281,18 @@ def test_training_weights_reach_the_panel_and_its_sum_still_adds_up(qtbot, compu
         qtbot.waitUntil(lambda: "done" in events or any(not isinstance(e, str) for e in events), timeout=60_000)
         training["on"] = False
         call(qtbot, compute_client, "load_model", {"path": str(shipped_info.path)})
+
+
+def test_after_a_quick_flick_the_read_out_names_the_unit_the_cursor_stopped_on(qtbot, explained):
+    """Two moves within pyqtgraph's 10 ms rate limit: the second (where the cursor stops) wins."""
+    grid = explained.inspector.layer_grid
+    passed_over, stopped_on = grid.unit_centre(3, 5, 5), grid.unit_centre(7, 20, 14)
+    for point in (passed_over, stopped_on):   # no pause between them: a flick
+        QApplication.sendEvent(grid.viewport(), QMouseEvent(QEvent.Type.MouseMove, QPointF(point),
+                                                            grid.viewport().mapToGlobal(QPointF(point)),
+                                                            Qt.MouseButton.NoButton, Qt.MouseButton.NoButton,
+                                                            Qt.KeyboardModifier.NoModifier))
+    qtbot.waitUntil(lambda: explained.focus.unit() == Unit(0, 7, 20, 14), timeout=30_000)
+    QApplication.processEvents()
+    assert explained.focus.unit() == Unit(0, 7, 20, 14)
+    assert "20" in explained.inspector.hover_text() and "14" in explained.inspector.hover_text()

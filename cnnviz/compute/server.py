@@ -6,11 +6,13 @@ it never outlives the GUI (pipe EOF, a watchdog on `os.getppid()`, and Linux's P
 then serves:
 
 - the main thread receives messages and routes them;
-- the quick thread runs quick handlers in arrival order. Before each round it drains its queue
-  and keeps, for each request key, only the newest request (the older ones get a SUPERSEDED
+- the quick thread runs quick handlers in arrival order, but the layer outputs of a stroke (`probe`)
+  first (an explanation traced for the first time takes seconds). Before each round it drains its
+  queue and keeps, for each request key, only the newest request (the older ones get a SUPERSEDED
   reply), so a burst of strokes costs one forward pass. After each round, and whenever training
-  publishes new weights, it runs the state's idle hooks (live activations while training); it
-  never polls, so it costs a training run nothing while nobody asks;
+  publishes new weights, it runs the state's idle hooks (live activations while training); only while a
+  hook asks for a timer (a training run: the curves and the weights during a long compiled call) does it
+  wake by itself;
 - the task thread runs task handlers one at a time (training, loading, saving, exports, test-set
   passes), with events, cancel, pause and resume;
 - `Shutdown` (or the GUI going away) stops a running task within a batch and exits at once.
@@ -34,6 +36,8 @@ from cnnviz.compute.registry import HANDLERS, Cancelled, HandlerSpec, TaskContex
 from cnnviz.compute.state import ComputeState
 from cnnviz.core.quiet import quiet_process, release_stderr
 
+FIRST_METHODS = ("probe",)   # a round of quick requests answers these first: the maps of what the user draws
+GATHER_S = 0.003             # how long a round without those waits for more requests sent with it
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
 WATCHDOG_INTERVAL_S = 0.5
 SHUTDOWN_GRACE_S = 1.0       # how long a running task may take to stop before the process exits anyway
@@ -43,18 +47,51 @@ _PR_SET_PDEATHSIG = 1
 _M_ARENA_MAX = -8
 
 
-def main(conn, parent_pid: int | None = None) -> None:
-    """Entry point of the compute process: serve `conn` until Shutdown or until the GUI is gone."""
+def main(conn, parent_pid: int | None = None, preload=None) -> None:
+    """Entry point of the compute process: serve `conn` until Shutdown or until the GUI is gone.
+
+    With `preload` (the model file the app opens first), TensorFlow's import and that model's load start
+    at once on a thread of their own, at the GUI's priority, while the GUI builds its window; the process
+    takes its lower priority once they are done (`handlers.model.begin_preload`)."""
     quiet_process()   # first: TensorFlow's start-up lines never reach the GUI's stderr
-    lower_priority()
     limit_malloc_arenas()
     die_with_parent(parent_pid)
-    server = Server(conn, ComputeState(), load_handlers(), parent_pid)
+    state = ComputeState()
+    if preload is None:
+        lower_priority()
+    else:
+        from cnnviz.compute.handlers.model import begin_preload
+
+        threading.Thread(target=_preload, args=(begin_preload(state, preload),), name="cnnviz-preload",
+                         daemon=True).start()
+    server = Server(conn, state, load_handlers(), parent_pid)
     code = server.serve()
     release_stderr()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # do not wait for TensorFlow's thread pools to wind down
+
+
+def _preload(preload) -> None:
+    try:
+        preload()
+    finally:
+        lower_priority_of_every_thread()
+
+
+def lower_priority_of_every_thread(increment: int | None = None) -> None:
+    """Nice every thread of this process (TensorFlow's pools included) and so every thread they start."""
+    if increment is None:
+        increment = int(os.environ.get("CNNVIZ_COMPUTE_NICE", NICE_INCREMENT))
+    try:
+        threads = [int(name) for name in os.listdir("/proc/self/task")]
+    except OSError:
+        threads = [0]   # no /proc: this thread only
+    for thread in threads:
+        try:
+            os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + increment))
+        except (AttributeError, OSError):
+            pass
 
 
 def load_handlers() -> dict[str, HandlerSpec]:
@@ -127,9 +164,14 @@ class _QuickQueue:
         with self._ready:
             if not self._items:
                 self._ready.wait(timeout)
+            if self._items and not any(r.method in FIRST_METHODS for r in self._items):
+                # What the GUI sends together (a new model: the maps, then the explanations) arrives a
+                # moment apart: wait that moment, so that the maps are not left behind a slower request.
+                self._ready.wait(GATHER_S)
             items, self._items = self._items, []
         newest = {request.key: request.id for request in items if request.key is not None}
         keep = [r for r in items if r.key is None or newest[r.key] == r.id]
+        keep.sort(key=lambda request: request.method not in FIRST_METHODS)   # stable: arrival order otherwise
         dropped = [r for r in items if r.key is not None and newest[r.key] != r.id]
         return keep, dropped
 
@@ -258,7 +300,7 @@ class Server:
 
     def _quick_loop(self) -> None:
         while not self._stopping.is_set():
-            requests, superseded = self._quick.take()
+            requests, superseded = self._quick.take(self.state.idle_interval())
             for request in superseded:
                 self._reply_error(request, "superseded by a newer request", SUPERSEDED)
             for request in requests:

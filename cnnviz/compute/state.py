@@ -4,9 +4,11 @@ Two threads use models at the same time: the task thread (training `fit`, saving
 passes) uses `state.model`; the quick thread (strokes, probes) uses the *serving copy*, a second
 model of the same architecture with its own variables, so a probe never calls the model `fit` is
 training (TensorFlow's predict is not thread-safe on a model being trained: tensorflow#61298).
-While training, the task thread publishes weight snapshots (`publish_weights`, at most every
-PUBLISH_INTERVAL_S); the quick thread copies the newest into the serving copy before its next
-forward pass, so what a stroke shows is never more than about half a second behind.
+While training, the weights reach the serving copy as snapshots: between compiled calls from the task
+thread (`publish_weights`, at most every PUBLISH_INTERVAL_S), and during a call from a training step, asked
+for and read by the quick thread on its timer (`offer_weights`, see `handlers/training.py`); the quick
+thread copies the newest into the serving copy before its next forward pass, so what a stroke shows is
+never more than about half a second behind.
 """
 
 from __future__ import annotations
@@ -109,6 +111,7 @@ class ComputeState:
         self._serving_weights_at = 0.0       # when the serving copy's weights were snapshot
         self._weights_lock = threading.Lock()
         self._idle_hooks: list[Callable[[], None]] = []
+        self._idle_every: dict[Callable[[], None], float] = {}
         self.wake_quick: Callable[[], None] = lambda: None   # the server's: run the idle hooks soon
 
     # --- the current model (task thread) -------------------------------------------------------
@@ -173,12 +176,19 @@ class ComputeState:
         now = time.monotonic()
         if not force and now - self._published_at < PUBLISH_INTERVAL_S:
             return False
-        weights = model.get_weights()
-        with self._weights_lock:
-            self._pending_weights = weights
-            self._published_at = now
-        self.wake_quick()
+        self.offer_weights(model.get_weights(), now)
         return True
+
+    def offer_weights(self, weights: list[np.ndarray], taken_at: float) -> None:
+        """Weights (as `model.get_weights()`) for the serving copy, no older than `taken_at` (monotonic
+        seconds): from `publish_weights`, or copied by a training step while a compiled call runs
+        (`core.step_recorder`, read on the quick thread). An older offer than the pending one is ignored."""
+        with self._weights_lock:
+            if taken_at < self._published_at and self._pending_weights is not None:
+                return
+            self._pending_weights = weights
+            self._published_at = max(self._published_at, taken_at)
+        self.wake_quick()
 
     def weights_published_at(self) -> float:
         return self._published_at
@@ -243,13 +253,21 @@ class ComputeState:
         return entry[1]
 
     # --- work the quick thread does when it has no request ---------------------------------------
-    def add_idle_hook(self, hook: Callable[[], None]) -> None:
-        """Run `hook()` on the quick thread after each round of requests and after new weights."""
+    def add_idle_hook(self, hook: Callable[[], None], every_s: float | None = None) -> None:
+        """Run `hook()` on the quick thread after each round of requests and after new weights, and with
+        `every_s`, also at least that often while nothing else happens (a live training run's timer)."""
         self._idle_hooks.append(hook)
+        if every_s is not None:
+            self._idle_every[hook] = every_s
 
     def remove_idle_hook(self, hook: Callable[[], None]) -> None:
         if hook in self._idle_hooks:
             self._idle_hooks.remove(hook)
+        self._idle_every.pop(hook, None)
+
+    def idle_interval(self) -> float | None:
+        """How long the quick thread may wait for a request before running the idle hooks (None: forever)."""
+        return min(self._idle_every.values(), default=None)
 
     def run_idle_hooks(self) -> None:
         for hook in list(self._idle_hooks):

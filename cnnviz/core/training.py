@@ -17,6 +17,7 @@ import csv
 import functools
 import io
 import math
+import threading
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,7 @@ MAX_BATCH_SIZE = 4096     # the app's limit too; 60,000 digits in one batch exha
 MAX_SEED = 2**32 - 1      # NumPy's and TensorFlow's seeds are 32-bit
 MAX_STEPS_PER_EXECUTION = 100_000  # more batches than an epoch of these datasets has (60,000 at batch 1)
 MAX_EPOCHS = 100_000
+DEFAULT_STEPS_PER_EXECUTION = 32   # batches per compiled call: `cnnviz train`'s and the app's
 
 
 class TrainConfigError(ValueError):
@@ -199,7 +201,8 @@ class Trainer:
 
     def __init__(self, model, data: Dataset, config: TrainConfig, listener: TrainingListener | None = None,
                  control: TrainingControl | None = None, keep: str = "current",
-                 between_batches: Callable[[], None] | None = None, extra_callbacks: tuple = ()):
+                 between_batches: Callable[[], None] | None = None, extra_callbacks: tuple = (),
+                 live: bool = False):
         self.model = model
         self.data = data.limited(config.limit)
         self.config = config
@@ -208,6 +211,8 @@ class Trainer:
         self.keep = keep
         self.between_batches = between_batches
         self.extra_callbacks = tuple(extra_callbacks)
+        self.live = live          # record every step for `poll` and `take_weights` from another thread
+        self.recorder = None      # the StepRecorder while a live run trains
 
     @property
     def num_batches(self) -> int:
@@ -231,13 +236,40 @@ class Trainer:
         train, test = make_datasets(self.data, self.config.batch_size, self.config.seed, self._gate,
                                     augment=self.config.augment)
         callback = self._callback = _reporting_callback_class()(self)
-        remove_hook = self.control.on_stop(self.close_gate)
+        remove_hooks = [self.control.on_stop(self.close_gate)]
+        if self.live:
+            from cnnviz.core.step_recorder import StepRecorder
+
+            self.recorder = StepRecorder(self.model)
+            self.recorder.install(wait=callback.wait_while_paused)   # a pause lands within a batch
+            remove_hooks.append(self.control.on_pause(self.recorder.hold))
         try:
             self.model.fit(train, epochs=self.config.epochs, validation_data=test, verbose=0, shuffle=False,
                            callbacks=[callback, *self.extra_callbacks])
         finally:
-            remove_hook()
+            for remove in remove_hooks:
+                remove()
+            if self.recorder is not None:
+                self.recorder.uninstall()
         return callback.result()
+
+    # --- a live run, from another thread while a compiled call of many batches runs ---------------------
+    def poll(self) -> None:
+        """Report the steps finished since the last report (BatchProgress to the listener, at most every
+        EMIT_INTERVAL_S): the curves move while a compiled call of many batches runs (`live` runs only)."""
+        callback = getattr(self, "_callback", None)
+        if self.recorder is not None and callback is not None:
+            callback.poll()
+
+    def request_weights(self) -> None:
+        """Ask the next training step for a consistent copy of the weights (`live` runs only)."""
+        if self.recorder is not None:
+            self.recorder.request_weights()
+
+    def take_weights(self):
+        """The `step_recorder.WeightsCopy` made by the step that served the last request, once; None while
+        pending."""
+        return None if self.recorder is None else self.recorder.take_weights()
 
     @property
     def finished_epochs(self) -> int:
@@ -269,21 +301,27 @@ def _reporting_callback_class():
             self._epoch_weights = None  # the last finished epoch's (or the initial) weights, all finite
             self._samples_seen = 0
             self._train_seconds = 0.0
+            self._lock = threading.RLock()   # `poll` runs on another thread during a live run
+            self._epoch = None
+            self._last_iteration = -1
 
         def on_train_begin(self, logs=None):
             self._epoch_weights = self.model.get_weights()
 
         def on_epoch_begin(self, epoch, logs=None):
-            self._epoch = epoch
-            self._epoch_start = time.perf_counter()
-            self._train_end = None
-            self._test_complete = False
-            self._last_emit = 0.0
-            self._iterations_before = self._iterations()
-            self._prev_batches = 0
-            self._prev_loss_sum = 0.0
-            self._prev_acc_sum = 0.0
-            self._steps, self._losses, self._accs = [], [], []
+            with self._lock:
+                self._epoch = epoch
+                self._epoch_start = time.perf_counter()
+                self._train_end = None
+                self._test_complete = False
+                self._last_emit = 0.0
+                self._iterations_before = self._iterations()
+                self._last_iteration = max(self._last_iteration, self._iterations_before)
+                self._prev_batches = 0
+                self._prev_loss_sum = 0.0
+                self._prev_acc_sum = 0.0
+                self._latest = None   # (batches done, running loss, running accuracy) not yet reported
+                self._steps, self._losses, self._accs = [], [], []
 
         def _iterations(self) -> int:
             """Optimizer steps so far: exact even when a stop cut a call of several batches short."""
@@ -291,37 +329,73 @@ def _reporting_callback_class():
 
         def on_train_batch_end(self, batch, logs=None):
             trainer = self.trainer
-            done = min(self._iterations() - self._iterations_before, trainer.num_batches)
             loss = float(logs.get("loss", float("nan")))
             acc = float(logs.get("accuracy", float("nan")))
             if not math.isfinite(loss):
                 self._diverge(f"The training loss became {loss} in epoch {self._epoch + 1}")
                 return
-            if done <= self._prev_batches:
-                return  # a call cut short before its first batch
+            with self._lock:
+                if trainer.recorder is not None:
+                    self._take_recorded_steps()   # every step of the call, from the recorder
+                else:
+                    self._add_steps(min(self._iterations() - self._iterations_before, trainer.num_batches), loss,
+                                    acc)
+                self._report_due()
+            if trainer.between_batches is not None:
+                trainer.between_batches()
+            control = trainer.control
+            if control.paused:
+                self.wait_while_paused()
+            if control.stop_requested:
+                self.status = "stopped"
+                self.model.stop_training = True
+
+        def wait_while_paused(self):
+            """Hold the training while it is paused (between calls, or inside a step of a live run); the
+            time paused does not count in the epoch's time."""
+            paused_at = time.perf_counter()
+            self.trainer.control.wait_while_paused()
+            with self._lock:
+                self._epoch_start += time.perf_counter() - paused_at
+
+        def poll(self):
+            """(another thread) Report the steps the recorder saw since the last report, if one is due."""
+            with self._lock:
+                if self._epoch is not None and self._train_end is None:
+                    self._take_recorded_steps()
+                    self._report_due()
+
+        def _take_recorded_steps(self):
+            for iteration, loss, acc in self.trainer.recorder.steps_after(self._last_iteration):
+                if not math.isfinite(loss):
+                    break   # the task thread's own check stops the run at the end of the call
+                self._add_steps(int(iteration) - self._iterations_before, loss, acc)
+                self._last_iteration = iteration
+
+        def _add_steps(self, done, loss, acc):
+            """`done` batches of this epoch are finished; `loss` and `acc` are Keras's running means after them."""
+            if done <= self._prev_batches or done > self.trainer.num_batches:
+                return  # a call cut short before its first batch, or a step already counted
             # Keras reports running means over the epoch: recover each step's own value.
             n_new = done - self._prev_batches
             step_loss = (loss * done - self._prev_loss_sum) / n_new
             step_acc = (acc * done - self._prev_acc_sum) / n_new
             self._prev_batches, self._prev_loss_sum, self._prev_acc_sum = done, loss * done, acc * done
-            num_batches = trainer.num_batches
-            self._steps.append(self._epoch + done / num_batches)
+            self._steps.append(self._epoch + done / self.trainer.num_batches)
             self._losses.append(step_loss)
             self._accs.append(step_acc)
+            self._latest = (done, loss, acc)
+
+        def _report_due(self):
+            """Report the steps not yet reported, at most every EMIT_INTERVAL_S (and at the end of an epoch)."""
+            if self._latest is None:
+                return
+            done, loss, acc = self._latest
             now = time.perf_counter()
-            if now - self._last_emit >= EMIT_INTERVAL_S or done == num_batches:
+            if now - self._last_emit >= EMIT_INTERVAL_S or done == self.trainer.num_batches:
                 self._last_emit = now
+                self._latest = None
                 self._emit(done, loss, acc, now)
-            if trainer.between_batches is not None:
-                trainer.between_batches()
-            control = trainer.control
-            if control.paused:
-                paused_at = time.perf_counter()
-                control.wait_while_paused()
-                self._epoch_start += time.perf_counter() - paused_at
-            if control.stop_requested:
-                self.status = "stopped"
-                self.model.stop_training = True
 
         def _emit(self, done, loss, acc, now):
             trainer = self.trainer
@@ -351,7 +425,8 @@ def _reporting_callback_class():
             self.trainer.close_gate()  # no test pass for this epoch
 
         def on_test_begin(self, logs=None):
-            self._train_end = time.perf_counter()  # the epoch's test pass starts: training is done
+            with self._lock:
+                self._train_end = time.perf_counter()  # the epoch's test pass starts: training is done
 
         def on_test_end(self, logs=None):
             # A stop closes the gate, which may have cut the test short: then its figures are unknown.

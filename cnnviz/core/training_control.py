@@ -22,6 +22,7 @@ class TrainingControl:
         self._running = threading.Event()
         self._running.set()
         self._stop_hooks: list[Callable[[], None]] = []
+        self._pause_hooks: list[Callable[[bool], None]] = []
         self._hooks_lock = threading.Lock()
 
     def stop(self) -> None:
@@ -31,6 +32,7 @@ class TrainingControl:
             hooks = list(self._stop_hooks)
         for hook in hooks:
             hook()
+        self._tell_pause_hooks(False)
 
     def on_stop(self, hook: Callable[[], None]) -> Callable[[], None]:
         """Call `hook()` (from the stopping thread) when a stop is asked for, at once if it already
@@ -50,9 +52,30 @@ class TrainingControl:
     def pause(self) -> None:
         if not self._stop.is_set():
             self._running.clear()
+            self._tell_pause_hooks(True)
 
     def resume(self) -> None:
         self._running.set()
+        self._tell_pause_hooks(False)
+
+    def on_pause(self, hook: Callable[[bool], None]) -> Callable[[], None]:
+        """Call `hook(True)` when a pause is asked for, `hook(False)` on resume or stop (from that thread);
+        returns a function that removes the hook."""
+        with self._hooks_lock:
+            self._pause_hooks.append(hook)
+
+        def remove() -> None:
+            with self._hooks_lock:
+                if hook in self._pause_hooks:
+                    self._pause_hooks.remove(hook)
+
+        return remove
+
+    def _tell_pause_hooks(self, paused: bool) -> None:
+        with self._hooks_lock:
+            hooks = list(self._pause_hooks)
+        for hook in hooks:
+            hook(paused)
 
     @property
     def stop_requested(self) -> bool:

@@ -1,5 +1,7 @@
-"""Start the desktop app: show the window first, then start the compute process (which imports
-TensorFlow and loads the model while the user takes a first look)."""
+"""Start the desktop app: the compute process first (it imports TensorFlow and opens the model while this
+process imports Qt and builds the window), then the window.
+
+Qt is imported inside the functions, so that `run` spawns the compute process before anything heavy."""
 
 from __future__ import annotations
 
@@ -10,20 +12,20 @@ import socket
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QSocketNotifier, QTimer
-from PySide6.QtGui import QIcon
-from PySide6.QtWidgets import QApplication
-
 from cnnviz import __version__
-from cnnviz.core.paths import resources_dir
-from cnnviz.gui.widgets.qt_helpers import APPLICATION, ORGANISATION
+from cnnviz.core.paths import default_model_path, resources_dir
 
 AUTOTEST_ENV = "CNNVIZ_AUTOTEST"  # asks for the test-only hook: cnnviz.testing.autotest, imported by name then only
 AUTOTEST_MODULE = "cnnviz.testing.autotest"
 
 
-def make_application(argv: list[str] | None = None) -> QApplication:
+def make_application(argv: list[str] | None = None):
     """The QApplication (created once), named so that QSettings finds cnnviz's settings."""
+    from PySide6.QtGui import QIcon
+    from PySide6.QtWidgets import QApplication
+
+    from cnnviz.gui.widgets.qt_helpers import APPLICATION, ORGANISATION
+
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
@@ -36,8 +38,16 @@ def make_application(argv: list[str] | None = None) -> QApplication:
 
 def run(model_path: str | Path | None = None, screenshot: str | Path | None = None,
         lessons_dir: str | Path | None = None) -> int:
-    """Open the main window; once it is shown, start the compute process and load the model there. With
-    `lessons_dir`, the Lessons panel shows that lesson pack (a folder of lesson files)."""
+    """Start the compute process (opening the model at once), then open the main window, which loads the
+    model there (the compute process has it ready, or nearly). With `lessons_dir`, the Lessons panel shows
+    that lesson pack (a folder of lesson files)."""
+    interrupted: list[bool] = []   # Ctrl+C before the window is up: it closes as soon as it is
+    signal.signal(signal.SIGINT, lambda *args: interrupted.append(True))
+    from cnnviz.gui.remote.compute_client import start_early
+
+    start_early(Path(model_path) if model_path else default_model_path())
+    from PySide6.QtCore import QTimer
+
     app = make_application()
     from cnnviz.gui.shell.main_window import MainWindow
 
@@ -46,15 +56,16 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
     operations = window.context.operations
     if lessons_dir is not None and operations.has("lessons.open_pack"):
         operations.call("lessons.open_pack", lessons_dir)
-    # The terminal's Ctrl+C reaches the whole process group: the compute process, spawned next,
-    # inherits this SIG_IGN and so leaves ending it to the GUI, which closes on Ctrl+C once it runs.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # The terminal's Ctrl+C reaches the whole process group: the compute process ignores it (it was
+    # spawned with SIG_IGN) and leaves ending it to the GUI, which closes its window on Ctrl+C.
 
     def start() -> None:
         window.load_model_file(model_path)
         close_on_interrupt(app, window)
+        if interrupted:
+            window.close()
 
-    # After the window's first events: spawning costs the GUI a few ms, TensorFlow loads over there.
+    # After the window's first events: the client takes the process started above and asks for the model.
     QTimer.singleShot(0, start)
     if screenshot or os.environ.get(AUTOTEST_ENV):   # test support lives outside the product's packages
         autotest = importlib.import_module(AUTOTEST_MODULE).start(window, screenshot)
@@ -63,13 +74,15 @@ def run(model_path: str | Path | None = None, screenshot: str | Path | None = No
     return app.exec()
 
 
-def close_on_interrupt(app: QApplication, window) -> None:
+def close_on_interrupt(app, window) -> None:
     """Ctrl+C (SIGINT) from the terminal closes `window` as its close button would.
 
     Qt's event loop is C++: Python's own handler would run only when some Python code next does.
     The C-level handler writes the signal to Python's wakeup fd, a socket that a QSocketNotifier
     watches, so the event loop wakes at once and closes the window through its usual closeEvent.
     """
+    from PySide6.QtCore import QSocketNotifier
+
     reader, writer = socket.socketpair()
     reader.setblocking(False)
     writer.setblocking(False)

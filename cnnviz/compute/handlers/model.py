@@ -26,14 +26,60 @@ def load_model(state, task, path) -> ModelInfo:
     """Open a `.keras` or `.h5` model file (raises ModelFileError with a readable message: unsafe or
     unsuitable models are refused before Keras runs anything) and make it current, with its class
     names from `<model>.classes.json` beside it."""
+    path = Path(path)
+    loaded = _take_preloaded(state, path) or _open(path)
+    task.check_cancelled()
+    model, info, serving = loaded
+    return state.set_model(model, path, read_history_csv(history_path_for(path)), info.class_names, serving)
+
+
+def _open(path: Path) -> tuple:
+    """(model, its core ModelInfo, its serving copy or None)."""
     from cnnviz.core.model import compile_model
     from cnnviz.core.model_files import open_model
 
-    path = Path(path)
     model, info = open_model(path)
     compile_model(model, from_logits=info.outputs_logits)   # a fresh optimizer: training starts its own run
-    task.check_cancelled()
-    return state.set_model(model, path, read_history_csv(history_path_for(path)), info.class_names)
+    return model, info, None
+
+
+def _file_key(path: Path) -> tuple | None:
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return (str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+def begin_preload(state, path):
+    """Announce that `path` is being opened ahead of the app's first `load_model` (which then waits for it);
+    returns the function that opens it (TensorFlow's import, the model, its serving copy), for a thread."""
+    import threading
+
+    path = Path(path)
+    entry = state.features["preloaded"] = {"key": _file_key(path), "done": threading.Event(), "loaded": None}
+
+    def preload() -> None:
+        try:
+            from cnnviz.compute.state import make_serving
+
+            model, info, _ = _open(path)
+            entry["loaded"] = (model, info, make_serving(model))
+        except Exception:  # noqa: BLE001 the load_model request opens it again and says what is wrong
+            pass
+        finally:
+            entry["done"].set()
+
+    return preload
+
+
+def _take_preloaded(state, path: Path) -> tuple | None:
+    """The preloaded model of `path` if that file is unchanged since (once); waits for a preload under way."""
+    preloaded = state.features.pop("preloaded", None)
+    if preloaded is None or preloaded["key"] != _file_key(path):
+        return None
+    preloaded["done"].wait()
+    return preloaded["loaded"]
 
 
 @handler("restore_model", kind="task")

@@ -23,14 +23,16 @@ import time
 from cnnviz.compute.handlers.history import TrainingCheckpoints
 from cnnviz.compute.handlers.model import dataset as load_dataset
 from cnnviz.compute.registry import handler
-from cnnviz.compute.state import layer_weights
-from cnnviz.core.training import BatchProgress, EpochRecord, TrainConfig, TrainingControl
+from cnnviz.compute.state import PUBLISH_INTERVAL_S, layer_weights
+from cnnviz.core.training import (DEFAULT_STEPS_PER_EXECUTION, BatchProgress, EpochRecord, TrainConfig,
+                                  TrainingControl)
 
-# Batches per compiled call in the app. The headless `cnnviz train` uses 32; in the app progress
-# (curves) and weight snapshots only happen between calls, so the app takes the smallest value
-# that trains as fast (scripts/bench_training.py, scripts/bench_compute.py throughput).
-APP_STEPS_PER_EXECUTION = 4
+# Batches per compiled call in the app: the headless `cnnviz train`'s. The curves and the weights do not wait
+# for the end of a call: every step leaves its figures and, when asked, a copy of the weights for the quick
+# thread (`core.step_recorder`), which reads them on its timer (`_LiveRun.tick`).
+APP_STEPS_PER_EXECUTION = DEFAULT_STEPS_PER_EXECUTION
 LIVE_INTERVAL_S = 0.4  # live maps while training: 2.5 Hz shows the maps changing; each costs the GUI a repaint
+TICK_S = 1 / 50        # the quick thread's timer while a run trains: curves at ~25 Hz, weights every 0.15 s
 
 
 @handler("train", kind="task")
@@ -65,18 +67,19 @@ def train(state, task, config: TrainConfig, from_scratch: bool = True, dataset=N
     else:
         model = state.model
     run = _LiveRun(state, task, model)
-    state.add_idle_hook(run.serve_activations)
+    run.trainer = _trainer(model, data, config, task.control, run, checkpoints.callback())
     state.publish_weights(model, force=True)
     state.training = True
+    state.add_idle_hook(run.tick, every_s=TICK_S)
     try:
-        result = _trainer(model, data, config, task.control, run, checkpoints.callback()).run()
+        result = run.trainer.run()
     except BaseException:
         if from_scratch and previous is not None:
             state.restore(previous)
         raise
     finally:
         state.training = state.weights_frozen = False
-        state.remove_idle_hook(run.serve_activations)
+        state.remove_idle_hook(run.tick)
     kept = run.batches_done > 0 or not from_scratch or previous is None
     if kept:
         state.class_names = list(data.class_names)   # it classifies the dataset it was trained on now
@@ -94,7 +97,7 @@ def _trainer(model, data, config: TrainConfig, control: TrainingControl, run: "_
 
     return Trainer(model, data, config, listener=run, control=control, keep="current",
                    between_batches=run.between_batches,
-                   extra_callbacks=(_test_pass_callback(run, control), *callbacks))
+                   extra_callbacks=(_test_pass_callback(run, control), *callbacks), live=True)
 
 
 class _LiveRun:
@@ -104,11 +107,13 @@ class _LiveRun:
         self.state = state
         self.task = task
         self.model = model
+        self.trainer = None
         self.batches_done = 0
         self._test_cut = False
         self._last_live = 0.0
+        self._asked_at: float | None = None   # when the weights the recorder is copying were asked for
 
-    # TrainingListener (the task thread)
+    # TrainingListener (the task thread between compiled calls, the quick thread during them)
     def on_progress(self, progress: BatchProgress) -> None:
         self.batches_done = progress.epoch * progress.num_batches + progress.batch
         self.task.emit("progress", progress)
@@ -131,7 +136,27 @@ class _LiveRun:
         self.state.publish_weights(self.model, force=True)
         self.state.weights_frozen = frozen
 
-    # idle hook (the quick thread)
+    # idle hook (the quick thread, every TICK_S while the run trains)
+    def tick(self) -> None:
+        """The steps since the last tick to the curves, fresh weights to the serving copy, live maps."""
+        self.trainer.poll()
+        self._refresh_weights()
+        self.serve_activations()
+
+    def _refresh_weights(self) -> None:
+        """Take the weights a training step copied (asked for at most every PUBLISH_INTERVAL_S) and offer
+        them to the serving copy; they are no older than the moment they were asked for."""
+        if self.state.weights_frozen:
+            return   # a test pass: the task thread published the epoch's final weights
+        copy = self.trainer.take_weights()
+        if copy is not None:
+            self.state.offer_weights(copy.weights, self._asked_at)
+        now = time.monotonic()
+        if self.trainer.recorder is not None and not self.trainer.recorder.pending() and (
+                self._asked_at is None or now - self._asked_at >= PUBLISH_INTERVAL_S):
+            self._asked_at = now
+            self.trainer.request_weights()
+
     def serve_activations(self) -> None:
         """The latest probed input's outputs with the newest weights, at most every LIVE_INTERVAL_S."""
         image = self.state.live_input

@@ -24,6 +24,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import shiboken6
@@ -82,6 +83,40 @@ def describe_exit(exitcode: int | None) -> str:
     return f"exited with code {exitcode}"
 
 
+_early: tuple | None = None   # (process, connection) spawned by start_early, until a client takes it
+
+
+def spawn_compute_process(preload: Path | None = None) -> tuple:
+    """Start a compute process (it imports TensorFlow and, given a `preload` model file, loads it at
+    once); returns (process, our end of its pipe). It ignores Ctrl+C (SIGINT reaches the whole process
+    group from a terminal): the GUI decides when it ends."""
+    import multiprocessing  # here, not at the top: the window paints before this is needed
+
+    from cnnviz.compute.server import main
+
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(target=main, args=(theirs, os.getpid(), preload), name="cnnviz-compute",
+                              daemon=True)
+    main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main_thread else None   # inherited by it
+    try:
+        process.start()
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGINT, previous)
+    theirs.close()
+    return process, ours
+
+
+def start_early(preload: Path | None = None) -> None:
+    """Spawn the compute process now, before the window is built, so that TensorFlow's import and the
+    model's load overlap with the GUI's own start; the first `ComputeClient.start()` takes it."""
+    global _early
+    if _early is None:
+        _early = spawn_compute_process(preload)
+
+
 class ComputeClient(QObject):
     """Owns the compute process and the pipe to it (see the module docstring)."""
 
@@ -110,21 +145,16 @@ class ComputeClient(QObject):
 
     # --- the process ------------------------------------------------------------------------------
     def start(self) -> None:
-        """Spawn the compute process (returns at once; `ready` when it listens)."""
+        """Spawn the compute process, or take the one `start_early` spawned (returns at once; `ready`
+        when it listens)."""
         if self.is_running():
             return
-        import multiprocessing  # here, not at the top: the window paints before this is needed
-
-        from cnnviz.compute.server import main
-
-        context = multiprocessing.get_context("spawn")
+        global _early
+        early, _early = _early, None
+        process, ours = early if early is not None and early[0].is_alive() else spawn_compute_process()
         self._closing = False
         self._is_ready = False
         self._number += 1
-        ours, theirs = context.Pipe()
-        process = context.Process(target=main, args=(theirs, os.getpid()), name="cnnviz-compute", daemon=True)
-        process.start()
-        theirs.close()
         self._process, self._conn = process, ours
         self._reader = threading.Thread(target=self._read, args=(ours, self._number), name="cnnviz-compute-reader",
                                         daemon=True)

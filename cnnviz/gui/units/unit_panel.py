@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 
 import numpy as np
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QTextBrowser, QVBoxLayout, QWidget
 
 from cnnviz.core.unit_explanation import TOP_CONTRIBUTIONS
@@ -284,12 +284,31 @@ class UnitPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._text)
         self.setMinimumWidth(260)
-        focus.changed.connect(self._render)
+        self._stale = False
+        self._render_soon = QTimer(self)   # one rebuild per pass of the event loop, however many changes
+        self._render_soon.setSingleShot(True)
+        self._render_soon.setInterval(0)
+        self._render_soon.timeout.connect(self._render)
+        focus.changed.connect(self._on_focus_changed)
         self._render()
 
     def text(self) -> str:
-        """The rich text shown (as set)."""
+        """The rich text shown (as set; a change not drawn yet is drawn first)."""
+        if self._stale:
+            self._render()
         return self._html
+
+    def _on_focus_changed(self) -> None:
+        """Rebuild the text once this pass of the event loop is done, and only while it can be seen (a stroke
+        changes the focused unit's numbers at every move, with the panel behind another often)."""
+        self._stale = True
+        if self._text.isVisible() and not self._render_soon.isActive():
+            self._render_soon.start()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self._stale:
+            self._render()
 
     def text_view(self) -> QTextBrowser:
         """The widget showing the text (links, scrolling)."""
@@ -313,6 +332,8 @@ class UnitPanel(QWidget):
 
     def _render(self) -> None:
         """Rebuild the text for the focused unit (a new unit opens its strongest channel again)."""
+        self._stale = False
+        self._render_soon.stop()
         unit = self._focus.unit()
         if unit != self._detail_for:
             self._detail_for = unit

@@ -7,6 +7,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
 from PySide6.QtWidgets import QGraphicsRectItem, QLabel, QVBoxLayout, QWidget
 
+from cnnviz.gui.widgets.mouse_moves import LatestMouseMove
 from cnnviz.gui.widgets.view_colours import FIELD, PANEL
 
 
@@ -43,7 +44,7 @@ class ChannelView(QWidget):
         layout.addWidget(self._title)
         layout.addWidget(self._graphics, 1)
         layout.addWidget(self._readout)
-        self._graphics.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._moves = LatestMouseMove(self._graphics, self._on_mouse_moved)   # the last move wins
         self._graphics.scene().sigMouseClicked.connect(self._on_mouse_clicked)
         self.set_map(None, (0.0, 1.0), "Click a map to enlarge it")
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtCore import QPointF, QRect, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from cnnviz.core.preprocess import CANVAS_SIZE
@@ -84,6 +84,7 @@ class DrawingCanvas(QWidget):
         self._placeholder = PLACEHOLDER
         self._heat: tuple[QImage, tuple[float, float, float, float], str] | None = None   # Grad-CAM
         self._unit_box: tuple[tuple[float, float, float, float], str] | None = None   # a receptive field
+        self._scaled: QPixmap | None = None   # the pixels smooth-scaled to the widget, kept between paints
         self.setMinimumSize(160, 160)
         size_policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         size_policy.setHeightForWidth(True)
@@ -241,6 +242,7 @@ class DrawingCanvas(QWidget):
 
     def _changed(self) -> None:
         self._empty = not self.image().any()
+        self._scaled = None
         self.update()
         self.image_changed.emit()
 
@@ -274,9 +276,40 @@ class DrawingCanvas(QWidget):
         painter.end()
         self._empty = False
         margin = width / 2 + 2
-        dirty = QRectF(start, end).normalized().adjusted(-margin, -margin, margin, margin)
-        self.update(self._to_widget_rect(dirty))
+        dirty = self._to_widget_rect(QRectF(start, end).normalized().adjusted(-margin, -margin, margin, margin))
+        self._rescale(dirty)
+        self.update(dirty)
         self.image_changed.emit()
+
+    # --- the scaled pixels, kept ------------------------------------------------------------
+    def _scaled_pixmap(self) -> QPixmap:
+        """The canvas smooth-scaled to the size it is drawn at (`target_rect`), made again only when the size
+        or the whole image changed; a stroke rescales the part it touched (`_rescale`)."""
+        side, ratio = self._drawn_rect().width(), self.devicePixelRatioF()
+        if self._scaled is None or self._scaled.deviceIndependentSize().width() != side or \
+                self._scaled.devicePixelRatio() != ratio:
+            self._scaled = QPixmap(round(side * ratio), round(side * ratio))
+            self._scaled.setDevicePixelRatio(ratio)
+            self._rescale(None)
+        return self._scaled
+
+    def _rescale(self, dirty: QRect | None) -> None:
+        """Scale the pixels in widget rectangle `dirty` (None: all) into the kept pixmap, if there is one."""
+        if self._scaled is None:
+            return
+        drawn = self._drawn_rect()
+        painter = QPainter(self._scaled)
+        if dirty is not None:
+            painter.setClipRect(dirty.translated(-drawn.topLeft()))
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(QRectF(0, 0, drawn.width(), drawn.height()), self._pixels)
+        painter.end()
+
+    def _drawn_rect(self) -> QRect:
+        """`target_rect` on whole pixels: where the kept pixmap goes."""
+        target = self.target_rect()
+        side = max(1, int(target.width()))
+        return QRect(round(target.x()), round(target.y()), side, side)
 
     # --- geometry ----------------------------------------------------------------------------
     def target_rect(self) -> QRectF:
@@ -306,11 +339,12 @@ class DrawingCanvas(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().window())
         target = self.target_rect()
-        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         if self._overlay_images is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
             self._paint_overlay(painter, target)
         else:
-            painter.drawImage(target, self._pixels)
+            painter.drawPixmap(self._drawn_rect().topLeft(), self._scaled_pixmap())
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
         self._paint_heat(painter, target)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         if self._overlay is not None:

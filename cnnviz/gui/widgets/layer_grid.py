@@ -22,6 +22,7 @@ from PySide6.QtGui import QKeySequence, QPen, QShortcut
 from PySide6.QtWidgets import QGraphicsRectItem, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from cnnviz.core.colormaps import DEFAULT_COLORMAP, lookup_table, to_unit
+from cnnviz.gui.widgets.mouse_moves import LatestMouseMove
 from cnnviz.gui.widgets.view_colours import ACCENT, FIELD, PANEL
 
 MARK_COLOUR = (235, 70, 70)   # the cross over a switched-off filter's cell
@@ -110,7 +111,7 @@ class LayerGrid(pg.GraphicsLayoutWidget):
             shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
             shortcut.activated.connect(slot)
         self.scene().sigMouseClicked.connect(self._on_scene_clicked)
-        self.scene().sigMouseMoved.connect(self._on_scene_moved)
+        self._moves = LatestMouseMove(self, self._on_scene_moved)   # the last move wins
 
     # --- building and updating ---------------------------------------------------------------
     def image_item(self) -> pg.ImageItem:

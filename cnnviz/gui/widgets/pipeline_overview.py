@@ -110,8 +110,12 @@ class PipelineOverview(QWidget):
         changed = {index for index in set(marks) | set(self._unit_marks)
                    if marks.get(index) != self._unit_marks.get(index)}
         self._unit_marks = dict(marks)
+        self._update_faces(changed)   # only those faces: a hover repaints a few squares, not the whole overview
+
+    def _update_faces(self, indices) -> None:
+        """Repaint the front faces of layers `indices` (-1: the input) and nothing else."""
         faces = {layer.index: face for layer, (_, face, _, _) in zip(self._blocks, self._layout())}
-        for index in changed:   # only those faces: a hover repaints a few squares, not the whole overview
+        for index in indices:
             if index in faces:
                 self.update(faces[index].toAlignedRect().adjusted(-2, -2, 2, 2))
 
@@ -120,8 +124,8 @@ class PipelineOverview(QWidget):
 
     def set_activity(self, model_input: np.ndarray | None, outputs: list[np.ndarray] | None) -> None:
         """Front faces: the input itself (grey or colour) and each spatial layer's most active map
-        (None: blank)."""
-        self._faces = {}
+        (None: blank). Only the faces are repainted (a stroke changes them at every move, not the rest)."""
+        before, self._faces = set(self._faces), {}
         if model_input is not None:
             pixels = display_pixels(model_input, self._input_scale)
             self._faces[-1] = to_qimage(pixels if pixels.ndim == 3 else np.repeat(pixels[..., None], 3, axis=2))
@@ -131,7 +135,7 @@ class PipelineOverview(QWidget):
                 low, high = float(strongest.min()), float(strongest.max())
                 indices = np.round(to_unit(strongest, low, max(high, low + 1e-6)) * 255).astype(np.uint8)
                 self._faces[index] = to_qimage(self._lookup_table[indices])
-        self.update()
+        self._update_faces(before | set(self._faces))
 
     def in_scroll_area(self) -> QScrollArea:
         """This overview inside a frameless area that scrolls sideways when the network is too long to
@@ -193,12 +197,16 @@ class PipelineOverview(QWidget):
 
     # --- painting ------------------------------------------------------------------------------
     def paintEvent(self, event) -> None:  # noqa: N802
+        """Paint what lies in the region to repaint: a stroke's new faces do not lay out every label again."""
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        region = event.region()
         blocks = self._layout()
         small = QFont(self.font())
         small.setPointSizeF(small.pointSizeF() * 0.85)
         for position, (layer, (slot, face, step, count)) in enumerate(zip(self._blocks, blocks)):
+            if not region.intersects(slot.toAlignedRect()):
+                continue
             selected = layer.index == self._selected and layer.index >= 0
             if selected or (self._hovered == layer.index and layer.index >= 0):
                 painter.setPen(QPen(ACCENT, 1.5) if selected else Qt.PenStyle.NoPen)
@@ -207,7 +215,8 @@ class PipelineOverview(QWidget):
             if position + 1 < len(blocks):
                 self._paint_arrow(painter, face, blocks[position + 1][1], step, count)
             self._paint_block(painter, layer, face, step, count, selected)
-            self._paint_labels(painter, layer, slot, small, selected)
+            if region.intersects(self._labels_rect(slot).toAlignedRect()):
+                self._paint_labels(painter, layer, slot, small, selected)
         for arc in self._arcs:
             self._paint_arc(painter, arc, blocks)
 
@@ -281,10 +290,13 @@ class PipelineOverview(QWidget):
         head.closeSubpath()
         painter.fillPath(head, MUTED_TEXT)
 
+    def _labels_rect(self, slot: QRectF) -> QRectF:
+        return QRectF(slot.x() + 2, self.height() - _LABEL_HEIGHT - 4, slot.width() - 4, _LABEL_HEIGHT)
+
     def _paint_labels(self, painter: QPainter, layer: LayerDescription, slot: QRectF, small: QFont,
                       selected: bool) -> None:
         """Output shape and kind under the block (elided to the slot)."""
-        labels = QRectF(slot.x() + 2, self.height() - _LABEL_HEIGHT - 4, slot.width() - 4, _LABEL_HEIGHT)
+        labels = self._labels_rect(slot)
         painter.setFont(self.font())
         painter.setPen(ACCENT if selected else text_colour(self))
         elide = Qt.TextElideMode.ElideRight

@@ -14,6 +14,7 @@ from PySide6.QtCore import QPoint, QRectF, Qt, Signal
 
 from cnnviz.core.colormaps import table_indices
 from cnnviz.core.tiling import StripLayout
+from cnnviz.gui.widgets.mouse_moves import LatestMouseMove
 from cnnviz.gui.widgets.view_colours import PANEL
 
 _CHANNEL_TICK_STEP = 8
@@ -46,7 +47,7 @@ class VectorView(pg.PlotWidget):
         self.hideButtons()
         self.getPlotItem().showGrid(y=True, alpha=0.15)
         self.getPlotItem().setLabel("bottom", "unit")
-        self.scene().sigMouseMoved.connect(self._on_mouse_moved)
+        self._moves = LatestMouseMove(self, self._on_mouse_moved)   # the last move wins
         self.scene().sigMouseClicked.connect(self._on_mouse_clicked)
 
     def values(self) -> np.ndarray | None:
