@@ -113,9 +113,21 @@ class Learner:
             self.qtbot.mouseClick(pipeline, LEFT, pos=pipeline.block_rect(layer).center().toPoint())
             assert self.inspector.current_layer() == layer
             grid = self.inspector.layer_grid
+            shape = self.inspector.model().layers[layer].output_shape   # (H, W, C)
+            # the learner hovers the maps they see: wait until the grid shows this layer's (it follows the click
+            # once the outputs are there; a move over the previous layer's maps names a unit of that layer)
+            self.qtbot.waitUntil(lambda: grid.maps() is not None and grid.maps().shape == (shape[2], *shape[:2]),
+                                 timeout=WAIT_MS)
             # A move sent to the viewport: QTest's cursor move was lost here every time (offscreen, this window's
             # narrow grid), although the viewport is the widget under that point.
             send_move(self.qtbot, grid.viewport(), grid.unit_centre(3, 4, 5))
+            # After translation-invariance's test in the same process the first move here is not reported (not
+            # root-caused: the grid shows this layer's maps, the hit test finds the unit); a learner moves again.
+            for _ in range(3):
+                self.qtbot.wait(1_000)
+                if session.learner_done:
+                    break
+                send_move(self.qtbot, grid.viewport(), grid.unit_centre(3, 4, 5))
         elif task.name == "move-digit":
             before = self.inspector.current_input().copy()
             self.qtbot.mouseClick(self._move_button("→"), LEFT)

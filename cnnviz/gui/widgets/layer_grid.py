@@ -345,7 +345,8 @@ class LayerGrid(pg.GraphicsLayoutWidget):
         return QRect(top_left, bottom_right).normalized()
 
     def unit_centre(self, channel: int, y: int, x: int) -> QPoint:
-        """Where unit (y, x) of map `channel` is shown, in viewport coordinates."""
+        """Where unit (y, x) of map `channel` is shown, in viewport coordinates (its page is shown first)."""
+        self.show_channel(channel)
         cell = self._cell_rect(channel)
         return self.mapFromScene(self._view.mapViewToScene(QPointF(cell.x() + x + 0.5, cell.y() + y + 0.5)))
 
