@@ -17,4 +17,6 @@ def test_app_opens_a_photo_and_outlines_the_ink(x_display, tmp_path, mnist):  # 
     assert "dark ink on light paper" in done.stdout and "predicted 7" in done.stdout, done.stdout
     outline = np.array([OUTLINE_COLOUR.red(), OUTLINE_COLOUR.green(), OUTLINE_COLOUR.blue()])
     outlined = (np.abs(pixels.astype(int) - outline).sum(axis=2) < 40).sum()
-    assert outlined > 100, "the detected ink is not outlined on screen"
+    # nothing else on screen has the outline's green; its length follows the canvas's size (63 pixels at the
+    # 160-pixel canvas of a 1280×800 window showing the augmented-model and first-lesson notices above it)
+    assert outlined > 40, "the detected ink is not outlined on screen"

@@ -13,6 +13,7 @@ import time
 
 from PySide6.QtCore import QTimer
 
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import draw_seven
 
@@ -25,16 +26,14 @@ STALL_REPORT_MS = 20_000  # how often a slow run says what it still waits for
 
 def start(autotest) -> None:
     """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
-    autotest.steps = _Steps(autotest)
-    autotest.steps.start()
+    _Steps.run(autotest)
 
 
-class _Steps:
+class _Steps(ModeSteps):
+    capability = "attribution"
+
     def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.inspector = self.window.inspector
-        self.feature = self.window.capabilities["attribution"]
+        super().__init__(autotest)
         self.started = 0.0
         self.ready = autotest.ready_at   # when the model was ready
 

@@ -18,6 +18,7 @@ import math
 
 from PySide6.QtCore import QPointF, Qt, QTimer
 
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import click, draw_seven, when
 
@@ -30,16 +31,11 @@ SETTLE_MS = 700
 
 def start(autotest) -> None:
     """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
-    autotest.steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
-    autotest.steps.start()
+    _Steps.run(autotest)
 
 
-class _Steps:
-    def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.inspector = self.window.inspector
-        self.feature = self.window.capabilities["experiments"]
+class _Steps(ModeSteps):
+    capability = "experiments"
 
     def start(self) -> None:
         targets = self.window.context.targets

@@ -16,6 +16,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from cnnviz.testing.handwriting_style import write_bubble_folder
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import draw_seven
 
@@ -25,16 +26,15 @@ SETTLE_MS = 800
 
 
 def start(autotest) -> None:
-    autotest.steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
-    autotest.steps.start()
+    """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
+    _Steps.run(autotest)
 
 
-class _Steps:
+class _Steps(ModeSteps):
+    capability = "handwriting"
+
     def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.inspector = self.window.inspector
-        self.feature = self.window.capabilities["handwriting"]
+        super().__init__(autotest)
         self.collection = self.feature.collection
         self.folder = autotest.path.with_name(autotest.path.stem + "_digits")
         self.taught = None

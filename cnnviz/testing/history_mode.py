@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPointF, QTimer
 
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import click
 
@@ -22,15 +23,14 @@ SETTLE_MS = 600   # lets the last repaints land before a screenshot
 
 def start(autotest) -> None:
     """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
-    autotest.steps = _Steps(autotest)   # kept: Qt holds bound methods of plain objects weakly
-    autotest.steps.start()
+    _Steps.run(autotest)
 
 
-class _Steps:
+class _Steps(ModeSteps):
+    capability = "history"
+
     def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.feature = self.window.capabilities["history"]
+        super().__init__(autotest)
         self.panel = self.feature.panel
         self.cell = (0, 0)
         self.opened = -1

@@ -10,9 +10,10 @@ pictures), and the autotest saves PATH (the reveal).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QTimer, Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtTest import QTest
 
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import draw_seven
 
@@ -23,16 +24,14 @@ SETTLE_MS = 700     # the last repaints land before a screenshot
 
 def start(autotest) -> None:
     """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
-    autotest.steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
-    autotest.steps.start()
+    _Steps.run(autotest)
 
 
-class _Steps:
+class _Steps(ModeSteps):
+    capability = "lessons"
+
     def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.inspector = self.window.inspector
-        self.feature = self.window.capabilities["lessons"]
+        super().__init__(autotest)
         self.player = self.feature.player
         self.panel = self.feature.panel
 

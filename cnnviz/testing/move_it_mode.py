@@ -14,6 +14,7 @@ from PySide6.QtCore import QEvent, QPointF, QTimer
 
 from cnnviz.core.robustness import SHIFTS, shift_image
 from cnnviz.gui.robustness.robustness_plot import MODEL, VARIANT
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.user_input import send_mouse
 
 DIGIT = 0
@@ -24,16 +25,15 @@ MOVE_GAP_MS = 40
 
 
 def start(autotest) -> None:
-    autotest.steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
-    autotest.steps.start()
+    """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
+    _Steps.run(autotest)
 
 
-class _Steps:
+class _Steps(ModeSteps):
+    capability = "robustness"
+
     def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.inspector = self.window.inspector
-        self.feature = self.window.capabilities["robustness"]
+        super().__init__(autotest)
         self.panel = self.feature.panel
         self.digit = None
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, QTimer
 
+from cnnviz.testing.mode_steps import ModeSteps
 from cnnviz.testing.screenshots import save_screenshot
 from cnnviz.testing.user_input import click, draw_seven, send_hover
 
@@ -25,16 +26,14 @@ MOVE_GAP_MS = 30   # pyqtgraph drops mouse moves less than 10 ms apart
 
 def start(autotest) -> None:
     """Run the steps on `autotest` (an `autotest.Autotest` whose model is ready)."""
-    autotest.steps = _Steps(autotest)   # kept: Qt timers hold bound methods only weakly
-    autotest.steps.start()
+    _Steps.run(autotest)
 
 
-class _Steps:
+class _Steps(ModeSteps):
+    capability = "units"
+
     def __init__(self, autotest):
-        self.autotest = autotest
-        self.window = autotest.window
-        self.inspector = self.window.inspector
-        self.feature = self.window.capabilities["units"]
+        super().__init__(autotest)
         self.channel = 0
 
     def start(self) -> None:
