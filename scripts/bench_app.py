@@ -149,10 +149,6 @@ class WindowParts:
         dock.show()
         dock.raise_()
 
-    def show_unit_panel(self) -> None:
-        self.units.dock.show()
-        self.units.dock.raise_()
-
 
 def loaded_window(app):
     """A shown main window (default settings) on its own compute process, the shipped model loaded."""

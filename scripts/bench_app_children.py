@@ -187,35 +187,35 @@ class Session:
         self.app.processEvents()
 
     def hover(self, name: str) -> None:
+        """One move of the (buttonless) mouse onto a random unit of the grid -> the first paint of the grid's
+        hover read-out (the line under the grid) while it names that unit. That read-out is what the user
+        sees change on hover in the default layout: the Unit panel is tabbed behind the Training panel there
+        (a tab in the back is laid out off-screen, so it never paints), and hovering does not bring it
+        forward."""
         from PySide6.QtCore import QEvent
 
-        units = self.parts.units
-        panel_paints = self._panel_paints()
+        readout = self.inspector.hover
+        if not hasattr(self, "_readout_paints"):
+            self._readout_paints = PaintCounter(self.inspector.views.hover_label)
         layer = self.inspector.current_layer()
         _, height, width = self.grid.maps().shape
         channels = self.grid.maps().shape[0]
         channel, y, x = (int(self.rng.integers(n)) for n in (min(channels, 16), height, width))
+        if readout.unit() is not None and (readout.unit().channel, readout.unit().y, readout.unit().x) == (
+                channel, y, x):
+            y = (y + 1) % height   # a move onto another unit: the read-out must change
+        wanted = f"channel {channel}  ·  x {x}, y {y}  ·"
         point = self.grid.unit_centre(channel, y, x)
         time.sleep(MOVE_GAP_S)
         started = time.perf_counter()
         send_mouse(self.grid.viewport(), QEvent.Type.MouseMove, point)
-        ended = self.until_painted(panel_paints, lambda: (lambda u: u is not None and (u.layer, u.channel, u.y, u.x)
-                                                          == (layer, channel, y, x))(units.focus.unit()),
-                                   HOVER_TIMEOUT_S)
+        ended = self.until_painted(self._readout_paints, lambda: (lambda u: u is not None and (
+            u.layer, u.channel, u.y, u.x) == (layer, channel, y, x))(readout.unit())
+            and readout.text().startswith(wanted), HOVER_TIMEOUT_S)
         if ended is None:
             self.add("hover_missed", 0.0)
         else:
             self.add(name, ended - started)
-
-    def _panel_paints(self) -> PaintCounter:
-        """The Unit panel brought forward if it is behind another (not timed), and its paint counter."""
-        if not self.parts.units.panel.text_view().isVisible():
-            self.parts.show_unit_panel()
-            wait_until(self.app, lambda: self.parts.units.panel.text_view().isVisible(), "the Unit panel")
-            self.app.processEvents()
-        if not hasattr(self, "_panel_counter"):
-            self._panel_counter = PaintCounter(self.parts.units.panel.text_view().viewport())
-        return self._panel_counter
 
     def switch_layer(self, name: str) -> None:
         current = self.inspector.current_layer()

@@ -21,9 +21,12 @@ so that the load of a shared machine hits both alike. Printed (one JSON object w
   move to the end of the event-loop pass that first paints the layer grid after the maps of the input
   that move made are shown (the probe to the compute process and back included). `stroke_*_cold`: the
   first stroke after the model is ready, in each app; `stroke_*_warm`: every later stroke.
-- `hover_*`: a mouse move to the centre of a random unit of the shown conv/pool layer's grid (the Unit
-  panel shown) -> the end of the pass in which the Unit panel's text is painted showing that unit; moves
-  ≥ 12 ms apart, as a hand makes them (not timed). Cold: the first hover in each app.
+- `hover_*`: a mouse move to the centre of a random unit of the shown conv/pool layer's grid -> the end of
+  the pass in which the grid's hover read-out (the line under the grid) is painted naming that unit: what
+  a user sees change on hover in the default layout, where the Unit panel is tabbed behind the Training
+  panel (a back tab is laid out off-screen and never paints; hovering does not raise it). Moves ≥ 12 ms
+  apart, as a hand makes them (not timed). Cold: the first hover in each app. `hover_missed`: no such
+  paint within 3 s.
 - `layer_switch_*`: a click on a layer's block of the overview (its `layer_clicked`) -> the end of the
   pass that paints the grid with that layer's maps.
 - `scrubber_*`: with the Test set panel shown, the epoch scrubber moved to a random other checkpoint ->
