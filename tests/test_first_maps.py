@@ -85,3 +85,20 @@ def test_the_maps_go_before_a_slower_request_sent_with_them():
     queue.put(Request(4, "probe", {}, "probe:1"))   # newer: the older one is superseded
     keep, dropped = queue.take(5.0)
     assert [r.id for r in keep] == [4, 1, 2] and [r.id for r in dropped] == [3]
+
+
+def test_the_maps_never_go_before_a_request_that_changes_them():
+    """A probe sent after `set_ablation` (or a scrub, a kernel edit) stays after it: it must see the change."""
+    from cnnviz.compute.protocol import Request
+    from cnnviz.compute.server import STATE_CHANGING_METHODS, _QuickQueue
+
+    assert {"set_ablation", "scrub", "edit_kernel"} <= STATE_CHANGING_METHODS
+    queue = _QuickQueue()
+    queue.put(Request(1, "gradcam", {}, "gradcam:1"))
+    queue.put(Request(2, "set_ablation", {}, None))
+    queue.put(Request(3, "occlusion", {}, None))
+    queue.put(Request(4, "probe", {}, "probe:1"))
+    queue.put(Request(5, "scrub", {}, None))
+    queue.put(Request(6, "probe", {}, "probe:2"))
+    keep, dropped = queue.take(5.0)
+    assert [r.id for r in keep] == [1, 2, 4, 3, 5, 6] and dropped == []

@@ -119,11 +119,14 @@ def test_a_run_keeps_its_checkpoints_and_sends_them(peer, shipped, mnist, digit_
     reply = peer.wait(train)
     assert reply.ok, reply.details
     events = [e.payload for e in peer.events[train] if e.kind == "checkpoint"]
-    # 40 batches an epoch, 4 per compiled call in the app: batch 10 lands on 12, 30 on 32 (100, 300: past the end).
-    assert [(e["checkpoint"].epoch, e["checkpoint"].batch) for e in events] == [(0, 0), (0, 12), (0, 32), (1, 0),
-                                                                                (2, 0)]
-    assert [e["index"] for e in events] == list(range(5)) and all(e["from_scratch"] for e in events)
-    assert [e["confusion"] is not None for e in events] == [False, False, False, True, True]   # after epochs
+    # 40 batches an epoch, 32 per compiled call in the app (the headless trainer's): batches 10 and 30 both land
+    # on 32, the end of the first call, kept once (100, 300: past the end).
+    from cnnviz.compute.handlers.training import APP_STEPS_PER_EXECUTION
+
+    assert APP_STEPS_PER_EXECUTION == 32
+    assert [(e["checkpoint"].epoch, e["checkpoint"].batch) for e in events] == [(0, 0), (0, 32), (1, 0), (2, 0)]
+    assert [e["index"] for e in events] == list(range(4)) and all(e["from_scratch"] for e in events)
+    assert [e["confusion"] is not None for e in events] == [False, False, True, True]   # after epochs
     last = events[-1]["confusion"].result
     assert last.num_images == 500 and events[-1]["checkpoint"].test_accuracy == pytest.approx(last.accuracy,
                                                                                                abs=1e-6)
@@ -136,14 +139,14 @@ def test_a_run_keeps_its_checkpoints_and_sends_them(peer, shipped, mnist, digit_
     np.testing.assert_array_equal(last.matrix, compute_confusion(trained, data.x_test, data.y_test).matrix)
 
     listed = peer.call("checkpoints")
-    assert listed["source"] == "training" and listed["last_is_current"] and len(listed["checkpoints"]) == 5
+    assert listed["source"] == "training" and listed["last_is_current"] and len(listed["checkpoints"]) == 4
     # Checkpoint 0 is the seed model as built with the run's seed (built again here, independently).
     keras.utils.set_random_seed(SEED)
     seed_model = build_seed_model()
     scrubbed = peer.call("scrub", {"index": 0, "image": digit_seven})
     assert_outputs_equal(scrubbed["outputs"], probe_of(seed_model, digit_seven))
     inner = peer.call("scrub", {"index": 1, "image": digit_seven})["outputs"]
-    assert not np.allclose(inner[-1], scrubbed["outputs"][-1])      # 12 batches changed the prediction
+    assert not np.allclose(inner[-1], scrubbed["outputs"][-1])      # 32 batches changed the prediction
     peer.call("scrub", {"index": None})
 
 
@@ -226,14 +229,13 @@ def test_training_in_the_app_streams_checkpoints_to_the_scrubber(window, history
         panel.start_action.trigger()
         qtbot.waitUntil(lambda: history.training, timeout=WAIT_MS)
         assert not history.scrubber.slider.isEnabled() and not history.first_action.isEnabled()
-    assert [(e["checkpoint"].epoch, e["checkpoint"].batch) for e in events] == [(0, 0), (0, 12), (0, 32), (1, 0),
-                                                                                (2, 0)]
+    assert [(e["checkpoint"].epoch, e["checkpoint"].batch) for e in events] == [(0, 0), (0, 32), (1, 0), (2, 0)]
     during = [reply for training, reply in matrices if training]
-    assert [reply.checkpoint for reply in during] == [3, 4] and during[-1].result.num_images == 500
+    assert [reply.checkpoint for reply in during] == [2, 3] and during[-1].result.num_images == 500
     # After the run: the run's checkpoints, the slider at the end (the trained weights), usable.
-    qtbot.waitUntil(lambda: len(history.scrubbing.stops) == 5 and history.scrubber.slider.isEnabled(),
+    qtbot.waitUntil(lambda: len(history.scrubbing.stops) == 4 and history.scrubber.slider.isEnabled(),
                     timeout=WAIT_MS)
-    assert history.scrubber.position() == 4 and "epoch 2" in history.scrubber.label.text()
+    assert history.scrubber.position() == 3 and "epoch 2" in history.scrubber.label.text()
     window.inspector.show_test_digit(0)
     qtbot.waitUntil(lambda: window.inspector.current_outputs() is not None, timeout=WAIT_MS)
     trained = window.inspector.current_outputs()[-1].copy()

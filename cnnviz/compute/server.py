@@ -37,6 +37,10 @@ from cnnviz.compute.state import ComputeState
 from cnnviz.core.quiet import quiet_process, release_stderr
 
 FIRST_METHODS = ("probe",)   # a round of quick requests answers these first: the maps of what the user draws
+# Quick requests that change what later ones compute (the served weights, the switched-off filters, the
+# options): a request of FIRST_METHODS never moves ahead of one of these sent before it.
+STATE_CHANGING_METHODS = frozenset({"set_ablation", "scrub", "history_options", "edit_kernel", "undo_kernel_edit",
+                                    "reset_kernel_filter", "reset_kernel_edits"})
 GATHER_S = 0.003             # how long a round without those waits for more requests sent with it
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
 WATCHDOG_INTERVAL_S = 0.5
@@ -134,6 +138,19 @@ def die_with_parent(parent_pid: int | None) -> None:
         os._exit(3)
 
 
+def _first_methods_first(requests: list[Request]) -> list[Request]:
+    """`requests` in arrival order, except that FIRST_METHODS go first within each run of requests between
+    two state-changing ones (a probe sent after `set_ablation` must see the filters switched off)."""
+    ordered, run = [], []
+    for request in requests:
+        if request.method in STATE_CHANGING_METHODS:
+            ordered += sorted(run, key=lambda r: r.method not in FIRST_METHODS) + [request]   # stable sort
+            run = []
+        else:
+            run.append(request)
+    return ordered + sorted(run, key=lambda r: r.method not in FIRST_METHODS)
+
+
 class _QuickQueue:
     """Quick requests waiting to run; `take` drains it, keeping the newest request of each key."""
 
@@ -171,7 +188,7 @@ class _QuickQueue:
             items, self._items = self._items, []
         newest = {request.key: request.id for request in items if request.key is not None}
         keep = [r for r in items if r.key is None or newest[r.key] == r.id]
-        keep.sort(key=lambda request: request.method not in FIRST_METHODS)   # stable: arrival order otherwise
+        keep = _first_methods_first(keep)
         dropped = [r for r in items if r.key is not None and newest[r.key] != r.id]
         return keep, dropped
 
