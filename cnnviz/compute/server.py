@@ -42,6 +42,7 @@ FIRST_METHODS = ("probe",)   # a round of quick requests answers these first: th
 STATE_CHANGING_METHODS = frozenset({"set_ablation", "scrub", "history_options", "edit_kernel", "undo_kernel_edit",
                                     "reset_kernel_filter", "reset_kernel_edits"})
 GATHER_S = 0.003             # how long a round without those waits for more requests sent with it
+QUICK_YIELD_MAX_S = 0.25     # how long a task yielding to quick requests waits for them at most
 NICE_INCREMENT = 10          # the compute process yields the CPU to the GUI ($CNNVIZ_COMPUTE_NICE overrides)
 WATCHDOG_INTERVAL_S = 0.5
 SHUTDOWN_GRACE_S = 1.0       # how long a running task may take to stop before the process exits anyway
@@ -156,12 +157,25 @@ class _QuickQueue:
 
     def __init__(self):
         self._items: list[Request] = []
+        self._running = 0      # requests taken and not yet done
         self._ready = threading.Condition()
 
     def put(self, request: Request) -> None:
         with self._ready:
             self._items.append(request)
-            self._ready.notify()
+            self._ready.notify_all()   # the quick thread, and no task waits for it to be idle any more
+
+    def done(self, count: int = 1) -> None:
+        """`count` taken requests have been answered."""
+        with self._ready:
+            self._running = max(0, self._running - count)
+            if not self._running and not self._items:
+                self._ready.notify_all()
+
+    def wait_idle(self, timeout: float) -> None:
+        """Wait (at most `timeout` s) until no quick request is waiting or running."""
+        with self._ready:
+            self._ready.wait_for(lambda: not self._items and not self._running, timeout)
 
     def remove(self, request_id: int) -> Request | None:
         with self._ready:
@@ -190,6 +204,8 @@ class _QuickQueue:
         keep = [r for r in items if r.key is None or newest[r.key] == r.id]
         keep = _first_methods_first(keep)
         dropped = [r for r in items if r.key is not None and newest[r.key] != r.id]
+        with self._ready:
+            self._running += len(keep)
         return keep, dropped
 
 
@@ -239,7 +255,8 @@ class Server:
                 self._quick.put(message)
             else:
                 with self._task_ready:
-                    self._tasks.append((message, TaskContext(message.id, message.method, self._send_event)))
+                    self._tasks.append((message, TaskContext(message.id, message.method, self._send_event,
+                                                             self._wait_quick_idle)))
                     self._task_ready.notify()
         elif isinstance(message, Cancel):
             self._cancel(message.id)
@@ -294,6 +311,9 @@ class Server:
                 self.conn.send(failure)
                 return False
 
+    def _wait_quick_idle(self) -> None:
+        self._quick.wait_idle(QUICK_YIELD_MAX_S)
+
     def _send_event(self, request_id: int, kind: str, payload) -> None:
         self.send(Event(request_id, kind, payload))
 
@@ -320,10 +340,14 @@ class Server:
             requests, superseded = self._quick.take(self.state.idle_interval())
             for request in superseded:
                 self._reply_error(request, "superseded by a newer request", SUPERSEDED)
-            for request in requests:
+            for done, request in enumerate(requests):
                 if self._stopping.is_set():
+                    self._quick.done(len(requests) - done)
                     return
-                self._run(request)
+                try:
+                    self._run(request)
+                finally:
+                    self._quick.done()
             try:
                 self.state.run_idle_hooks()
             except Exception:  # an idle hook must never stop the quick thread

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cnnviz.core.comparison import ComparisonRow, aligned_table, geometry_cells
+from cnnviz.core.student_t import quantile, two_sided_p
 
 CONFIDENCE = 0.95      # of the interval of the mean
 SIGNIFICANCE = 0.05    # Welch's test says "yes" below this p
@@ -72,20 +73,18 @@ def welch_test(sample, reference) -> WelchResult | None:
         same = a.mean() == b.mean()
         return WelchResult(0.0 if same else math.copysign(math.inf, a.mean() - b.mean()),
                            float(len(a) + len(b) - 2), 1.0 if same else 0.0)
-    from scipy import stats
-
-    result = stats.ttest_ind(a, b, equal_var=False)
-    return WelchResult(float(result.statistic), float(result.df), float(result.pvalue))
+    share_a, share_b = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    statistic = (a.mean() - b.mean()) / math.sqrt(share_a + share_b)
+    df = (share_a + share_b) ** 2 / (share_a ** 2 / (len(a) - 1) + share_b ** 2 / (len(b) - 1))
+    return WelchResult(float(statistic), float(df), two_sided_p(float(statistic), float(df)))
 
 
 def mean_interval(values, confidence: float = CONFIDENCE) -> tuple[float, float] | None:
     """The `confidence` interval of the mean of `values` by Student's t; None with fewer than 2 values."""
     if len(values) < 2:
         return None
-    from scipy import stats
-
     mean, sd = statistics.fmean(values), statistics.stdev(values)
-    half = float(stats.t.ppf(0.5 + confidence / 2, len(values) - 1)) * sd / math.sqrt(len(values))
+    half = quantile(0.5 + confidence / 2, len(values) - 1) * sd / math.sqrt(len(values))
     return mean - half, mean + half
 
 

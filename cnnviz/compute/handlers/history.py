@@ -37,6 +37,9 @@ from cnnviz.compute.state import layer_weights
 from cnnviz.core.checkpoints import Checkpoint, CheckpointError, MemorySink
 
 FEATURE_KEY = "history"
+# A test set through the current model or a checkpoint runs beside the user's scrubbing: in batches this small
+# (~10 ms each here) a scrub's maps wait for one batch at most, then go first (`TaskContext.yield_to_quick`).
+PANEL_BATCH = 250
 _LOAD_LOCK = threading.Lock()   # building Keras models and reading checkpoint files, from either thread
 
 
@@ -167,10 +170,12 @@ def model_images(model, images: np.ndarray) -> np.ndarray:
 
 
 def _progress_for(task):
-    """A `compute_confusion` progress callback: events for the GUI, and a cancel lands between batches."""
+    """A `compute_confusion` progress callback: events for the GUI, a cancel lands between batches, and the
+    quick requests waiting (a scrub's maps) go first."""
     def progress(done: int, total: int) -> None:
         task.emit("progress", (done, total))
         task.check_cancelled()
+        task.yield_to_quick()
 
     return progress
 
@@ -189,7 +194,9 @@ def confusion(state, task) -> ConfusionReply:
     data = test_set(state, name)
     task.emit("progress", (0, len(data.x_test)))
     model = state.require_model()
-    result = compute_confusion(model, model_images(model, data.x_test), data.y_test, progress=_progress_for(task))
+    task.yield_to_quick()
+    result = compute_confusion(model, model_images(model, data.x_test), data.y_test, PANEL_BATCH,
+                               progress=_progress_for(task))
     reply = ConfusionReply(result, name, list(state.class_names), generation)
     keeper.current = reply
     history = model_history(state)
@@ -223,8 +230,9 @@ def checkpoint_confusion(state, task, index: int) -> ConfusionReply:
             history.eval_model = _model_copy(state.require_model())
         history.eval_model.set_weights(weights)
         task.emit("progress", (0, len(data.x_test)))
+        task.yield_to_quick()
         result = compute_confusion(history.eval_model, model_images(history.eval_model, data.x_test), data.y_test,
-                                   progress=_progress_for(task))
+                                   PANEL_BATCH, progress=_progress_for(task))
         reply = ConfusionReply(result, name, list(state.class_names), state.generation, index)
     with history.lock:
         history.confusions[index] = reply

@@ -21,6 +21,7 @@ from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.occlusion import DEFAULT_FILL, DEFAULT_PATCH, DEFAULT_STRIDE, FILLS, OcclusionResult
 from cnnviz.gui.attribution.gradcam_overlay import PICTURE_SCALE, GradCamOverlay, conv_layers, heat_rgba, rgba_image
 from cnnviz.gui.remote.latest_request import LatestRequest
+from cnnviz.gui.widgets.front_tab import FrontTab
 from cnnviz.gui.widgets.view_colours import FRAME, MUTED_TEXT
 
 DEBOUNCE_MS = 150
@@ -193,6 +194,8 @@ class AttributionPanel(QWidget):
     def __init__(self, inspector, overlay: GradCamOverlay, occlusion: OcclusionMap, parent: QWidget | None = None):
         super().__init__(parent)
         self._inspector = inspector
+        self.front = FrontTab(self)   # its dock's tab behind another: nothing computed for it (installer: follow)
+        self.front.changed.connect(self._watch)
         self._overlay = overlay
         self._occlusion = occlusion
         self.overlay_box = QCheckBox("Heat overlay on the drawing")
@@ -357,13 +360,16 @@ class AttributionPanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        self._overlay.set_watched(True)
-        self._occlusion.set_active(True)
+        self._watch(self.front.seen())
 
     def hideEvent(self, event) -> None:  # noqa: N802
         super().hideEvent(event)
-        self._overlay.set_watched(False)
-        self._occlusion.set_active(False)
+        self._watch(False)
+
+    def _watch(self, seen: bool) -> None:
+        """Grad-CAM and occlusion are computed for this panel only while it can be seen (not behind a tab)."""
+        self._overlay.set_watched(seen)
+        self._occlusion.set_active(seen)
 
 
 def _caption() -> QLabel:

@@ -20,6 +20,7 @@ from cnnviz.compute.protocol import ComputeError
 from cnnviz.core.data import DATASETS
 from cnnviz.gui.history.confusion_view import ConfusionView
 from cnnviz.gui.history.digit_gallery import DigitGallery
+from cnnviz.gui.widgets.front_tab import FrontTab
 
 CURRENT = None   # the target "the model's current weights" (else a checkpoint index)
 
@@ -55,6 +56,8 @@ class TestSetPanel(QWidget):
         self._images: dict[int, np.ndarray] = {}
         self._images_dataset = ""
         self._cell: tuple[int, int] | None = None
+        self.front = FrontTab(self)   # behind another tab it runs no test set (installer: follow its dock)
+        self.front.changed.connect(lambda _seen: self._update())
         self._build()
 
     def _build(self) -> None:
@@ -173,9 +176,9 @@ class TestSetPanel(QWidget):
             self._say_source(computing=stale)
         if self.training or self.generation is None or self.client is None or self._request is not None:
             return
-        if wanted is None and self.isVisible():
+        if wanted is None and self.front.seen():
             self._ask(self._target)
-        elif self._prefetch and self.isVisible():
+        elif self._prefetch and self.front.seen():
             while self._prefetch and self._prefetch[0] in self._checkpoints:
                 self._prefetch.pop(0)
             if self._prefetch:

@@ -99,11 +99,12 @@ class ForwardPass(QObject):
             QTimer.singleShot(0, self.refresh_input)
 
     def _on_input_changed(self) -> None:
-        """Show the model input, tell listeners, compute the outputs."""
+        """Ask for the outputs first (the maps are what a stroke waits for), then show the model input and
+        tell the listeners (their own requests follow the probe's)."""
         model_input = self._state.model_input
+        self.compute()
         self._views.model_input_view.set_image(model_input)
         self.input_changed.emit(model_input)
-        self.compute()
 
     def _on_probe_result(self, result: dict, image: np.ndarray) -> None:
         """Show the outputs (for the current input, or for one the stroke just passed through)."""

@@ -28,7 +28,7 @@ class LabFeature(QObject):
     def __init__(self, context, dock: LabDock | None = None):
         super().__init__(context.dialog_parent())
         self._context = context
-        self.lab = dock or LabDock(context.client)
+        self.lab = dock or LabDock(context.client, read_results_later=True)
         self.dock: QDockWidget = context.add_panel("Lab", self.lab, DOCK_NAME,
                                                    area=Qt.DockWidgetArea.BottomDockWidgetArea, visible=False)
         self.dock.setToolTip("The architecture lab: why alternate convolution and pooling?")

@@ -150,6 +150,7 @@ class SideBySide(QWidget):
         super().__init__(parent)
         self.client = client
         self._image: np.ndarray | None = None
+        self._image_shown = True                   # the fields show `_image` (set_input while hidden: not yet)
         self._results: dict[str, VariantResult] = {name: VariantResult(name) for name in ARCHITECTURES}
         self._outputs: dict[str, list[np.ndarray]] = {}
         self._loading: set[str] = set()
@@ -209,6 +210,12 @@ class SideBySide(QWidget):
     def set_input(self, image: np.ndarray | None) -> None:
         """The user's digit (28×28 model input) changed."""
         self._image = None if image is None else np.asarray(image, dtype=np.float32)
+        self._image_shown = False
+        if self.isVisible():   # hidden, a stroke costs nothing here: showing it shows the digit
+            self._show_image()
+
+    def _show_image(self) -> None:
+        self._image_shown = True
         for side in self.sides:
             side.field.set_image(self._image)
         self.refresh()
@@ -262,7 +269,10 @@ class SideBySide(QWidget):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        self.refresh()
+        if self._image_shown:
+            self.refresh()
+        else:
+            self._show_image()
 
     # --- replies ---------------------------------------------------------------------------------------
     def _on_outputs(self, result: dict, image: np.ndarray) -> None:

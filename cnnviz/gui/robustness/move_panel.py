@@ -27,6 +27,7 @@ from cnnviz.gui.robustness.move import Move, apply_move, within_range
 from cnnviz.gui.robustness.move_controls import MoveControls
 from cnnviz.gui.robustness.robustness_plot import AXES, MODEL, VARIANT, RobustnessPlot
 from cnnviz.gui.robustness.robustness_requests import RobustnessRequests
+from cnnviz.gui.widgets.front_tab import FrontTab
 
 DEFAULT_VARIANT = "no-pooling"
 SETTINGS_GROUP = "move_it"
@@ -50,6 +51,7 @@ class MovePanel(QWidget):
         self._shown: np.ndarray | None = None
         self._move = Move()
         self._stale = True                   # the probe is not asked for the digit shown yet (panel hidden)
+        self._digit_unshown = False          # a new digit came while the panel was behind another tab
         self._class: int | None = None       # the class plotted; None: the answer for the digit as drawn
         self.controls = MoveControls()
         self.readout = QLabel("Draw a digit, or open one, then move it here.")
@@ -81,6 +83,7 @@ class MovePanel(QWidget):
         self.follow_title = QLabel("<b>How each layer's maps follow</b>")
         self.bars = FollowBars()
         self.requests = RobustnessRequests(client, self)
+        self.front = FrontTab(self)   # tabbed behind another panel, it asks for nothing (installer: follow)
         self._build_layout()
         self._connect()
         self._fill_classes()
@@ -117,6 +120,7 @@ class MovePanel(QWidget):
         self.requests.variant_result.connect(self._on_variant_result)
         self.requests.model_failed.connect(lambda message: self._say(f"No plot: {message}"))
         self.requests.variant_failed.connect(self._on_variant_failed)
+        self.front.changed.connect(self._on_seen_changed)
 
     # --- the digit ------------------------------------------------------------------------------------
     def original(self) -> np.ndarray | None:
@@ -143,6 +147,7 @@ class MovePanel(QWidget):
         if self._original is None:
             return False
         self._move = move
+        self._digit_unshown = False
         self._shown = apply_move(self._original, move)
         self.controls.show_move(move)
         self.controls.show_input(self._shown, self._original)
@@ -173,17 +178,28 @@ class MovePanel(QWidget):
         if _same(image, self._shown) or (self._move.is_identity() and _same(image, self._original)):
             return   # the copy shown here coming back, or the same digit again (a new model prepares it again)
         self._original, self._shown, self._move = np.array(image), None, Move()
+        self._stale = True
+        if self.front.seen():
+            self._show_new_digit()
+        else:   # behind another tab: a stroke lays nothing out here (shown when the tab comes forward)
+            self._digit_unshown = True
+            self.plot.set_result(MODEL, None)
+            self.plot.set_result(VARIANT, None)
+
+    def _show_new_digit(self) -> None:
+        self._digit_unshown = False
+        image = self._original
         self.controls.show_move(self._move)
         self.controls.show_input(image, image)
         self.plot.set_move(self._move)
         self._clear_results()
-        self._stale = True
+        self._update_readout()
         self.refresh()
 
     # --- the probe ------------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Ask for the digit's probe (only while the panel can be seen: it costs a batched pass)."""
-        if not self.isVisible():
+        if not self.front.seen():
             self._stale = True
             return
         self._stale = False
@@ -203,7 +219,13 @@ class MovePanel(QWidget):
 
     def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
-        if self._stale:
+        self._on_seen_changed(self.front.seen())
+
+    def _on_seen_changed(self, seen: bool) -> None:
+        self.plot.set_seen(seen)
+        if seen and self._digit_unshown and self._original is not None:
+            self._show_new_digit()
+        elif seen and self._stale:
             self.refresh()
 
     def _on_model_result(self, result: RobustnessResult, image) -> None:
@@ -268,7 +290,7 @@ class MovePanel(QWidget):
         return self._class if self._class is not None else (None if result is None else result.baseline_class)
 
     def _update_readout(self) -> None:
-        if self._original is None:
+        if self._original is None or self._digit_unshown:
             return
         outputs = self._inspector.current_outputs()
         shown = self._inspector.current_input()

@@ -80,7 +80,15 @@ class RobustnessPlot(QWidget):
         layout.setSpacing(2)
         layout.addWidget(self.legend)
         layout.addWidget(self.graphics)
+        self._dirty = True
+        self._seen = True   # the panel says when its dock's tab is behind another (FrontTab)
         self._redraw()
+
+    def set_seen(self, seen: bool) -> None:
+        """Whether the plot can be seen (its panel's tab in front); what changed meanwhile is drawn now."""
+        self._seen = bool(seen)
+        if self._seen and self._dirty and self.isVisible():
+            self._draw()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (a small hint: the panel's layout gives the plot what is left)
         return QSize(300, 170)
@@ -120,12 +128,26 @@ class RobustnessPlot(QWidget):
 
     def curve(self, which: str) -> tuple[np.ndarray, np.ndarray] | None:
         """(x, y) drawn for the model or the variant; None when it has no curve."""
+        if self._dirty:
+            self._draw()
         item = self.curves[which]
         if not item.isVisible() or item.xData is None:
             return None
         return np.asarray(item.xData), np.asarray(item.yData)
 
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().showEvent(event)
+        if self._dirty:
+            self._draw()
+
     def _redraw(self) -> None:
+        """Draw what changed now, or when the plot is next shown (hidden, it costs a stroke nothing)."""
+        self._dirty = True
+        if self._seen and self.isVisible():
+            self._draw()
+
+    def _draw(self) -> None:
+        self._dirty = False
         label, unit = AXES[self._axis]
         self.plot.setLabel("bottom", unit)
         self.plot.setLabel("left", f"P({self._class})")

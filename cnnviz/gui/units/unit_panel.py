@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtWidgets import QFrame, QTextBrowser, QVBoxLayout, QWidget
 
 from cnnviz.core.unit_explanation import TOP_CONTRIBUTIONS
+from cnnviz.gui.widgets.front_tab import FrontTab
 
 MINUS = "\u2212"
 EMPTY_TEXT = ("Hover a unit in the maps (the grid, the enlarged channel or a dense layer's values) to see "
@@ -285,6 +286,8 @@ class UnitPanel(QWidget):
         layout.addWidget(self._text)
         self.setMinimumWidth(260)
         self._stale = False
+        self.front = FrontTab(self)   # behind another tab, a hover rebuilds nothing (installer: follow)
+        self.front.changed.connect(self._on_seen_changed)
         self._render_soon = QTimer(self)   # one rebuild per pass of the event loop, however many changes
         self._render_soon.setSingleShot(True)
         self._render_soon.setInterval(0)
@@ -302,12 +305,16 @@ class UnitPanel(QWidget):
         """Rebuild the text once this pass of the event loop is done, and only while it can be seen (a stroke
         changes the focused unit's numbers at every move, with the panel behind another often)."""
         self._stale = True
-        if self._text.isVisible() and not self._render_soon.isActive():
+        if self.front.seen() and not self._render_soon.isActive():
             self._render_soon.start()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt API)
         super().showEvent(event)
         if self._stale:
+            self._render()
+
+    def _on_seen_changed(self, seen: bool) -> None:
+        if seen and self._stale:
             self._render()
 
     def text_view(self) -> QTextBrowser:

@@ -368,7 +368,10 @@ class DrawingCanvas(QWidget):
         box = QRectF(target.x() + left * scale, target.y() + top * scale,
                      (right - left) * scale, (bottom - top) * scale)
         painter.setPen(QPen(QColor(255, 170, 40, 170), 1, Qt.PenStyle.DashLine))
+        # An upright dashed box needs no antialiasing, which made it most of the canvas's paint at every move.
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         painter.drawRect(box)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         centre = QPointF(target.x() + (col + 0.5) * scale, target.y() + (row + 0.5) * scale)
         painter.setPen(QPen(QColor(255, 170, 40, 220), 1.5))
         painter.drawLine(centre + QPointF(-6, 0), centre + QPointF(6, 0))

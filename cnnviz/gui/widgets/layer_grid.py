@@ -204,7 +204,10 @@ class LayerGrid(pg.GraphicsLayoutWidget):
 
     # --- maps ----------------------------------------------------------------------------------
     def set_lookup_table(self, table: np.ndarray) -> None:
-        self._lookup_table = np.asarray(table, np.uint8)
+        table = np.asarray(table, np.uint8)
+        if table is self._lookup_table or np.array_equal(table, self._lookup_table):
+            return   # the same colours (asked again with every new output): nothing to colour again
+        self._lookup_table = table
         self._render()
 
     def set_maps(self, maps: np.ndarray, levels: np.ndarray) -> None:
