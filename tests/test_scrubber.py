@@ -218,7 +218,7 @@ def test_training_in_the_app_streams_checkpoints_to_the_scrubber(window, history
 
     window.set_dataset(Dataset(mnist.x_train[:2560], mnist.y_train[:2560], mnist.x_test[:500], mnist.y_test[:500],
                                "part"))
-    history.focus_matrix()                      # the panel is seen: each epoch's matrix comes with its checkpoint
+    history.focus_matrix()
     events, matrices = [], []
     window.training_started.connect(lambda run: run.checkpoint_kept.connect(events.append))
     history.panel.shown.connect(lambda reply: matrices.append((history.training, reply)))
@@ -229,6 +229,11 @@ def test_training_in_the_app_streams_checkpoints_to_the_scrubber(window, history
         panel.start_action.trigger()
         qtbot.waitUntil(lambda: history.training, timeout=WAIT_MS)
         assert not history.scrubber.slider.isEnabled() and not history.first_action.isEnabled()
+        # Train brought the Training panel forward: the matrix behind it is not computed at each epoch (it took
+        # half the training's time); the learner brings it back to watch it, and each epoch's matrix comes.
+        assert not history.panel.front.seen()
+        history.focus_matrix()
+        assert history.panel.front.seen()
     assert [(e["checkpoint"].epoch, e["checkpoint"].batch) for e in events] == [(0, 0), (0, 32), (1, 0), (2, 0)]
     during = [reply for training, reply in matrices if training]
     assert [reply.checkpoint for reply in during] == [2, 3] and during[-1].result.num_images == 500

@@ -110,7 +110,7 @@ class HistoryFeature(QObject):
         self._set_scrub_actions(False)
         self.scrubbing.start_training()
         self.panel.set_training(True)
-        self.client.request("history_options", {"confusion_while_training": self.panel.isVisible()})
+        self.client.request("history_options", {"confusion_while_training": self.panel.front.seen()})
         run.checkpoint_kept.connect(self._on_checkpoint_kept)
         for ended in (run.finished, run.failed, run.cut):
             ended.connect(self._on_training_ended)
