@@ -224,7 +224,8 @@ class LayerGrid(pg.GraphicsLayoutWidget):
             self._columns = 0
             self._maps, self._levels = maps, levels
             self._update_page_bar()
-            self._arrange()
+            self._arrange()   # a new mosaic, coloured (once: a layer switch paints its maps once)
+            return
         self._maps, self._levels = maps, levels
         self._render()
 
