@@ -37,9 +37,6 @@ from cnnviz.compute.state import layer_weights
 from cnnviz.core.checkpoints import Checkpoint, CheckpointError, MemorySink
 
 FEATURE_KEY = "history"
-# A test set through the current model or a checkpoint runs beside the user's scrubbing: in batches this small
-# (~10 ms each here) a scrub's maps wait for one batch at most, then go first (`TaskContext.yield_to_quick`).
-PANEL_BATCH = 250
 _LOAD_LOCK = threading.Lock()   # building Keras models and reading checkpoint files, from either thread
 
 
@@ -171,7 +168,8 @@ def model_images(model, images: np.ndarray) -> np.ndarray:
 
 def _progress_for(task):
     """A `compute_confusion` progress callback: events for the GUI, a cancel lands between batches, and the
-    quick requests waiting (a scrub's maps) go first."""
+    quick requests waiting (a scrub's maps) go first. (The batches stay the command line's: the same batches
+    give the same float results, so the app's matrix and galleries are `cnnviz confusion`'s.)"""
     def progress(done: int, total: int) -> None:
         task.emit("progress", (done, total))
         task.check_cancelled()
@@ -195,8 +193,7 @@ def confusion(state, task) -> ConfusionReply:
     task.emit("progress", (0, len(data.x_test)))
     model = state.require_model()
     task.yield_to_quick()
-    result = compute_confusion(model, model_images(model, data.x_test), data.y_test, PANEL_BATCH,
-                               progress=_progress_for(task))
+    result = compute_confusion(model, model_images(model, data.x_test), data.y_test, progress=_progress_for(task))
     reply = ConfusionReply(result, name, list(state.class_names), generation)
     keeper.current = reply
     history = model_history(state)
@@ -232,7 +229,7 @@ def checkpoint_confusion(state, task, index: int) -> ConfusionReply:
         task.emit("progress", (0, len(data.x_test)))
         task.yield_to_quick()
         result = compute_confusion(history.eval_model, model_images(history.eval_model, data.x_test), data.y_test,
-                                   PANEL_BATCH, progress=_progress_for(task))
+                                   progress=_progress_for(task))
         reply = ConfusionReply(result, name, list(state.class_names), state.generation, index)
     with history.lock:
         history.confusions[index] = reply
