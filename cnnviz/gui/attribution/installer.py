@@ -59,7 +59,6 @@ def install(context) -> AttributionFeature:
     occlusion = OcclusionMap(inspector, client, context.dialog_parent())
     panel = AttributionPanel(inspector, overlay, occlusion)
     dock = context.add_panel("Where it looks", panel, PANEL_NAME, tabify_with="training_dock")
-    panel.front.follow(dock)
     dock.setToolTip("Where the network looks: Grad-CAM and occlusion for the current input")
 
     patterns = PatternsMode(inspector, client)

@@ -194,7 +194,7 @@ class AttributionPanel(QWidget):
     def __init__(self, inspector, overlay: GradCamOverlay, occlusion: OcclusionMap, parent: QWidget | None = None):
         super().__init__(parent)
         self._inspector = inspector
-        self.front = FrontTab(self)   # its dock's tab behind another: nothing computed for it (installer: follow)
+        self.front = FrontTab(self)   # behind another tab: nothing computed for it (add_panel follows the dock)
         self.front.changed.connect(self._watch)
         self._overlay = overlay
         self._occlusion = occlusion

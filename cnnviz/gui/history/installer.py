@@ -41,7 +41,6 @@ class HistoryFeature(QObject):
         self._scrubbed_once = False
         self.panel = TestSetPanel(context.client)
         self.panel_dock = context.add_panel("Test set", self.panel, "test_set_dock", tabify_with="training_dock")
-        self.panel.front.follow(self.panel_dock)
         self.panel_dock.setToolTip("The confusion matrix of the model on its test set, and the images behind "
                                    "each cell")
         self.scrubber = EpochScrubber()

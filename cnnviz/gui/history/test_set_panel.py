@@ -56,7 +56,7 @@ class TestSetPanel(QWidget):
         self._images: dict[int, np.ndarray] = {}
         self._images_dataset = ""
         self._cell: tuple[int, int] | None = None
-        self.front = FrontTab(self)   # behind another tab it runs no test set (installer: follow its dock)
+        self.front = FrontTab(self)   # behind another tab: no test set run (add_panel follows the dock)
         self.front.changed.connect(lambda _seen: self._update())
         self._build()
 

@@ -43,7 +43,6 @@ def install(context) -> MoveItFeature:
 
     panel = MovePanel(context.inspector, context.client, variant_model)
     dock = context.add_panel("Move it", scrolling(panel), DOCK_NAME, tabify_with="training_dock")
-    panel.front.follow(dock)
     dock.setToolTip("Move the digit and watch what stays: translation invariance")
     context.targets.register(TARGET, dock, summary="the Move it panel: the prediction as the digit moves")
     show_action = make_action(dock, "&Move it: shift, turn, scale the digit",

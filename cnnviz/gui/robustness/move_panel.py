@@ -83,7 +83,7 @@ class MovePanel(QWidget):
         self.follow_title = QLabel("<b>How each layer's maps follow</b>")
         self.bars = FollowBars()
         self.requests = RobustnessRequests(client, self)
-        self.front = FrontTab(self)   # tabbed behind another panel, it asks for nothing (installer: follow)
+        self.front = FrontTab(self)   # behind another tab: it asks for nothing
         self._build_layout()
         self._connect()
         self._fill_classes()

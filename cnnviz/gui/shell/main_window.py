@@ -27,6 +27,7 @@ from cnnviz.gui.shell.compute_banner import ComputeBanner
 from cnnviz.gui.shell.model_file_actions import ModelFileActions
 from cnnviz.gui.shell.model_session import ModelSession
 from cnnviz.gui.shell.status_bar import StatusBar
+from cnnviz.gui.widgets.front_tab import FrontTab
 from cnnviz.gui.widgets.qt_helpers import app_settings, make_action, show_message_box
 
 DEFAULT_SIZE = (1280, 800)
@@ -100,6 +101,8 @@ class MainWindow(QMainWindow):
                          | QDockWidget.DockWidgetFeature.DockWidgetClosable
                          | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
         self.addDockWidget(area, dock)
+        for front in widget.findChildren(FrontTab):   # a panel that works only while seen follows its dock's tab
+            front.follow(dock)
         if tabify_with in self._docks:
             self.tabifyDockWidget(self._docks[tabify_with], dock)
             self._docks[tabify_with].raise_()

@@ -43,7 +43,6 @@ def install(context) -> UnitsFeature:
     focus = UnitFocus(inspector, live, parent)
     panel = UnitPanel(focus)
     dock = context.add_panel("Unit", panel, PANEL_NAME, tabify_with="training_dock")
-    panel.front.follow(dock)
     dock.setToolTip("How the value of the unit under the cursor (or pinned) is made")
     kernels = KernelsMode(inspector, live)
     inspector.add_layer_mode(kernels)

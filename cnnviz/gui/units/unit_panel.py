@@ -286,7 +286,7 @@ class UnitPanel(QWidget):
         layout.addWidget(self._text)
         self.setMinimumWidth(260)
         self._stale = False
-        self.front = FrontTab(self)   # behind another tab, a hover rebuilds nothing (installer: follow)
+        self.front = FrontTab(self)   # behind another tab: no rebuild per hover
         self.front.changed.connect(self._on_seen_changed)
         self._render_soon = QTimer(self)   # one rebuild per pass of the event loop, however many changes
         self._render_soon.setSingleShot(True)

@@ -4,7 +4,7 @@ Qt lays a dock tabbed behind another out off-screen but keeps it visible: `isVis
 no hideEvent comes when its tab goes back (nor a showEvent when it comes forward). A panel behind the
 Training tab would go on computing for every stroke (the Move it panel's batched probe made each stroke's
 maps wait ~30 ms in the compute process). Such a panel keeps a `FrontTab`, asks `seen()`, and follows
-`changed`; its installer lets it `follow` the dock it was put in.
+`changed`; the main window's `add_panel` makes every FrontTab inside a panel `follow` the dock it puts it in.
 """
 
 from __future__ import annotations
