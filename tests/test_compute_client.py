@@ -4,6 +4,8 @@ their compute processes start in about a second."""
 
 from __future__ import annotations
 
+import os
+import signal
 import threading
 
 import pytest
@@ -113,12 +115,16 @@ def test_no_callback_through_a_lambda_into_a_deleted_qobject(qtbot, client):
 
 
 def test_a_killed_process_is_reported_and_restarted(qtbot, client):
+    """A request in flight when the process dies gets a ComputeCrashed error. The process is stopped
+    (SIGSTOP) before the request is sent, so it cannot answer it first: without that, a fast machine
+    let it reply "no model loaded" before the SIGKILL landed (CI stop 28)."""
     recorder = Recorder()
     old_pid = client.pid
     client.request("ping", on_reply=recorder.on_reply, on_error=recorder.on_error)
     qtbot.waitUntil(lambda: bool(recorder.replies), timeout=10_000)
     with qtbot.waitSignal(client.crashed, timeout=10_000) as crashed, \
             qtbot.waitSignal(client.restarted, timeout=10_000):
+        os.kill(client.pid, signal.SIGSTOP)
         client.request("test_mistakes", on_reply=recorder.on_reply, on_error=recorder.on_error)
         client.kill()
     assert "killed (SIGKILL" in crashed.args[0]
