@@ -10,9 +10,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
 import pytest
 
+from cnnviz.core.lean_imports import lean_keras_import
 from cnnviz.core.quiet import quiet_process
 
 quiet_process()   # the suite's own TensorFlow import prints no absl lines either (issue 25)
+lean_keras_import()   # and imports Keras as the app does (without matplotlib; exports import it later)
 
 
 @pytest.fixture(autouse=True)

@@ -34,6 +34,7 @@ from cnnviz.compute.protocol import (CANCELLED, SUPERSEDED, UNKNOWN_METHOD, Canc
                                      Request, Resume, Shutdown)
 from cnnviz.compute.registry import HANDLERS, Cancelled, HandlerSpec, TaskContext
 from cnnviz.compute.state import ComputeState
+from cnnviz.core.lean_imports import lean_keras_import
 from cnnviz.core.quiet import quiet_process, release_stderr
 
 FIRST_METHODS = ("probe",)   # a round of quick requests answers these first: the maps of what the user draws
@@ -59,6 +60,7 @@ def main(conn, parent_pid: int | None = None, preload=None) -> None:
     at once on a thread of their own, at the GUI's priority, while the GUI builds its window; the process
     takes its lower priority once they are done (`handlers.model.begin_preload`)."""
     quiet_process()   # first: TensorFlow's start-up lines never reach the GUI's stderr
+    lean_keras_import()   # and Keras's import, which the first maps wait for, skips matplotlib
     limit_malloc_arenas()
     die_with_parent(parent_pid)
     state = ComputeState()

@@ -48,9 +48,11 @@ def prepare_worker_process(threads: int) -> None:
     ops of a training step mostly wait for each other). No effect on a process whose TensorFlow is
     already running (a Ray worker reused for a second run keeps its first setting, the same one).
     """
+    from cnnviz.core.lean_imports import lean_keras_import
     from cnnviz.core.quiet import quiet_process
 
     quiet_process()   # before TensorFlow is imported below: its absl/oneDNN start-up lines stay off stderr
+    lean_keras_import()
     logging.getLogger("tensorflow").setLevel(logging.ERROR)  # each new variant traces anew: no retracing warning
     import tensorflow as tf
 
