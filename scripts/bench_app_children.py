@@ -4,7 +4,8 @@
   window is shown, reports its X window id and picks test digit 0, then reports the first paint of its maps;
 - `_session`: one app (default settings, shipped model) doing the cold uses, then rounds of warm ones, then
   a training run; prints one JSON line of samples;
-- `_headless`: `cnnviz train`'s defaults on the first N digits; prints the last epoch's digits/s.
+- `_headless`: `cnnviz train`'s defaults on the first N digits; prints the digits/s of every epoch after
+  the first (the first traces).
 """
 
 from __future__ import annotations
@@ -293,7 +294,8 @@ class Session:
         times = [t for t, _ in progress]
         batches = epochs * progress[-1][1].num_batches if progress else 1
         points = sum(len(p.batch_steps) for _, p in progress)
-        return {"training_rate": result.history[-1].samples_per_second, "training_status": result.status,
+        return {"training_rates": [record.samples_per_second for record in result.history[1:]],
+                "training_status": result.status,
                 "progress_hz": (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0,
                 "points_per_batch": points / batches, "weights_age_s": [a for a in ages if a is not None]}
 
@@ -334,5 +336,5 @@ def headless_child(args) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=defaults.batch_size, optimizer=defaults.optimizer,
                          limit=args.limit, steps_per_execution=defaults.steps_per_execution or 32)
     result = Trainer(build_seed_model(), load_mnist(allow_download=False), config).run()
-    print(f"{result.history[-1].samples_per_second:.1f}")
+    print(" ".join(f"{record.samples_per_second:.1f}" for record in result.history[1:]))
     return 0
