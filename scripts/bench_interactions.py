@@ -38,9 +38,9 @@ so that the load of a shared machine hits both alike. Printed (one JSON object w
   digits/s of every epoch after the first (the first traces) against `cnnviz train`'s defaults on the same
   digits in a fresh process at the compute process's priority, run between the apps (`training_ratio`: the
   median epoch in the app over the median headless epoch; `training_ratio_best`: fastest over fastest, as
-  this machine's speed steps by ~2x for seconds at a time); gaps between the ticks of a 10 ms GUI timer while it trains (`timer_gap_p99_ms`,
-  `timer_gap_max_ms`); progress events per second and batch points per batch (the curves); the served
-  weights' age (`weights_age_p95_s`).
+  this machine's speed steps by ~2x for seconds at a time); gaps between the ticks of a 10 ms GUI timer
+  while it trains (`timer_gap_p99_ms`, `timer_gap_max_ms`); progress events per second and batch points
+  per batch (the curves); the served weights' age (`weights_age_p95_s`).
 
 Interactions: `--sessions` apps per version, each doing the cold uses, then `--rounds` rounds of (a
 stroke, 8 hovers, 3 layer switches, 3 scrubs), interleaved. Medians and p95 pool the samples of all apps.
