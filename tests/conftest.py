@@ -108,9 +108,37 @@ def _waiting_at_least(wait, least_ms: int):
 
     @functools.wraps(wait)
     def patient(*args, timeout=least_ms, **kwargs):
-        return wait(*args, timeout=max(timeout, least_ms) if timeout else timeout, **kwargs)
+        try:
+            return wait(*args, timeout=max(timeout, least_ms) if timeout else timeout, **kwargs)
+        except Exception as exc:
+            if type(exc).__name__ == "TimeoutError":   # pytest-qt's
+                dump_compute_stacks()
+            raise
 
     return patient
+
+
+def dump_compute_stacks() -> None:
+    """A wait timed out: every compute process of this test (the child processes that catch SIGUSR1) prints
+    its threads' stacks on stderr, which pytest shows with the failure (`compute.server.dump_stacks_on_request`;
+    a lesson's answer once waited 600 s for its values in a full suite and never in a run of its own)."""
+    import signal
+    import time
+
+    import psutil
+
+    asked = 0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            with open(f"/proc/{child.pid}/status") as status:
+                caught = next(int(line.split()[1], 16) for line in status if line.startswith("SigCgt:"))
+            if caught & (1 << (signal.SIGUSR1 - 1)):
+                os.kill(child.pid, signal.SIGUSR1)
+                asked += 1
+        except (OSError, StopIteration, psutil.Error):
+            pass
+    if asked:
+        time.sleep(1.0)   # the processes write their dumps themselves
 
 
 # --- the GUI's compute process --------------------------------------------------------------------

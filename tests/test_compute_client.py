@@ -198,3 +198,28 @@ def test_latest_request_keeps_one_in_flight_and_delivers_every_reply(qtbot):
     latest.submit({"i": 7}, tag=7)
     latest.clear()  # the reply to a cleared request is not wanted
     assert client.sent[3] is None and not latest.busy()
+
+
+def test_sigusr1_prints_the_compute_process_stacks_and_it_goes_on(qtbot, tmp_path):
+    """What the suite asks a compute process for when a wait times out (conftest.dump_compute_stacks)."""
+    log = tmp_path / "compute-stderr.txt"
+    saved = os.dup(2)
+    with open(log, "wb") as stream:   # the process's stderr: this file (its descriptor 2 is inherited at start)
+        os.dup2(stream.fileno(), 2)
+        try:
+            client = ComputeClient()
+            with qtbot.waitSignal(client.ready, timeout=START_TIMEOUT_MS):
+                client.start()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+    try:
+        os.kill(client.pid, signal.SIGUSR1)
+        qtbot.waitUntil(lambda: "server.py" in log.read_text(errors="replace"), timeout=10_000)
+        assert "most recent call first" in log.read_text(errors="replace")
+        recorder = Recorder()
+        client.request("ping", on_reply=recorder.on_reply, on_error=recorder.on_error)
+        qtbot.waitUntil(lambda: bool(recorder.replies), timeout=10_000)
+        assert recorder.replies[0]["pid"] == client.pid and client.is_running()
+    finally:
+        client.shutdown()

@@ -61,6 +61,7 @@ def main(conn, parent_pid: int | None = None, preload=None) -> None:
     takes its lower priority once they are done (`handlers.model.begin_preload`)."""
     quiet_process()   # first: TensorFlow's start-up lines never reach the GUI's stderr
     lean_keras_import()   # and Keras's import, which the first maps wait for, skips matplotlib
+    dump_stacks_on_request()
     limit_malloc_arenas()
     die_with_parent(parent_pid)
     state = ComputeState()
@@ -77,6 +78,15 @@ def main(conn, parent_pid: int | None = None, preload=None) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)  # do not wait for TensorFlow's thread pools to wind down
+
+
+def dump_stacks_on_request() -> None:
+    """`kill -USR1 <compute pid>` prints every thread's Python stack on stderr (diagnosing a hang: the test
+    suite asks for it when a wait times out)."""
+    import faulthandler
+
+    if hasattr(signal, "SIGUSR1"):
+        faulthandler.register(signal.SIGUSR1, all_threads=True, chain=False)
 
 
 def _preload(preload) -> None:
